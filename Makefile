@@ -1,0 +1,52 @@
+# herald's build, test and run commands. SAM's BuildMethod: makefile calls
+# `make build-<LogicalId>` with ARTIFACTS_DIR set and nothing else, so each
+# build target sets its own GOOS/GOARCH. Keep top-level $(shell ...) cheap:
+# make reads this file once per function during `sam build`.
+
+GO        ?= go
+NODE_DIR  := infra/node
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
+FUNCTIONS := QueueFunction StreamFunction PublishFunction AuthFunction
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+
+# LogicalId -> package directory under functions/.
+pkg_QueueFunction   := queue
+pkg_StreamFunction  := stream
+pkg_PublishFunction := publish
+pkg_AuthFunction    := auth
+
+.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test test-go lint node-deps dev invoke bench fuzz load deploy clean
+
+all: build
+
+# build-<LogicalId>: an arm64 Linux bootstrap at the top of $(ARTIFACTS_DIR).
+define build_function
+build-$(1):
+	@test -n "$$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it; or: make build)"; exit 2; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $$(GO) build $$(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$$(pkg_$(1))/bootstrap
+endef
+$(foreach f,$(FUNCTIONS),$(eval $(call build_function,$(f))))
+
+# build: every function into .aws-sam/build/<LogicalId>/bootstrap, without the SAM CLI.
+build:
+	@for f in $(FUNCTIONS); do \
+		$(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=$(CURDIR)/.aws-sam/build/$$f || exit 1; \
+	done
+
+node-deps: $(NODE_DIR)/node_modules/.package-lock.json
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './infra/node/*')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# test: everything, installing what the tests need first.
+test: node-deps lint
+	$(GO) test -count=1 -timeout 30m ./...
+
+clean:
+	rm -rf .aws-sam bin
