@@ -1,0 +1,340 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/channel"
+)
+
+// Envelope is one event for one or more channels.
+//
+//	{"name": "EmailSent", "channels": ["private-App.Models.User.42"],
+//	 "data": {"subject": "Welcome"}, "socket_id": "123.456", "id": "key"}
+type Envelope struct {
+	// Name is the event name the browser binds to.
+	Name string `json:"name"`
+	// Channels are full channel names. Decode folds the single-channel
+	// spelling "channel" into it.
+	Channels []string `json:"channels,omitempty"`
+	// Channel is accepted on input as the one-channel spelling of Channels.
+	Channel string `json:"channel,omitempty"`
+	// Data is any JSON value, or a string holding JSON as Pusher's HTTP API
+	// sends it.
+	Data json.RawMessage `json:"data"`
+	// SocketID excludes that connection from delivery (Laravel's toOthers()).
+	SocketID string `json:"socket_id,omitempty"`
+	// ID is an optional idempotency key: the same id is broadcast once.
+	ID string `json:"id,omitempty"`
+}
+
+// Batch is several envelopes in one trigger: {"batch": [envelope, ...]}.
+type Batch struct {
+	Batch []json.RawMessage `json:"batch"`
+}
+
+// Limits of the envelope itself. Data size limits belong to the driver.
+const (
+	MaxNameLength = 200
+	MaxIDLength   = 256
+	MaxBatch      = 1000
+)
+
+// ErrInvalid is wrapped by every decoding and validation error.
+var ErrInvalid = errors.New("invalid envelope")
+
+// Error is a decoding or validation error at a path inside the input.
+type Error struct {
+	// Path locates the offending field: "batch[3].channels[2]".
+	Path string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return e.Reason
+	}
+	return e.Path + ": " + e.Reason
+}
+
+// Unwrap makes every *Error match ErrInvalid.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+func invalid(path, format string, args ...any) *Error {
+	return &Error{Path: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+func join(prefix, path string) string {
+	switch {
+	case prefix == "":
+		return path
+	case path == "":
+		return prefix
+	case strings.HasPrefix(path, "["):
+		return prefix + path
+	}
+	return prefix + "." + path
+}
+
+func within(prefix string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Path: join(prefix, e.Path), Reason: e.Reason}
+	}
+	return err
+}
+
+// Decode parses one trigger body: an envelope, a batch of envelopes or a
+// notification. It returns the envelopes with Channel folded into Channels.
+// Decode checks shape only; call Validate on each envelope for names, sizes
+// and limits.
+func Decode(body []byte) ([]Envelope, error) {
+	var probe map[string]json.RawMessage
+	if err := unmarshalObject(body, &probe); err != nil {
+		return nil, err
+	}
+	switch {
+	case probe["batch"] != nil:
+		if len(probe) > 1 {
+			return nil, invalid("", "a batch has only the field \"batch\", found %s", otherKeys(probe, "batch"))
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(probe["batch"], &items); err != nil {
+			return nil, invalid("batch", "must be an array of envelopes")
+		}
+		if len(items) == 0 {
+			return nil, invalid("batch", "is empty")
+		}
+		if len(items) > MaxBatch {
+			return nil, invalid("batch", "has %d envelopes, the limit is %d", len(items), MaxBatch)
+		}
+		out := make([]Envelope, 0, len(items))
+		for i, item := range items {
+			prefix := fmt.Sprintf("batch[%d]", i)
+			var inner map[string]json.RawMessage
+			if err := unmarshalObject(item, &inner); err != nil {
+				return nil, within(prefix, err)
+			}
+			if inner["batch"] != nil {
+				return nil, invalid(prefix, "batches do not nest")
+			}
+			e, err := decodeOne(item, inner)
+			if err != nil {
+				return nil, within(prefix, err)
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	default:
+		e, err := decodeOne(body, probe)
+		if err != nil {
+			return nil, err
+		}
+		return []Envelope{e}, nil
+	}
+}
+
+func decodeOne(raw []byte, fields map[string]json.RawMessage) (Envelope, error) {
+	if fields["notification"] != nil {
+		return decodeNotification(raw)
+	}
+	var e Envelope
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return Envelope{}, decodeError(err)
+	}
+	if e.Channel != "" {
+		if len(e.Channels) > 0 {
+			return Envelope{}, invalid("", "give either \"channel\" or \"channels\", not both")
+		}
+		e.Channels = []string{e.Channel}
+		e.Channel = ""
+	}
+	return e, nil
+}
+
+// unmarshalObject requires body to be one JSON object.
+func unmarshalObject(body []byte, v *map[string]json.RawMessage) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return invalid("", "body is empty")
+	}
+	if !json.Valid(trimmed) {
+		return invalid("", "body is not valid JSON")
+	}
+	if trimmed[0] != '{' {
+		return invalid("", "body must be a JSON object (an envelope, {\"batch\": [...]} or {\"notification\": {...}})")
+	}
+	if err := json.Unmarshal(trimmed, v); err != nil {
+		return invalid("", "body is not a JSON object: %v", err)
+	}
+	return nil
+}
+
+// decodeError turns encoding/json's messages into field-named ones.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return invalid(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind().String()), te.Value)
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return invalid("", "unknown field %s (an envelope has name, channel or channels, data, socket_id, id)", f)
+	}
+	return invalid("", "%s", strings.TrimPrefix(msg, "json: "))
+}
+
+// jsonKind names a Go kind as the JSON type it decodes from, with its article.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	}
+	return "a number"
+}
+
+func otherKeys(m map[string]json.RawMessage, except string) string {
+	var keys []string
+	for k := range m {
+		if k != except {
+			keys = append(keys, fmt.Sprintf("%q", k))
+		}
+	}
+	return strings.Join(keys, ", ")
+}
+
+// Parse decodes a trigger body and validates every envelope in it against
+// the driver's limits. One bad envelope refuses the whole body: the body is
+// the unit a queue retries or dead-letters.
+func Parse(body []byte, lim broadcast.Limits) ([]Envelope, error) {
+	envs, err := Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	batch := isBatch(body)
+	for i := range envs {
+		if err := envs[i].Validate(lim); err != nil {
+			if batch {
+				return nil, within(fmt.Sprintf("batch[%d]", i), err)
+			}
+			return nil, err
+		}
+	}
+	return envs, nil
+}
+
+func isBatch(body []byte) bool {
+	var probe struct {
+		Batch json.RawMessage `json:"batch"`
+	}
+	return json.Unmarshal(body, &probe) == nil && probe.Batch != nil
+}
+
+var socketIDPattern = regexp.MustCompile(`^\d+\.\d+$`)
+
+// ValidSocketID reports whether s has Pusher's socket id form, digits.digits.
+func ValidSocketID(s string) bool { return socketIDPattern.MatchString(s) }
+
+// Validate checks the envelope against Pusher's naming rules and the
+// driver's limits. More than lim.MaxChannelsPerCall channels is not an
+// error: drivers split long lists, as Laravel does.
+func (e *Envelope) Validate(lim broadcast.Limits) error {
+	switch {
+	case e.Name == "":
+		return invalid("name", "is required")
+	case utf8.RuneCountInString(e.Name) > MaxNameLength:
+		return invalid("name", "is %d characters, the limit is %d", utf8.RuneCountInString(e.Name), MaxNameLength)
+	case strings.HasPrefix(e.Name, "pusher:") || strings.HasPrefix(e.Name, "pusher_internal:"):
+		return invalid("name", "%q: names starting with \"pusher:\" or \"pusher_internal:\" are reserved for the protocol", e.Name)
+	}
+	if len(e.Channels) == 0 {
+		return invalid("channels", "at least one channel is required")
+	}
+	seen := make(map[string]int, len(e.Channels))
+	for i, ch := range e.Channels {
+		path := fmt.Sprintf("channels[%d]", i)
+		if err := channel.Validate(ch); err != nil {
+			return invalid(path, "%v", err)
+		}
+		if j, dup := seen[ch]; dup {
+			return invalid(path, "%q is also channels[%d]", ch, j)
+		}
+		seen[ch] = i
+		if channel.KindOf(ch) == channel.PrivateEncrypted && len(e.Channels) > 1 {
+			return invalid(path, "%q: an encrypted channel must be the only channel of its envelope (each is encrypted with its own key)", ch)
+		}
+	}
+	if len(e.Data) == 0 {
+		return invalid("data", "is required")
+	}
+	payload, err := e.Payload()
+	if err != nil {
+		return err
+	}
+	if lim.MaxDataBytes > 0 && len(payload) > lim.MaxDataBytes {
+		return invalid("data", "is %d bytes, the limit is %d", len(payload), lim.MaxDataBytes)
+	}
+	if e.SocketID != "" && !ValidSocketID(e.SocketID) {
+		return invalid("socket_id", "%q must look like 123.456 (digits, a dot, digits)", e.SocketID)
+	}
+	if len(e.ID) > MaxIDLength {
+		return invalid("id", "is %d bytes, the limit is %d", len(e.ID), MaxIDLength)
+	}
+	return nil
+}
+
+// Payload returns the data as Pusher carries it: a JSON string's contents
+// as they are, any other JSON value compacted.
+func (e *Envelope) Payload() (string, error) {
+	d := bytes.TrimSpace(e.Data)
+	if len(d) == 0 {
+		return "", invalid("data", "is required")
+	}
+	if d[0] == '"' {
+		var s string
+		if err := json.Unmarshal(d, &s); err != nil {
+			return "", invalid("data", "is not a valid JSON string")
+		}
+		return s, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, d); err != nil {
+		return "", invalid("data", "is not valid JSON")
+	}
+	return buf.String(), nil
+}
+
+// Message converts a validated envelope into what a driver broadcasts.
+// fallbackID identifies the trigger (an SQS messageId, a stream eventID) and
+// is used when the envelope carries no id of its own.
+func (e *Envelope) Message(fallbackID string) (broadcast.Message, error) {
+	payload, err := e.Payload()
+	if err != nil {
+		return broadcast.Message{}, err
+	}
+	id := e.ID
+	if id == "" {
+		id = fallbackID
+	}
+	return broadcast.Message{
+		Name:     e.Name,
+		Channels: e.Channels,
+		Data:     payload,
+		SocketID: e.SocketID,
+		ID:       id,
+	}, nil
+}

@@ -1,0 +1,123 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// NotificationEvent is the event name Laravel broadcasts notifications
+// under, and that Laravel Echo's .notification(callback) listens for.
+const NotificationEvent = `Illuminate\Notifications\Events\BroadcastNotificationCreated`
+
+// DefaultNotifiableType is the notifiable model when none is named.
+const DefaultNotifiableType = `App\Models\User`
+
+// Notification is the notification form of an envelope: what Laravel's
+// BroadcastChannel sends for a notification's toBroadcast() data.
+//
+//	{"notification": {"id": "...", "type": "App\\Notifications\\EmailSent",
+//	  "notifiable_type": "App\\Models\\User", "notifiable_id": 42,
+//	  "data": {"subject": "Welcome"}}}
+//
+// The browser receives data plus "id" and "type", on the notifiable's
+// private channel (private-App.Models.User.42) unless channels are given.
+type Notification struct {
+	Notification NotificationBody `json:"notification"`
+	Channels     []string         `json:"channels,omitempty"`
+	Channel      string           `json:"channel,omitempty"`
+	SocketID     string           `json:"socket_id,omitempty"`
+	ID           string           `json:"id,omitempty"`
+}
+
+// NotificationBody describes the notification itself.
+type NotificationBody struct {
+	// ID is the notification's id (Laravel uses a UUID). It is also the
+	// envelope's idempotency key unless the envelope gives its own.
+	ID string `json:"id"`
+	// Type is the notification class, "App\\Notifications\\EmailSent".
+	Type string `json:"type"`
+	// NotifiableType is the notifiable model's class; default App\Models\User.
+	NotifiableType string `json:"notifiable_type,omitempty"`
+	// NotifiableID is the notifiable's key, a string or a number.
+	NotifiableID json.RawMessage `json:"notifiable_id"`
+	// Data is the notification's toBroadcast() array: a JSON object.
+	Data json.RawMessage `json:"data"`
+}
+
+func decodeNotification(raw []byte) (Envelope, error) {
+	var n Notification
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&n); err != nil {
+		return Envelope{}, decodeError(err)
+	}
+	b := n.Notification
+	if b.ID == "" {
+		return Envelope{}, invalid("notification.id", "is required")
+	}
+	if b.Type == "" {
+		return Envelope{}, invalid("notification.type", "is required")
+	}
+	var data map[string]json.RawMessage
+	if len(b.Data) == 0 || json.Unmarshal(b.Data, &data) != nil || data == nil {
+		return Envelope{}, invalid("notification.data", "must be a JSON object")
+	}
+	data["id"], _ = json.Marshal(b.ID)
+	data["type"], _ = json.Marshal(b.Type)
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return Envelope{}, invalid("notification.data", "%v", err)
+	}
+
+	channels := n.Channels
+	if n.Channel != "" {
+		if len(channels) > 0 {
+			return Envelope{}, invalid("", "give either \"channel\" or \"channels\", not both")
+		}
+		channels = []string{n.Channel}
+	}
+	if len(channels) == 0 {
+		id, err := notifiableKey(b.NotifiableID)
+		if err != nil {
+			return Envelope{}, err
+		}
+		typ := b.NotifiableType
+		if typ == "" {
+			typ = DefaultNotifiableType
+		}
+		// Laravel's default receivesBroadcastNotificationsOn: the class name
+		// with backslashes as dots, then the key, as a private channel.
+		channels = []string{"private-" + strings.ReplaceAll(typ, `\`, ".") + "." + id}
+	}
+	id := n.ID
+	if id == "" {
+		id = b.ID
+	}
+	return Envelope{
+		Name:     NotificationEvent,
+		Channels: channels,
+		Data:     payload,
+		SocketID: n.SocketID,
+		ID:       id,
+	}, nil
+}
+
+func notifiableKey(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", invalid("notification.notifiable_id", "is required unless channels are given")
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "" {
+			return "", invalid("notification.notifiable_id", "is empty")
+		}
+		return s, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), nil
+	}
+	return "", invalid("notification.notifiable_id", "must be a string or a number")
+}
