@@ -1,0 +1,324 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+	"gopkg.in/yaml.v3"
+
+	"github.com/heraldrt/herald/shared/channel"
+)
+
+// File is the YAML form of a rules file.
+type File struct {
+	// Channels are tried in order; the first whose pattern and kinds match
+	// decides.
+	Channels []ChannelRule `yaml:"channels"`
+	// User says who a signed-in user is (pusher:signin). Without it the id
+	// is user.sub.
+	User *MemberRule `yaml:"user"`
+}
+
+// ChannelRule is one entry of a rules file.
+type ChannelRule struct {
+	// Pattern is the channel name without its prefix; {name} binds one
+	// dot-free segment.
+	Pattern string `yaml:"pattern"`
+	// Kinds restricts the rule to some kinds: private, presence,
+	// private-encrypted. Empty means all three.
+	Kinds []string `yaml:"kinds"`
+	// Allow is a CEL condition that must yield true.
+	Allow string `yaml:"allow"`
+	// Member says who a presence member is. Without it the id is user.sub
+	// and there is no info.
+	Member *MemberRule `yaml:"member"`
+}
+
+// MemberRule holds CEL expressions for a member's (or signed-in user's) id
+// and info.
+type MemberRule struct {
+	// ID must yield a string (or a whole number, written in decimal).
+	ID string `yaml:"id"`
+	// Info, when set, must yield a map with string keys: any JSON object.
+	Info string `yaml:"info"`
+}
+
+// Member is who a presence member or signed-in user is.
+type Member struct {
+	ID string
+	// Info is a JSON object (nil when the rule has none). Values are
+	// string, bool, nil, int64, uint64, float64, []any and map[string]any.
+	Info map[string]any
+}
+
+// Decision is the answer for one channel.
+type Decision struct {
+	// Allowed is true only when a rule matched and its condition held.
+	Allowed bool
+	// Rule names the rule that decided, "" when none matched.
+	Rule string
+	// Reason says why not, in words for the developer.
+	Reason string
+	// Member is set for allowed presence channels.
+	Member Member
+}
+
+// Set is a compiled rules file, safe for concurrent use.
+type Set struct {
+	rules []*rule
+	user  *memberProgram
+}
+
+type rule struct {
+	name    string
+	pattern *pattern
+	kinds   []channel.Kind
+	allow   cel.Program
+	member  *memberProgram
+}
+
+type memberProgram struct {
+	id   cel.Program
+	info cel.Program
+}
+
+// costLimit bounds one evaluation. Conditions over a token's claims cost a
+// few dozen units; the limit only stops comprehensions over huge inputs.
+const costLimit = 100_000
+
+// DefaultMemberID is the expression used when a rule gives no member id.
+const DefaultMemberID = "user.sub"
+
+// Parse reads and compiles a rules file. source names it in errors (a path,
+// "CHANNELS", "embedded default").
+func Parse(data []byte, source string) (*Set, error) {
+	var f File
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("rules %s: %w", source, err)
+	}
+	s, err := Compile(f)
+	if err != nil {
+		return nil, fmt.Errorf("rules %s: %w", source, err)
+	}
+	return s, nil
+}
+
+// Compile compiles a File.
+func Compile(f File) (*Set, error) {
+	base, err := cel.NewEnv(
+		cel.Variable("user", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("channel", cel.StringType),
+		cel.Variable("kind", cel.StringType),
+		ext.Strings(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("CEL environment: %w", err)
+	}
+	s := &Set{}
+	for i, cr := range f.Channels {
+		r, err := compileRule(base, i, cr)
+		if err != nil {
+			return nil, err
+		}
+		s.rules = append(s.rules, r)
+	}
+	um := f.User
+	if um == nil {
+		um = &MemberRule{}
+	}
+	s.user, err = compileMember(base, *um)
+	if err != nil {
+		return nil, fmt.Errorf("user: %w", err)
+	}
+	return s, nil
+}
+
+func compileRule(base *cel.Env, i int, cr ChannelRule) (*rule, error) {
+	r := &rule{name: fmt.Sprintf("channels[%d] (%q)", i, cr.Pattern)}
+	var err error
+	if r.pattern, err = compilePattern(cr.Pattern); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.name, err)
+	}
+	for _, k := range cr.Kinds {
+		kind, err := channel.ParseKind(k)
+		if err != nil || !kind.NeedsAuth() {
+			return nil, fmt.Errorf("%s: kind %q: rules apply to private, presence and private-encrypted channels", r.name, k)
+		}
+		r.kinds = append(r.kinds, kind)
+	}
+	if strings.TrimSpace(cr.Allow) == "" {
+		return nil, fmt.Errorf("%s: allow is empty (write \"true\" to let every signed-in user in)", r.name)
+	}
+	vars := make([]cel.EnvOption, 0, len(r.pattern.params))
+	for _, p := range r.pattern.params {
+		vars = append(vars, cel.Variable(p, cel.StringType))
+	}
+	env, err := base.Extend(vars...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.name, err)
+	}
+	if r.allow, err = compileExpr(env, cr.Allow, cel.BoolType); err != nil {
+		return nil, fmt.Errorf("%s: allow: %w", r.name, err)
+	}
+	m := MemberRule{}
+	if cr.Member != nil {
+		m = *cr.Member
+	}
+	if r.member, err = compileMember(env, m); err != nil {
+		return nil, fmt.Errorf("%s: member: %w", r.name, err)
+	}
+	return r, nil
+}
+
+func compileMember(env *cel.Env, m MemberRule) (*memberProgram, error) {
+	id := m.ID
+	if strings.TrimSpace(id) == "" {
+		id = DefaultMemberID
+	}
+	mp := &memberProgram{}
+	var err error
+	if mp.id, err = compileExpr(env, id, nil); err != nil {
+		return nil, fmt.Errorf("id: %w", err)
+	}
+	if strings.TrimSpace(m.Info) != "" {
+		if mp.info, err = compileExpr(env, m.Info, cel.MapType(cel.StringType, cel.DynType)); err != nil {
+			return nil, fmt.Errorf("info: %w", err)
+		}
+	}
+	return mp, nil
+}
+
+// compileExpr compiles and type-checks expr. want, when set, is the type
+// the result must have; dyn results (a claim's value) are checked when
+// evaluated.
+func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error) {
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("%q does not compile: %w", expr, iss.Err())
+	}
+	if want != nil {
+		out := ast.OutputType()
+		if !out.IsExactType(cel.DynType) && !want.IsAssignableType(out) {
+			return nil, fmt.Errorf("%q yields %s, want %s", expr, out, want)
+		}
+	}
+	prg, err := env.Program(ast, cel.CostLimit(costLimit), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", expr, err)
+	}
+	return prg, nil
+}
+
+// Authorize decides whether the user with these claims may join name. name
+// must already be a valid channel name of a kind that needs authorization.
+// Claims are JSON values as a token decodes them (map[string]any).
+func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any) Decision {
+	kind := channel.KindOf(name)
+	r, params := s.match(kind, channel.Base(name))
+	if r == nil {
+		return Decision{Reason: fmt.Sprintf("no rule matches %s channel %q", kind, name)}
+	}
+	vars := make(map[string]any, 3+len(params))
+	for k, v := range params {
+		vars[k] = v
+	}
+	vars["user"] = claims
+	vars["channel"] = name
+	vars["kind"] = kind.String()
+
+	d := Decision{Rule: r.name}
+	out, _, err := r.allow.ContextEval(ctx, vars)
+	if err != nil {
+		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
+		return d
+	}
+	ok, isBool := out.Value().(bool)
+	if !isBool {
+		d.Reason = fmt.Sprintf("rule %s: allow yields %s, not a bool", r.name, out.Type().TypeName())
+		return d
+	}
+	if !ok {
+		d.Reason = fmt.Sprintf("rule %s denies %q", r.name, name)
+		return d
+	}
+	if kind == channel.Presence {
+		m, err := r.member.eval(ctx, vars)
+		if err != nil {
+			d.Reason = fmt.Sprintf("rule %s: member: %v", r.name, err)
+			return d
+		}
+		d.Member = m
+	}
+	d.Allowed = true
+	return d
+}
+
+// User says who the user with these claims is, for user sign-in.
+func (s *Set) User(ctx context.Context, claims map[string]any) (Member, error) {
+	m, err := s.user.eval(ctx, map[string]any{"user": claims, "channel": "", "kind": "user"})
+	if err != nil {
+		return Member{}, fmt.Errorf("user: %w", err)
+	}
+	return m, nil
+}
+
+// Match returns the rule that decides a channel name and the parameters it
+// binds; ok is false when no rule matches. It evaluates nothing.
+func (s *Set) Match(name string) (rule string, params map[string]string, ok bool) {
+	r, p := s.match(channel.KindOf(name), channel.Base(name))
+	if r == nil {
+		return "", nil, false
+	}
+	return r.name, p, true
+}
+
+func (s *Set) match(kind channel.Kind, base string) (*rule, map[string]string) {
+	if !kind.NeedsAuth() {
+		return nil, nil
+	}
+	for _, r := range s.rules {
+		if len(r.kinds) > 0 && !slices.Contains(r.kinds, kind) {
+			continue
+		}
+		if params, ok := r.pattern.match(base); ok {
+			return r, params
+		}
+	}
+	return nil, nil
+}
+
+func (mp *memberProgram) eval(ctx context.Context, vars map[string]any) (Member, error) {
+	out, _, err := mp.id.ContextEval(ctx, vars)
+	if err != nil {
+		return Member{}, fmt.Errorf("id: %w", err)
+	}
+	id, err := idString(out)
+	if err != nil {
+		return Member{}, fmt.Errorf("id: %w", err)
+	}
+	m := Member{ID: id}
+	if mp.info == nil {
+		return m, nil
+	}
+	out, _, err = mp.info.ContextEval(ctx, vars)
+	if err != nil {
+		return Member{}, fmt.Errorf("info: %w", err)
+	}
+	v, err := native(out, 0)
+	if err != nil {
+		return Member{}, fmt.Errorf("info: %w", err)
+	}
+	info, ok := v.(map[string]any)
+	if !ok {
+		return Member{}, fmt.Errorf("info yields %s, want a map", out.Type().TypeName())
+	}
+	m.Info = info
+	return m, nil
+}
