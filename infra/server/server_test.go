@@ -279,3 +279,5 @@ func newListener(t testing.TB) net.Listener {
 	}
 	return l
 }
+
+func hmacHex(secret, msg string) string { return signature.HMAC(secret, msg) }
