@@ -144,6 +144,9 @@ type call struct {
 // their calls still go. After a permanent failure nothing is held, since the
 // failed events will never be delivered anyway.
 //
+// do returns nil, an error for the whole call, or a *BatchError parallel to
+// c.msgs when the provider reported per message.
+//
 // Once ctx is done no call is started; their messages report ctx's error,
 // temporary when the deadline passed.
 func runCalls(ctx context.Context, provider string, n int, pre []error, calls []call, limit int, do func(ctx context.Context, c *call) error) error {
@@ -256,7 +259,20 @@ func runCalls(ctx context.Context, provider string, n int, pre []error, calls []
 		return sendable
 	}
 	finish := func(i int, sent *call, err error) {
-		if sent != nil && err != nil {
+		var per *BatchError
+		switch {
+		case sent == nil || err == nil:
+		case errors.As(err, &per) && len(per.Errs) == len(sent.msgs):
+			// The provider answered per message (Ably's batch results).
+			for j, e := range per.Errs {
+				if e != nil {
+					fail(sent.msgs[j:j+1], e)
+					if IsTemporary(e) {
+						hold(sent.parts[j], e)
+					}
+				}
+			}
+		default:
 			fail(sent.msgs, err)
 			if IsTemporary(err) {
 				hold(sent.channels, err)
