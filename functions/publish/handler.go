@@ -1,0 +1,347 @@
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/heraldrt/herald/events"
+	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/delivery"
+	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/signature"
+	"github.com/heraldrt/herald/shared/sqsbatch"
+)
+
+// Modes of delivery.
+const (
+	ModeDirect = "direct"
+	ModeQueue  = "queue"
+)
+
+// MaxBodyBytes is the largest request body accepted: 1 MB.
+const MaxBodyBytes = 1 << 20
+
+// Config holds the publish credentials and mode.
+type Config struct {
+	AppID  string // PUBLISH_APP_ID
+	Key    string // PUBLISH_APP_KEY
+	Secret string // PUBLISH_APP_SECRET
+	// Mode is "direct" or "queue" (PUBLISH_MODE; default queue).
+	Mode string
+	// QueueURL is the broadcast queue (BROADCAST_QUEUE_URL), for queue mode.
+	QueueURL string
+}
+
+// Validate reports the first setting that cannot work, never the secret.
+func (c Config) Validate() error {
+	switch {
+	case c.AppID == "":
+		return errors.New("publish: PUBLISH_APP_ID is empty")
+	case c.Key == "":
+		return errors.New("publish: PUBLISH_APP_KEY is empty")
+	case c.Secret == "":
+		return errors.New("publish: PUBLISH_APP_SECRET is empty")
+	}
+	switch c.Mode {
+	case ModeDirect:
+	case ModeQueue:
+		if c.QueueURL == "" {
+			return errors.New("publish: PUBLISH_MODE=queue needs BROADCAST_QUEUE_URL")
+		}
+	default:
+		return fmt.Errorf("publish: PUBLISH_MODE %q must be %q or %q", c.Mode, ModeDirect, ModeQueue)
+	}
+	return nil
+}
+
+// Broadcaster is the broadcast driver, for direct mode.
+type Broadcaster interface {
+	Broadcast(ctx context.Context, msgs []broadcast.Message) error
+	Limits() broadcast.Limits
+}
+
+// Handler serves the Pusher HTTP API's publish routes.
+type Handler struct {
+	cfg    Config
+	driver Broadcaster
+	queue  sqsbatch.API
+	limits broadcast.Limits
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Option changes a Handler.
+type Option func(*Handler)
+
+// WithDriver sets the driver direct mode broadcasts through; its Limits
+// also validate events in queue mode.
+func WithDriver(d Broadcaster) Option { return func(h *Handler) { h.driver = d } }
+
+// WithQueue sets the SQS client queue mode sends through.
+func WithQueue(api sqsbatch.API) Option { return func(h *Handler) { h.queue = api } }
+
+// WithLimits sets the limits events are validated against when there is no
+// driver (queue mode); default Pusher's.
+func WithLimits(l broadcast.Limits) Option { return func(h *Handler) { h.limits = l } }
+
+// WithClock replaces time.Now for the auth_timestamp check.
+func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+
+// WithLogger sets the logger; default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// New returns a handler, checking that the mode has what it needs.
+func New(cfg Config, opts ...Option) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, now: time.Now, log: slog.Default(), limits: broadcast.Limits{
+		MaxDataBytes:       broadcast.PusherMaxDataBytes,
+		MaxChannelsPerCall: broadcast.PusherMaxChannelsPerTrigger,
+		MaxEventsPerCall:   broadcast.PusherMaxBatchEvents,
+	}}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.driver != nil {
+		h.limits = h.driver.Limits()
+	}
+	switch {
+	case cfg.Mode == ModeDirect && h.driver == nil:
+		return nil, errors.New("publish: direct mode needs a broadcast driver")
+	case cfg.Mode == ModeQueue && h.queue == nil:
+		return nil, errors.New("publish: queue mode needs an SQS client")
+	}
+	return h, nil
+}
+
+// pusherError writes an error as Pusher's API does: a status and a short
+// plain-text body.
+func pusherError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, msg+"\n")
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	appID, route, ok := parsePath(r.URL.Path)
+	if !ok {
+		pusherError(w, http.StatusNotFound, "Not found")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		pusherError(w, http.StatusMethodNotAllowed, "Method not allowed: use POST")
+		return
+	}
+	if !signature.Equal(appID, h.cfg.AppID) {
+		pusherError(w, http.StatusNotFound, "Unknown app")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		pusherError(w, http.StatusBadRequest, "Could not read the request body")
+		return
+	}
+	if len(body) > MaxBodyBytes || r.ContentLength > MaxBodyBytes {
+		pusherError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes))
+		return
+	}
+	secretFor := func(key string) (string, bool) {
+		if signature.Equal(key, h.cfg.Key) {
+			return h.cfg.Secret, true
+		}
+		return "", false
+	}
+	if err := signature.VerifyRequest(r.Method, r.URL.Path, r.URL.Query(), body, secretFor, h.now()); err != nil {
+		h.log.InfoContext(r.Context(), "publish request refused", "status", 401, "reason", err.Error())
+		pusherError(w, http.StatusUnauthorized, "Unauthorized: "+err.Error())
+		return
+	}
+	envs, status, err := decode(route, body, h.limits)
+	if err != nil {
+		h.log.InfoContext(r.Context(), "publish request refused", "status", status, "reason", err.Error())
+		pusherError(w, status, err.Error())
+		return
+	}
+	if h.cfg.Mode == ModeQueue {
+		status, err = h.enqueue(r.Context(), envs)
+	} else {
+		status, err = h.broadcast(r.Context(), envs)
+	}
+	if err != nil {
+		h.log.WarnContext(r.Context(), "publish failed", "status", status, "reason", err.Error(), "events", len(envs))
+		pusherError(w, status, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, "{}")
+}
+
+// parsePath splits /apps/{app_id}/{events|batch_events}.
+func parsePath(p string) (appID, route string, ok bool) {
+	rest, found := strings.CutPrefix(p, "/apps/")
+	if !found {
+		return "", "", false
+	}
+	appID, route, found = strings.Cut(rest, "/")
+	if !found || appID == "" || (route != "events" && route != "batch_events") {
+		return "", "", false
+	}
+	return appID, route, true
+}
+
+// decode parses the body of either route into validated envelopes. It
+// returns the status to answer with when the body is refused: 413 for event
+// data over the limit (as Pusher answers), 400 otherwise.
+func decode(route string, body []byte, lim broadcast.Limits) ([]events.Envelope, int, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil || probe == nil {
+		return nil, http.StatusBadRequest, errors.New("Invalid JSON: the body must be a JSON object")
+	}
+	_, isBatch := probe["batch"]
+	switch {
+	case route == "events" && isBatch:
+		return nil, http.StatusBadRequest, errors.New("batch: send batches to /batch_events")
+	case route == "batch_events" && !isBatch:
+		return nil, http.StatusBadRequest, errors.New("batch: is required")
+	}
+	body, err := stripInfo(probe)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	envs, err := events.Decode(body)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	for i := range envs {
+		if err := envs[i].Validate(lim); err != nil {
+			status := http.StatusBadRequest
+			if p, perr := envs[i].Payload(); perr == nil && lim.MaxDataBytes > 0 && len(p) > lim.MaxDataBytes {
+				status = http.StatusRequestEntityTooLarge
+			}
+			if isBatch {
+				err = &events.Error{Path: fmt.Sprintf("batch[%d].%s", i, pathOf(err)), Reason: reasonOf(err)}
+			}
+			return nil, status, err
+		}
+	}
+	return envs, http.StatusOK, nil
+}
+
+func pathOf(err error) string {
+	var e *events.Error
+	if errors.As(err, &e) {
+		return e.Path
+	}
+	return ""
+}
+
+func reasonOf(err error) string {
+	var e *events.Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return err.Error()
+}
+
+// stripInfo drops the "info" parameter Pusher SDKs may send (attributes to
+// return about the channels): herald answers {} and never returns channel
+// information, and envelopes do not carry it.
+func stripInfo(probe map[string]json.RawMessage) ([]byte, error) {
+	delete(probe, "info")
+	if raw, ok := probe["batch"]; ok {
+		var items []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, &events.Error{Path: "batch", Reason: "must be an array of events"}
+		}
+		for _, it := range items {
+			delete(it, "info")
+		}
+		b, err := json.Marshal(items)
+		if err != nil {
+			return nil, err
+		}
+		probe["batch"] = b
+	}
+	return json.Marshal(probe)
+}
+
+// broadcast delivers the envelopes now (direct mode).
+func (h *Handler) broadcast(ctx context.Context, envs []events.Envelope) (int, error) {
+	out := delivery.Deliver(ctx, h.driver, []delivery.Item{{ID: requestID(ctx), Envelopes: envs}})[0]
+	switch out.Status {
+	case delivery.Delivered:
+		return http.StatusOK, nil
+	case delivery.Retry:
+		return http.StatusServiceUnavailable, fmt.Errorf("broadcast failed, try again: %s", out.Reason)
+	}
+	var pe *broadcast.Error
+	if errors.As(out.Err, &pe) && (pe.StatusCode == http.StatusBadRequest || pe.StatusCode == http.StatusRequestEntityTooLarge) {
+		return pe.StatusCode, errors.New(out.Reason)
+	}
+	if errors.Is(out.Err, events.ErrInvalid) {
+		return http.StatusBadRequest, errors.New(out.Reason)
+	}
+	return http.StatusBadGateway, errors.New(out.Reason)
+}
+
+// enqueue sends one SQS message per envelope (queue mode) and answers once
+// all are queued. When only some are, the answer is 503 and the SDK's retry
+// queues the whole request again: the queue function may then broadcast
+// some events twice, never none.
+func (h *Handler) enqueue(ctx context.Context, envs []events.Envelope) (int, error) {
+	msgs := make([]sqsbatch.Message, len(envs))
+	for i := range envs {
+		b, err := json.Marshal(envs[i])
+		if err != nil {
+			return http.StatusInternalServerError, fmt.Errorf("encoding event %d: %w", i, err)
+		}
+		msgs[i] = sqsbatch.Message{Body: string(b)}
+	}
+	failed := 0
+	var first error
+	senderFault := false
+	for _, err := range sqsbatch.Send(ctx, h.queue, h.cfg.QueueURL, msgs, 3) {
+		if err == nil {
+			continue
+		}
+		failed++
+		if first == nil {
+			first = err
+		}
+		var se *sqsbatch.Error
+		if errors.As(err, &se) && se.SenderFault {
+			senderFault = true
+		}
+	}
+	if failed == 0 {
+		return http.StatusOK, nil
+	}
+	status := http.StatusServiceUnavailable
+	if senderFault {
+		status = http.StatusInternalServerError
+	}
+	return status, fmt.Errorf("%d of %d events could not be queued: %v", failed, len(envs), first)
+}
+
+// requestID is the identity of a direct-mode request, the fallback id of
+// its messages: API Gateway's request id, or a random one.
+func requestID(ctx context.Context) string {
+	if rc, ok := httpapi.RequestContext(ctx); ok && rc.RequestID != "" {
+		return rc.RequestID
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	return "publish-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,190 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/heraldrt/herald/events"
+	"github.com/heraldrt/herald/shared/broadcast"
+)
+
+// Sender is the part of a broadcast.Driver delivery needs.
+type Sender interface {
+	Broadcast(ctx context.Context, msgs []broadcast.Message) error
+	Limits() broadcast.Limits
+}
+
+// Item is one unit the trigger source retries or acknowledges as a whole.
+// Give exactly one of Body, Envelopes or Err; an item with none of them has
+// nothing to broadcast and is delivered.
+type Item struct {
+	// ID identifies the item to its source: an SQS messageId, a stream
+	// record's SequenceNumber. It is what the source is told about failures.
+	ID string
+	// MessageID is the broadcast message id used when an envelope has no id
+	// of its own (the idempotency key); default ID. A stream record uses its
+	// eventID here.
+	MessageID string
+	// Body is a raw trigger body: an envelope, a batch or a notification.
+	Body []byte
+	// Envelopes are already decoded envelopes (built by the trigger, as the
+	// stream function's model mode does); they are still validated.
+	Envelopes []events.Envelope
+	// Err marks the item as poison before delivery (it could not even be
+	// unwrapped); its message is the reason.
+	Err error
+}
+
+// Status is what became of an item.
+type Status int
+
+const (
+	// Delivered: every message of the item was accepted by the provider (or
+	// it had none).
+	Delivered Status = iota
+	// Retry: at least one message failed temporarily; the source should
+	// deliver the item again.
+	Retry
+	// Poison: the item can never be broadcast as it is.
+	Poison
+)
+
+func (s Status) String() string {
+	switch s {
+	case Delivered:
+		return "delivered"
+	case Retry:
+		return "retry"
+	case Poison:
+		return "poison"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Outcome is what became of one item.
+type Outcome struct {
+	Status Status
+	// Reason says exactly why the item is poison or must be retried; empty
+	// when delivered.
+	Reason string
+	// Err is the underlying error, for errors.Is/As.
+	Err error
+	// Messages is how many messages the item contributed to the broadcast.
+	Messages int
+}
+
+// Batch is an invocation's items, parsed and validated, ready to broadcast.
+type Batch struct {
+	// Messages are the valid messages of all items, in item order.
+	Messages []broadcast.Message
+	// Owner[i] is the index of the item Messages[i] came from.
+	Owner []int
+	// Outcomes so far: poison for items that failed parsing or validation.
+	Outcomes []Outcome
+}
+
+// Plan parses and validates every item against lim and collects their
+// messages. Items that fail are poison with the exact reason; their
+// messages are left out, so they never reach the provider.
+func Plan(items []Item, lim broadcast.Limits) *Batch {
+	b := &Batch{Outcomes: make([]Outcome, len(items))}
+	for i, it := range items {
+		msgs, err := messages(it, lim)
+		if err != nil {
+			b.Outcomes[i] = Outcome{Status: Poison, Reason: reason(err), Err: err}
+			continue
+		}
+		b.Outcomes[i].Messages = len(msgs)
+		for _, m := range msgs {
+			b.Messages = append(b.Messages, m)
+			b.Owner = append(b.Owner, i)
+		}
+	}
+	return b
+}
+
+func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
+	if it.Err != nil {
+		return nil, it.Err
+	}
+	envs := it.Envelopes
+	if it.Body != nil {
+		var err error
+		if envs, err = events.Parse(it.Body, lim); err != nil {
+			return nil, err
+		}
+	} else {
+		for i := range envs {
+			if err := envs[i].Validate(lim); err != nil {
+				if len(envs) > 1 {
+					return nil, fmt.Errorf("envelope %d: %w", i, err)
+				}
+				return nil, err
+			}
+		}
+	}
+	base := it.MessageID
+	if base == "" {
+		base = it.ID
+	}
+	out := make([]broadcast.Message, 0, len(envs))
+	for i := range envs {
+		// Envelopes of one item share its identity; each needs its own, or
+		// deduplication by id would drop all but the first.
+		fallback := base
+		if len(envs) > 1 {
+			fallback = fmt.Sprintf("%s#%d", base, i)
+		}
+		m, err := envs[i].Message(fallback)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Settle folds the result of broadcasting b.Messages into the outcomes: an
+// item with any temporarily failed message is Retry; otherwise one with a
+// permanently failed message is Poison; otherwise Delivered. When ctx ended
+// (the invocation is running out of time), failures are never blamed on the
+// item: they are Retry.
+func (b *Batch) Settle(ctx context.Context, err error) []Outcome {
+	out := append([]Outcome(nil), b.Outcomes...)
+	if err == nil {
+		return out
+	}
+	errs := broadcast.Failures(err, len(b.Messages))
+	cancelled := ctx.Err() != nil
+	for i, e := range errs {
+		if e == nil {
+			continue
+		}
+		o := &out[b.Owner[i]]
+		temporary := cancelled || broadcast.IsTemporary(e) || errors.Is(e, context.Canceled)
+		switch {
+		case temporary && o.Status != Retry:
+			o.Status, o.Reason, o.Err = Retry, e.Error(), e
+		case !temporary && o.Status == Delivered:
+			o.Status, o.Reason, o.Err = Poison, "refused by the provider: "+e.Error(), e
+		}
+	}
+	return out
+}
+
+// Deliver plans items, broadcasts every valid message in one call and
+// returns one outcome per item.
+func Deliver(ctx context.Context, s Sender, items []Item) []Outcome {
+	b := Plan(items, s.Limits())
+	if len(b.Messages) == 0 {
+		return b.Outcomes
+	}
+	return b.Settle(ctx, s.Broadcast(ctx, b.Messages))
+}
+
+// reason renders an error as a one-line reason for logs and dead letters.
+func reason(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
