@@ -1,0 +1,126 @@
+// Command local runs herald on one machine (what `make dev` runs):
+//
+//	go run ./infra/local [-http 127.0.0.1:3000] [-server 127.0.0.1:6001] [-sqs 127.0.0.1:9324]
+//
+// and runs one function on one event, like `sam local invoke`:
+//
+//	go run ./infra/local invoke <LogicalId> -e <event.json>
+//
+// Configuration is the production environment (BROADCAST_CONNECTION,
+// PUSHER_*, ABLY_*, AUTH_*, CHANNELS*, STREAM_TABLES*, PUBLISH_*) with local
+// defaults that point everything at the embedded server; see package stack.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/heraldrt/herald/infra/local/stack"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "invoke" {
+		return invokeCmd(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	httpAddr := fs.String("http", stack.DefaultHTTPAddr, "address of the HTTP functions and the demo page")
+	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the embedded Pusher-compatible server")
+	sqsAddr := fs.String("sqs", stack.DefaultSQSAddr, "address of the local SQS endpoint")
+	visibility := fs.Duration("visibility", 10*time.Second, "visibility timeout of the broadcast queue (whole seconds)")
+	verbose := fs.Bool("v", false, "log at debug level")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (did you mean `invoke`?)", fs.Arg(0))
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	st, err := stack.New(stack.Config{
+		HTTPAddr:          *httpAddr,
+		ServerAddr:        *serverAddr,
+		SQSAddr:           *sqsAddr,
+		VisibilityTimeout: *visibility,
+		Out:               stdout,
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	// The first Ctrl-C shuts down gracefully; a second one stops at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+		fmt.Fprintln(stderr, "shutting down (Ctrl-C again to force)")
+	}()
+	if err := st.Run(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+func invokeCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: local invoke <LogicalId> -e <event.json>   (LogicalId: QueueFunction, StreamFunction, PublishFunction, AuthFunction; -e - reads stdin)")
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
+		fs.Usage()
+		return errors.New("invoke: missing LogicalId")
+	}
+	id := args[0]
+	eventPath := fs.String("e", "", "event file (a sample from events/samples/); - for stdin")
+	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the running local stack's embedded server")
+	sqsAddr := fs.String("sqs", stack.DefaultSQSAddr, "address of the running local stack's SQS endpoint")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *eventPath == "" {
+		fs.Usage()
+		return errors.New("invoke: -e <event.json> is required")
+	}
+	var event []byte
+	var err error
+	if *eventPath == "-" {
+		event, err = io.ReadAll(os.Stdin)
+	} else {
+		event, err = os.ReadFile(*eventPath)
+	}
+	if err != nil {
+		return fmt.Errorf("invoke: reading the event: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out, err := stack.Invoke(ctx, stack.InvokeConfig{ServerAddr: *serverAddr, SQSAddr: *sqsAddr, Logger: log}, id, event)
+	if err != nil {
+		return fmt.Errorf("invoke %s: %w", id, err)
+	}
+	fmt.Fprintf(stdout, "%s\n", out)
+	return nil
+}

@@ -1,0 +1,128 @@
+package stack
+
+import (
+	"net"
+	"sort"
+	"strings"
+)
+
+// Local defaults. They are not secrets: they only ever open the embedded
+// server on a loopback address, and the banner prints them.
+const (
+	localAppID     = "local"
+	localAppKey    = "local-key"
+	localAppSecret = "local-secret"
+	localAblyKey   = "herald.local:local-ably-secret"
+	localJWTSecret = "herald-local-jwt-secret-for-development-only"
+	localRegion    = "us-east-1"
+	usersTableName = "Users"
+)
+
+// localStreamTables is model broadcasting for the demo's Users table:
+// UserCreated/UserUpdated/UserDeleted on the user's own channel and on the
+// presence channel every signed-in user joins, which is where the page's
+// users panel listens.
+const localStreamTables = `Users:
+  mode: model
+  model: User
+  channels:
+    - "private-App.Models.User.{id}"
+    - "presence-online"
+  hidden: [password]
+`
+
+// env is the production environment with the stack's local defaults under
+// it: a variable set (non-empty) in the process wins.
+type env struct {
+	lookup   func(string) (string, bool)
+	defaults map[string]string
+}
+
+// newEnv derives the defaults from the addresses the stack listens on.
+func newEnv(lookup func(string) (string, bool), server, sqsURL string) *env {
+	host, port, _ := net.SplitHostPort(server)
+	return &env{lookup: lookup, defaults: map[string]string{
+		"BROADCAST_CONNECTION": "pusher",
+		"PUSHER_APP_ID":        localAppID,
+		"PUSHER_APP_KEY":       localAppKey,
+		"PUSHER_APP_SECRET":    localAppSecret,
+		"PUSHER_APP_CLUSTER":   "mt1",
+		"PUSHER_HOST":          host,
+		"PUSHER_PORT":          port,
+		"PUSHER_SCHEME":        "http",
+		"ABLY_KEY":             localAblyKey,
+		"ABLY_HOST":            host,
+		"ABLY_PORT":            port,
+		"ABLY_SCHEME":          "http",
+		"AUTH_JWT_SECRET":      localJWTSecret,
+		// Apps reach the PublishFunction with these; locally the same
+		// values as the embedded server's app, so one Pusher SDK
+		// configuration works against either.
+		"PUBLISH_APP_ID":      localAppID,
+		"PUBLISH_APP_KEY":     localAppKey,
+		"PUBLISH_APP_SECRET":  localAppSecret,
+		"PUBLISH_MODE":        "queue",
+		"BROADCAST_QUEUE_URL": sqsURL + "/" + localAccount + "/" + QueueName,
+		"BROADCAST_DLQ_URL":   sqsURL + "/" + localAccount + "/" + DLQName,
+		"STREAM_TABLES":       localStreamTables,
+		"AWS_REGION":          localRegion,
+	}}
+}
+
+const localAccount = "000000000000"
+
+// Lookup returns the process's value when set and non-empty, else the local
+// default.
+func (e *env) Lookup(key string) (string, bool) {
+	if v, ok := e.lookup(key); ok && v != "" {
+		return v, true
+	}
+	v, ok := e.defaults[key]
+	return v, ok
+}
+
+// Get is Lookup without the flag.
+func (e *env) Get(key string) string {
+	v, _ := e.Lookup(key)
+	return v
+}
+
+// Defaulted reports whether key takes the stack's default.
+func (e *env) Defaulted(key string) bool {
+	if v, ok := e.lookup(key); ok && v != "" {
+		return false
+	}
+	_, ok := e.defaults[key]
+	return ok
+}
+
+// Map returns every variable the stack has a default for, with its value.
+func (e *env) Map() map[string]string {
+	m := make(map[string]string, len(e.defaults))
+	for k := range e.defaults {
+		m[k] = e.Get(k)
+	}
+	return m
+}
+
+// Keys returns the defaulted variable names, sorted.
+func (e *env) Keys() []string {
+	keys := make([]string, 0, len(e.defaults))
+	for k := range e.defaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// secretKey reports whether a variable holds a secret the banner must not
+// print unless it is the stack's own default.
+func secretKey(key string) bool {
+	return strings.Contains(key, "SECRET") || key == "ABLY_KEY" || strings.HasSuffix(key, "MASTER_KEY_BASE64")
+}
+
+// ablyKeyName is the part of an Ably key pusher-js connects with.
+func ablyKeyName(key string) string {
+	name, _, _ := strings.Cut(key, ":")
+	return name
+}

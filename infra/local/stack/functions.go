@@ -1,0 +1,168 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/heraldrt/herald/functions/auth"
+	"github.com/heraldrt/herald/functions/publish"
+	"github.com/heraldrt/herald/functions/queue"
+	"github.com/heraldrt/herald/functions/stream"
+	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/sqsbatch"
+)
+
+// Functions are herald's handlers, built in-process from the environment
+// exactly as their bootstraps build them in a Lambda.
+type Functions struct {
+	// Auth serves POST /broadcasting/auth and /broadcasting/user-auth.
+	Auth http.Handler
+	// Publish serves the Pusher HTTP API's publish routes.
+	Publish http.Handler
+	// Queue and Stream take Lambda's JSON events, so the local stack
+	// drives the same decoding path Lambda does.
+	Queue  lambda.Handler
+	Stream lambda.Handler
+}
+
+// Handler returns the Lambda handler of a function by its logical id in
+// template.yaml. The HTTP functions take API Gateway HTTP API (2.0) events.
+func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
+	var h lambda.Handler
+	switch logicalID {
+	case "QueueFunction":
+		h = f.Queue
+	case "StreamFunction":
+		h = f.Stream
+	case "AuthFunction":
+		if f.Auth != nil {
+			h = lambda.NewHandler(httpapi.Handler(f.Auth))
+		}
+	case "PublishFunction":
+		if f.Publish != nil {
+			h = lambda.NewHandler(httpapi.Handler(f.Publish))
+		}
+	default:
+		return nil, fmt.Errorf("no function %q: want QueueFunction, StreamFunction, PublishFunction or AuthFunction", logicalID)
+	}
+	if h == nil {
+		return nil, fmt.Errorf("%s is not available in this build of the local stack", logicalID)
+	}
+	return h, nil
+}
+
+// sqsAPI is the SQS client the functions send through.
+type sqsAPI = sqsbatch.API
+
+// buildFunctions builds every function from env, sending to SQS through
+// client. A function that cannot be configured stops the stack with the
+// reason, as it would stop a Lambda at init.
+func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logger) (Functions, error) {
+	var f Functions
+	driver, err := newDriver(env)
+	if err != nil {
+		return f, err
+	}
+
+	ac, err := auth.LoadConfig(env.Lookup)
+	if err != nil {
+		return f, fmt.Errorf("AuthFunction: %w", err)
+	}
+	if f.Auth, err = auth.New(ctx, ac, log.With("function", "AuthFunction")); err != nil {
+		return f, fmt.Errorf("AuthFunction: %w", err)
+	}
+
+	var dlq *deadletter.Sender
+	if u := env.Get("BROADCAST_DLQ_URL"); u != "" {
+		if dlq, err = deadletter.New(client, deadletter.Config{QueueURL: u}); err != nil {
+			return f, fmt.Errorf("dead-letter queue: %w", err)
+		}
+	}
+
+	qh := &queue.Handler{Driver: driver, Logger: log.With("function", "QueueFunction")}
+	if dlq != nil {
+		qh.DeadLetters = dlq
+	}
+	f.Queue = lambda.NewHandler(qh.Handle)
+
+	tables, err := stream.LoadTables(env.Get("STREAM_TABLES"), env.Get("STREAM_TABLES_FILE"))
+	if err != nil {
+		return f, fmt.Errorf("StreamFunction: %w", err)
+	}
+	sh := &stream.Handler{Driver: driver, Tables: tables, Logger: log.With("function", "StreamFunction")}
+	if dlq != nil {
+		sh.DeadLetters = dlq
+	}
+	f.Stream = lambda.NewHandler(sh.Handle)
+
+	mode := env.Get("PUBLISH_MODE")
+	if mode == "" {
+		mode = publish.ModeQueue
+	}
+	pc := publish.Config{
+		AppID:    env.Get("PUBLISH_APP_ID"),
+		Key:      env.Get("PUBLISH_APP_KEY"),
+		Secret:   env.Get("PUBLISH_APP_SECRET"),
+		Mode:     mode,
+		QueueURL: env.Get("BROADCAST_QUEUE_URL"),
+	}
+	if f.Publish, err = publish.New(pc, publish.WithDriver(driver), publish.WithQueue(client),
+		publish.WithLogger(log.With("function", "PublishFunction"))); err != nil {
+		return f, fmt.Errorf("PublishFunction: %w", err)
+	}
+	return f, nil
+}
+
+// newDriver builds the driver BROADCAST_CONNECTION selects, from the same
+// variables the functions read in production.
+func newDriver(env *env) (broadcast.Driver, error) {
+	port := func(key string) (int, error) {
+		v := env.Get(key)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s=%q is not a port number", key, v)
+		}
+		return n, nil
+	}
+	switch c := env.Get("BROADCAST_CONNECTION"); c {
+	case "", "pusher":
+		p, err := port("PUSHER_PORT")
+		if err != nil {
+			return nil, err
+		}
+		return broadcast.NewPusher(broadcast.PusherConfig{
+			AppID:                     env.Get("PUSHER_APP_ID"),
+			Key:                       env.Get("PUSHER_APP_KEY"),
+			Secret:                    env.Get("PUSHER_APP_SECRET"),
+			Cluster:                   env.Get("PUSHER_APP_CLUSTER"),
+			Host:                      env.Get("PUSHER_HOST"),
+			Port:                      p,
+			Scheme:                    env.Get("PUSHER_SCHEME"),
+			EncryptionMasterKeyBase64: env.Get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64"),
+		})
+	case "ably":
+		p, err := port("ABLY_PORT")
+		if err != nil {
+			return nil, err
+		}
+		return broadcast.NewAbly(broadcast.AblyConfig{
+			Key:    env.Get("ABLY_KEY"),
+			Host:   env.Get("ABLY_HOST"),
+			Port:   p,
+			Scheme: env.Get("ABLY_SCHEME"),
+		})
+	default:
+		return nil, errors.New("BROADCAST_CONNECTION=" + strconv.Quote(c) + ": the local stack runs pusher or ably")
+	}
+}

@@ -1,0 +1,279 @@
+// The demo page: the admin side posts to the local stack's /dev endpoints,
+// the inbox side is an ordinary pusher-js client that authenticates its
+// private and presence subscriptions against the AuthFunction.
+(function () {
+  'use strict';
+
+  var cfg = null;       // GET /dev/config
+  var pusher = null;    // the signed-in user's connection
+  var me = null;        // {id, name}
+  var users = {};       // id -> user row, as the users panel shows it
+  var inbox = [];
+
+  var $ = function (id) { return document.getElementById(id); };
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function getJSON(url, opts) {
+    return fetch(url, opts).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.error || r.status + ' ' + r.statusText);
+        return body;
+      });
+    });
+  }
+
+  function postJSON(url, body) {
+    return getJSON(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  // explain sets the "what just happened" line and keeps a short history.
+  function explain(text) {
+    $('explain').textContent = text;
+    var li = el('li', {}, new Date().toLocaleTimeString() + ' — ' + text);
+    var log = $('log');
+    log.insertBefore(li, log.firstChild);
+    while (log.children.length > 8) log.removeChild(log.lastChild);
+  }
+
+  function toast(title, text) {
+    var t = el('div', { class: 'toast', role: 'status' });
+    t.appendChild(el('b', {}, title));
+    t.appendChild(el('span', {}, text));
+    $('toasts').appendChild(t);
+    setTimeout(function () { t.classList.add('gone'); }, 4000);
+    setTimeout(function () { t.remove(); }, 4600);
+  }
+
+  // --- admin side ---------------------------------------------------------
+
+  function fillUserSelects() {
+    ['email-to', 'update-id'].forEach(function (id) {
+      var sel = $(id);
+      var keep = sel.value;
+      sel.innerHTML = '';
+      cfg.users.forEach(function (u) {
+        sel.appendChild(el('option', { value: u.id }, (users[u.id] || u).name + ' (#' + u.id + ')'));
+      });
+      if (keep) sel.value = keep;
+    });
+  }
+
+  $('send-email').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var to = $('email-to').value;
+    var button = $('send');
+    button.disabled = true;
+    postJSON('/dev/send-email', {
+      to: to,
+      subject: $('email-subject').value,
+      body: $('email-body').value,
+    }).then(function (r) {
+      explain('Admin: SendMessage put an EmailSent envelope for ' + r.channel +
+        ' on the SQS queue ' + r.queue + ' (message ' + r.message_id.slice(0, 8) +
+        '…). The QueueFunction picks it up and broadcasts it.');
+    }).catch(function (err) {
+      explain('Admin: sending failed: ' + err.message);
+    }).finally(function () { button.disabled = false; });
+  });
+
+  $('update-user').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var id = $('update-id').value;
+    var button = $('update');
+    button.disabled = true;
+    postJSON('/dev/users/' + encodeURIComponent(id), { name: $('update-name').value })
+      .then(function (r) {
+        explain('Admin: updated row ' + id + ' of table ' + r.table + '; its MODIFY stream record went to the StreamFunction (' +
+          (r.failures ? r.failures + ' failed' : 'no failures') + ').');
+        $('update-name').value = '';
+      })
+      .catch(function (err) { explain('Admin: update failed: ' + err.message); })
+      .finally(function () { button.disabled = false; });
+  });
+
+  // --- inbox side ---------------------------------------------------------
+
+  function renderInbox() {
+    var ul = $('inbox');
+    ul.innerHTML = '';
+    if (!inbox.length) ul.appendChild(el('li', { class: 'empty' }, me ? 'No email yet.' : 'Log in to see your inbox.'));
+    inbox.forEach(function (m) {
+      var li = el('li', { class: 'mail' + (m.fresh ? ' fresh' : '') });
+      li.appendChild(el('b', { class: 'subject' }, m.subject));
+      li.appendChild(el('span', { class: 'from' }, 'from ' + (m.from || 'Admin') + ' · ' + m.at));
+      li.appendChild(el('p', { class: 'body' }, m.body || ''));
+      ul.appendChild(li);
+    });
+    $('inbox-count').textContent = inbox.length ? '(' + inbox.length + ')' : '';
+  }
+
+  function renderOnline(members) {
+    var ul = $('online');
+    ul.innerHTML = '';
+    if (!members) {
+      ul.appendChild(el('li', { class: 'empty' }, '—'));
+      return;
+    }
+    members.each(function (m) {
+      var name = (m.info && m.info.name) || ('#' + m.id);
+      var li = el('li', { 'data-user-id': m.id });
+      li.appendChild(el('span', { class: 'dot' }));
+      li.appendChild(document.createTextNode(name + (me && m.id === me.id ? ' (you)' : '')));
+      ul.appendChild(li);
+    });
+  }
+
+  function renderUsers() {
+    var ul = $('users');
+    ul.innerHTML = '';
+    Object.keys(users).sort().forEach(function (id) {
+      var u = users[id];
+      var li = el('li', { 'data-user-id': id, class: u.flash ? 'flash' : '' });
+      li.appendChild(el('b', {}, u.name));
+      li.appendChild(el('small', {}, ' #' + id + (u.email ? ' · ' + u.email : '')));
+      ul.appendChild(li);
+    });
+    fillUserSelects();
+  }
+
+  // onModel applies a model broadcast (UserCreated/Updated/Deleted).
+  function onModel(kind) {
+    return function (payload) {
+      var m = payload && payload.model;
+      if (!m || m.id === undefined) return;
+      var id = String(m.id);
+      if (kind === 'Deleted') delete users[id];
+      else users[id] = { name: m.name, email: m.email, flash: true };
+      renderUsers();
+      if (users[id]) setTimeout(function () { users[id].flash = false; renderUsers(); }, 1500);
+      explain('User' + kind + ' for #' + id + ' arrived on presence-online: StreamFunction turned the DynamoDB stream record into a model broadcast.');
+    };
+  }
+
+  function setState(state) {
+    var s = $('state');
+    s.textContent = state;
+    s.setAttribute('data-state', state);
+  }
+
+  function login(user) {
+    logout();
+    me = { id: user.id, name: user.name };
+    getJSON('/dev/token?sub=' + encodeURIComponent(user.id) + '&name=' + encodeURIComponent(user.name))
+      .then(function (t) { connect(t.token); })
+      .catch(function (err) { explain('Could not get a token: ' + err.message); });
+  }
+
+  function connect(token) {
+    var headers = { Authorization: 'Bearer ' + token };
+    var opts = {
+      cluster: cfg.cluster,
+      forceTLS: cfg.forceTLS,
+      enabledTransports: cfg.forceTLS ? ['wss'] : ['ws'],
+      channelAuthorization: { endpoint: cfg.authEndpoint, transport: 'ajax', headers: headers },
+      userAuthentication: { endpoint: cfg.userAuthEndpoint, transport: 'ajax', headers: headers },
+    };
+    if (cfg.wsHost) {
+      opts.wsHost = cfg.wsHost;
+      opts.wsPort = cfg.wsPort;
+      opts.wssPort = cfg.wsPort;
+    }
+    pusher = new Pusher(cfg.key, opts);
+    pusher.connection.bind('state_change', function (s) { setState(s.current); });
+    pusher.connection.bind('connected', function () {
+      $('socket').textContent = pusher.connection.socket_id;
+    });
+    // User authentication (pusher:signin) through /broadcasting/user-auth.
+    pusher.signin();
+
+    var mine = cfg.userChannelPrefix + me.id;
+    var priv = pusher.subscribe(mine);
+    priv.bind('pusher:subscription_succeeded', function () {
+      explain('Subscribed to ' + mine + ': the AuthFunction checked your token and signed the subscription.');
+    });
+    priv.bind('pusher:subscription_error', function (e) {
+      explain('The AuthFunction refused ' + mine + ': ' + (e.error || e.status));
+    });
+    priv.bind(cfg.emailEvent, function (data) {
+      inbox.forEach(function (m) { m.fresh = false; });
+      inbox.unshift({ subject: data.subject, body: data.body, from: data.from, at: new Date().toLocaleTimeString(), fresh: true });
+      renderInbox();
+      toast('New email', data.subject);
+      explain(cfg.emailEvent + ' arrived on ' + mine + ': SQS → QueueFunction → ' + cfg.connection + ' driver → your browser.');
+    });
+
+    var online = pusher.subscribe(cfg.presenceChannel);
+    online.bind('pusher:subscription_succeeded', function (members) {
+      renderOnline(members);
+      explain('Joined ' + cfg.presenceChannel + ' (' + members.count + ' online): the AuthFunction signed your member data.');
+    });
+    online.bind('pusher:subscription_error', function (e) {
+      explain('The AuthFunction refused ' + cfg.presenceChannel + ': ' + (e.error || e.status));
+    });
+    online.bind('pusher:member_added', function (m) {
+      renderOnline(online.members);
+      explain(((m.info && m.info.name) || m.id) + ' came online (member_added on ' + cfg.presenceChannel + ').');
+    });
+    online.bind('pusher:member_removed', function (m) {
+      renderOnline(online.members);
+      explain(((m.info && m.info.name) || m.id) + ' went offline (member_removed on ' + cfg.presenceChannel + ').');
+    });
+    ['Created', 'Updated', 'Deleted'].forEach(function (k) { online.bind('User' + k, onModel(k)); });
+
+    $('who').textContent = 'Signed in as ' + me.name + ' (#' + me.id + '), listening on ' + mine + ' and ' + cfg.presenceChannel + '.';
+    $('logout').hidden = false;
+    document.body.setAttribute('data-user', me.id);
+    renderInbox();
+  }
+
+  function logout() {
+    if (pusher) pusher.disconnect();
+    pusher = null;
+    me = null;
+    inbox = [];
+    setState('disconnected');
+    $('socket').textContent = '–';
+    $('who').textContent = 'Not signed in.';
+    $('logout').hidden = true;
+    document.body.removeAttribute('data-user');
+    renderOnline(null);
+    renderInbox();
+  }
+
+  $('logout').addEventListener('click', function () {
+    var name = me && me.name;
+    logout();
+    if (name) explain(name + ' logged out; the presence channel tells the others.');
+  });
+
+  // --- start --------------------------------------------------------------
+
+  Promise.all([getJSON('/dev/config'), getJSON('/dev/users')]).then(function (r) {
+    cfg = r[0];
+    r[1].users.forEach(function (u) { users[u.id] = { name: u.name, email: u.email }; });
+    $('driver').textContent = cfg.connection;
+    cfg.users.forEach(function (u) {
+      var b = el('button', { type: 'button', 'data-login': u.id }, u.name);
+      b.addEventListener('click', function () { login(users[u.id] ? { id: u.id, name: users[u.id].name } : u); });
+      $('login-buttons').appendChild(b);
+    });
+    renderUsers();
+    renderOnline(null);
+    renderInbox();
+    document.body.setAttribute('data-ready', 'true');
+    var want = new URLSearchParams(location.search).get('user');
+    cfg.users.forEach(function (u) { if (u.id === want) login(u); });
+  }).catch(function (err) {
+    explain('The local stack did not answer: ' + err.message);
+  });
+})();
