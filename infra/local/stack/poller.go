@@ -46,7 +46,7 @@ type PollerStats struct {
 	Batches   int `json:"batches"`
 	Messages  int `json:"messages"`
 	Deleted   int `json:"deleted"`
-	Failed    int `json:"failed"`     // listed in batchItemFailures
+	Failed    int `json:"failed"`       // listed in batchItemFailures
 	BatchErrs int `json:"batch_errors"` // the whole batch failed
 }
 
