@@ -1,0 +1,180 @@
+package auth
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldrt/herald/functions/auth/token"
+)
+
+// Config is everything the function needs, loaded once at start-up.
+type Config struct {
+	// Connection is BROADCAST_CONNECTION: pusher, ably, log or null. It
+	// decides which key and secret sign.
+	Connection string
+	// Key and Secret sign subscriptions: the Pusher app key and secret, or
+	// the two halves of an Ably API key.
+	Key, Secret string
+	// MasterKey is the 32-byte Pusher encryption master key; nil means
+	// encrypted channels are refused.
+	MasterKey []byte
+	// Token configures bearer JWT verification. It may be empty when
+	// TrustAuthorizer is set and every route has a JWT authorizer.
+	Token token.Config
+	// TrustAuthorizer takes the caller's claims from API Gateway's JWT
+	// authorizer (requestContext.authorizer.jwt.claims) when present
+	// instead of verifying the bearer token again.
+	TrustAuthorizer bool
+	// CORSOrigins are the browser origins allowed to read answers; "*"
+	// allows any.
+	CORSOrigins []string
+	// Rules is the rules file's YAML, RulesSource where it came from.
+	Rules       []byte
+	RulesSource string
+}
+
+// Environment variable names.
+const (
+	EnvConnection      = "BROADCAST_CONNECTION"
+	EnvPusherKey       = "PUSHER_APP_KEY"
+	EnvPusherSecret    = "PUSHER_APP_SECRET"
+	EnvMasterKey       = "PUSHER_ENCRYPTION_MASTER_KEY_BASE64"
+	EnvAblyKey         = "ABLY_KEY"
+	EnvJWTSecret       = "AUTH_JWT_SECRET"
+	EnvJWKSURL         = "AUTH_JWKS_URL"
+	EnvJWTIssuer       = "AUTH_JWT_ISSUER"
+	EnvJWTAudience     = "AUTH_JWT_AUDIENCE"
+	EnvJWTLeeway       = "AUTH_JWT_LEEWAY"
+	EnvTrustAuthorizer = "AUTH_TRUST_AUTHORIZER"
+	EnvCORSOrigins     = "AUTH_CORS_ORIGINS"
+	EnvChannelsFile    = "CHANNELS_FILE"
+	EnvChannels        = "CHANNELS"
+)
+
+// LoadConfig reads the configuration through lookup (os.LookupEnv, or a
+// map in tests) and validates it. The rules come from CHANNELS (inline
+// YAML), else the file CHANNELS_FILE names, else the embedded default.
+func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
+	get := func(k string) string {
+		v, _ := lookup(k)
+		return strings.TrimSpace(v)
+	}
+	c := Config{
+		Connection: strings.ToLower(get(EnvConnection)),
+		Token: token.Config{
+			Secret:   get(EnvJWTSecret),
+			JWKSURL:  get(EnvJWKSURL),
+			Issuer:   get(EnvJWTIssuer),
+			Audience: get(EnvJWTAudience),
+		},
+	}
+	var errs []error
+	if c.Connection == "" {
+		c.Connection = "pusher"
+	}
+	switch c.Connection {
+	case "ably":
+		c.Key, c.Secret = splitAblyKey(get(EnvAblyKey))
+	default:
+		c.Key, c.Secret = get(EnvPusherKey), get(EnvPusherSecret)
+		if mk := get(EnvMasterKey); mk != "" {
+			b, err := base64.StdEncoding.DecodeString(mk)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s is not valid base64", EnvMasterKey))
+			} else {
+				c.MasterKey = b
+			}
+		}
+	}
+	if v := get(EnvJWTLeeway); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 30s", EnvJWTLeeway, v))
+		}
+		c.Token.Leeway = d
+	}
+	if v := get(EnvTrustAuthorizer); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not true or false", EnvTrustAuthorizer, v))
+		}
+		c.TrustAuthorizer = b
+	}
+	for _, o := range strings.Split(get(EnvCORSOrigins), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimSuffix(o, "/"))
+		}
+	}
+	inline, file := get(EnvChannels), get(EnvChannelsFile)
+	switch {
+	case inline != "" && file != "":
+		errs = append(errs, fmt.Errorf("set %s or %s, not both", EnvChannels, EnvChannelsFile))
+	case inline != "":
+		c.Rules, c.RulesSource = []byte(inline), EnvChannels
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvChannelsFile, err))
+		}
+		c.Rules, c.RulesSource = b, file
+	default:
+		c.Rules, c.RulesSource = defaultRules, "embedded channels.yaml"
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// splitAblyKey splits "appId.keyId:secret" at its first colon: Ably's
+// Pusher adapter takes the key name as the Pusher key.
+func splitAblyKey(k string) (string, string) {
+	name, secret, ok := strings.Cut(k, ":")
+	if !ok {
+		return "", ""
+	}
+	return name, secret
+}
+
+// Validate reports every problem at once, naming the variable to fix and
+// never echoing a secret.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Connection {
+	case "pusher", "log", "null":
+		if c.Key == "" || c.Secret == "" {
+			errs = append(errs, fmt.Errorf("%s and %s are required to sign subscriptions (BROADCAST_CONNECTION=%s)", EnvPusherKey, EnvPusherSecret, c.Connection))
+		}
+		if c.MasterKey != nil && len(c.MasterKey) != 32 {
+			errs = append(errs, fmt.Errorf("%s decodes to %d bytes, want 32", EnvMasterKey, len(c.MasterKey)))
+		}
+	case "ably":
+		if c.Key == "" || c.Secret == "" {
+			errs = append(errs, fmt.Errorf("%s must look like appId.keyId:secret", EnvAblyKey))
+		}
+		if c.MasterKey != nil {
+			errs = append(errs, errors.New("encrypted channels are not available through Ably's Pusher adapter; unset the master key"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: want pusher, ably, log or null", EnvConnection, c.Connection))
+	}
+	if c.Token.Secret != "" || c.Token.JWKSURL != "" || !c.TrustAuthorizer {
+		if err := c.Token.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%w (%s / %s; or %s=true behind an API Gateway JWT authorizer)", err, EnvJWTSecret, EnvJWKSURL, EnvTrustAuthorizer))
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
+			errs = append(errs, fmt.Errorf("%s: %q is not an origin such as https://app.example.com", EnvCORSOrigins, o))
+		}
+	}
+	if len(c.Rules) == 0 {
+		errs = append(errs, fmt.Errorf("no channel rules (%s is empty)", c.RulesSource))
+	}
+	return errors.Join(errs...)
+}

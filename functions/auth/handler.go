@@ -1,0 +1,273 @@
+package auth
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/heraldrt/herald/functions/auth/rules"
+	"github.com/heraldrt/herald/functions/auth/token"
+	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/httpapi"
+)
+
+//go:embed channels.yaml
+var defaultRules []byte
+
+// DefaultRules returns the rules file that ships with the function.
+func DefaultRules() []byte { return append([]byte(nil), defaultRules...) }
+
+// Routes, as Laravel Echo and pusher-js call them by default.
+const (
+	PathAuth     = "/broadcasting/auth"
+	PathUserAuth = "/broadcasting/user-auth"
+)
+
+// Verifier checks a bearer token and returns its claims. Its errors are
+// shown to the caller, so they must not contain the token.
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (map[string]any, error)
+}
+
+// Rules decides who may join what.
+type Rules interface {
+	Authorize(ctx context.Context, channel string, claims map[string]any) rules.Decision
+	User(ctx context.Context, claims map[string]any) (rules.Member, error)
+}
+
+// Handler is the AuthFunction's http.Handler.
+type Handler struct {
+	verifier        Verifier // nil: only authorizer claims are accepted
+	rules           Rules
+	signer          signer
+	trustAuthorizer bool
+	cors            cors
+	log             *slog.Logger
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New builds the handler from a validated Config: it compiles the rules and,
+// with a JWKS URL, fetches the keys. Everything slow happens here, once per
+// cold start. ctx bounds background JWKS refreshes.
+func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	rs, err := rules.Parse(c.Rules, c.RulesSource)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		rules:           rs,
+		signer:          signer{connection: c.Connection, key: c.Key, secret: c.Secret, masterKey: c.MasterKey},
+		trustAuthorizer: c.TrustAuthorizer,
+		cors:            newCORS(c.CORSOrigins),
+		log:             log,
+	}
+	if c.Token.Secret != "" || c.Token.JWKSURL != "" {
+		tc := c.Token
+		tc.Logger = log
+		v, err := token.New(ctx, tc)
+		if err != nil {
+			return nil, err
+		}
+		h.verifier = v
+	}
+	return h, nil
+}
+
+// ServeHTTP routes the two endpoints. It never panics on input and never
+// lets a refusal look like success.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.cors.headers(w, r)
+	path := r.URL.Path
+	if path != PathAuth && path != PathUserAuth {
+		h.fail(w, r, http.StatusNotFound, fmt.Sprintf("no such endpoint %q: use POST %s or %s", path, PathAuth, PathUserAuth), nil)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		h.cors.preflight(w, r)
+		return
+	default:
+		w.Header().Set("Allow", "POST, OPTIONS")
+		h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use POST", r.Method, path), nil)
+		return
+	}
+	if path == PathAuth {
+		h.channelAuth(w, r)
+	} else {
+		h.userAuth(w, r)
+	}
+}
+
+// channelResponse is what pusher-js expects for a subscription.
+type channelResponse struct {
+	Auth         string `json:"auth"`
+	ChannelData  string `json:"channel_data,omitempty"`
+	SharedSecret string `json:"shared_secret,omitempty"`
+}
+
+// userResponse is what pusher-js expects for a sign-in.
+type userResponse struct {
+	Auth     string `json:"auth"`
+	UserData string `json:"user_data"`
+}
+
+func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
+	req, err := readRequest(r, true)
+	if err != nil {
+		h.failRequest(w, r, err)
+		return
+	}
+	kind := channel.KindOf(req.ChannelName)
+	if err := h.signer.supports(kind); err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error(), slog.String("channel", req.ChannelName))
+		return
+	}
+	claims, err := h.identify(r)
+	if err != nil {
+		h.fail(w, r, http.StatusUnauthorized, err.Error(), slog.String("channel", req.ChannelName))
+		return
+	}
+	d := h.rules.Authorize(r.Context(), req.ChannelName, claims)
+	if !d.Allowed {
+		h.fail(w, r, http.StatusForbidden, d.Reason, slog.String("channel", req.ChannelName), slog.String("rule", d.Rule), subject(claims))
+		return
+	}
+	var resp channelResponse
+	switch kind {
+	case channel.Presence:
+		data, err := presenceData(d.Member)
+		if err != nil {
+			h.fail(w, r, http.StatusForbidden, fmt.Sprintf("rule %s: %v", d.Rule, err), slog.String("channel", req.ChannelName), subject(claims))
+			return
+		}
+		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, data), ChannelData: data}
+	case channel.PrivateEncrypted:
+		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, ""), SharedSecret: h.signer.sharedSecret(req.ChannelName)}
+	default:
+		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, "")}
+	}
+	h.log.InfoContext(r.Context(), "channel authorized", "channel", req.ChannelName, "rule", d.Rule, subject(claims))
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
+	req, err := readRequest(r, false)
+	if err != nil {
+		h.failRequest(w, r, err)
+		return
+	}
+	claims, err := h.identify(r)
+	if err != nil {
+		h.fail(w, r, http.StatusUnauthorized, err.Error(), nil)
+		return
+	}
+	m, err := h.rules.User(r.Context(), claims)
+	if err != nil {
+		h.fail(w, r, http.StatusForbidden, err.Error(), subject(claims))
+		return
+	}
+	data, err := userData(m)
+	if err != nil {
+		h.fail(w, r, http.StatusForbidden, "user: "+err.Error(), subject(claims))
+		return
+	}
+	h.log.InfoContext(r.Context(), "user signed in", subject(claims))
+	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.user(req.SocketID, data), UserData: data})
+}
+
+// errUnauthenticated prefixes every 401 so pusher-js users can tell it
+// from a refusal.
+const bearerHint = "send Authorization: Bearer <jwt> (pusher-js: channelAuthorization.headers / userAuthentication.headers)"
+
+// identify returns the caller's verified claims: from API Gateway's JWT
+// authorizer when trusted and present, else from the bearer token.
+func (h *Handler) identify(r *http.Request) (map[string]any, error) {
+	if h.trustAuthorizer {
+		if c, ok := httpapi.Claims(r.Context()); ok {
+			claims := make(map[string]any, len(c))
+			for k, v := range c {
+				claims[k] = v
+			}
+			return claims, nil
+		}
+	}
+	if h.verifier == nil {
+		return nil, errors.New("no verified claims: this function only trusts API Gateway's JWT authorizer, and the request did not pass one")
+	}
+	raw, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return nil, errors.New("no bearer token: " + bearerHint)
+	}
+	claims, err := h.verifier.Verify(r.Context(), raw)
+	if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// subject logs who asked, by their sub claim: an identifier, not a secret.
+func subject(claims map[string]any) slog.Attr {
+	s, _ := claims["sub"].(string)
+	return slog.String("sub", s)
+}
+
+type errorResponse struct {
+	Error string `json:"error"`
+}
+
+func (h *Handler) failRequest(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadRequest
+	var re *requestError
+	if errors.As(err, &re) {
+		status = re.status
+	}
+	h.fail(w, r, status, err.Error(), nil)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, attrs ...any) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="broadcasting"`)
+	}
+	args := []any{"status", status, "path", r.URL.Path, "reason", msg}
+	for _, a := range attrs {
+		if a != nil {
+			args = append(args, a)
+		}
+	}
+	h.log.WarnContext(r.Context(), "auth refused", args...)
+	writeJSON(w, status, errorResponse{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain structs of strings reach here; this cannot happen.
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
