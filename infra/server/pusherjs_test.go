@@ -234,4 +234,3 @@ func TestAblyToPusherJS(t *testing.T) {
 	h := startNodeHarness(t)
 	h.runScript(t, "ably.js", "connect", "public", "private", "batch", "dedup")
 }
-
