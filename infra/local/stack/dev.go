@@ -45,6 +45,7 @@ func (s *Stack) routes() {
 	m.Handle("GET /app.js", s.file("app.js", "text/javascript; charset=utf-8"))
 	m.Handle("GET /style.css", s.file("style.css", "text/css; charset=utf-8"))
 	m.HandleFunc("GET /pusher.min.js", s.pusherJS)
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	m.HandleFunc("GET /dev/config", s.devConfig)
 	m.HandleFunc("GET /dev/token", s.devToken)

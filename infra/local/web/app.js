@@ -140,7 +140,7 @@
       var u = users[id];
       var li = el('li', { 'data-user-id': id, class: u.flash ? 'flash' : '' });
       li.appendChild(el('b', {}, u.name));
-      li.appendChild(el('small', {}, ' #' + id + (u.email ? ' · ' + u.email : '')));
+      li.appendChild(el('small', {}, '#' + id + (u.email ? ' · ' + u.email : '')));
       ul.appendChild(li);
     });
     fillUserSelects();
@@ -233,7 +233,15 @@
     $('who').textContent = 'Signed in as ' + me.name + ' (#' + me.id + '), listening on ' + mine + ' and ' + cfg.presenceChannel + '.';
     $('logout').hidden = false;
     document.body.setAttribute('data-user', me.id);
+    markCurrent();
     renderInbox();
+  }
+
+  // markCurrent highlights the button of the user signed in.
+  function markCurrent() {
+    document.querySelectorAll('[data-login]').forEach(function (b) {
+      b.classList.toggle('current', !!me && b.getAttribute('data-login') === me.id);
+    });
   }
 
   function logout() {
@@ -246,6 +254,7 @@
     $('who').textContent = 'Not signed in.';
     $('logout').hidden = true;
     document.body.removeAttribute('data-user');
+    markCurrent();
     renderOnline(null);
     renderInbox();
   }

@@ -1,0 +1,146 @@
+// The demo's seed scenario in headless Chromium, driven by playwright-core:
+// Alice and Bob log in (two browser contexts), an admin sends Alice an
+// email, Alice's page shows it and Bob's does not, both are in the online
+// list and Bob leaving removes him, a DynamoDB stream event updates the users
+// panel. Prints one JSON line with what it measured; exits non-zero on the
+// first failed expectation.
+//
+// Environment: BASE_URL (the local stack's page), CHROMIUM (executable),
+// SCREENSHOT (where to write the inbox screenshot), TIMEOUT_MS (per wait).
+'use strict';
+
+const { chromium } = require('playwright-core');
+
+const base = process.env.BASE_URL;
+const executablePath = process.env.CHROMIUM;
+const screenshot = process.env.SCREENSHOT;
+const timeout = Number(process.env.TIMEOUT_MS || 30000);
+if (!base || !executablePath || !screenshot) {
+  console.error('BASE_URL, CHROMIUM and SCREENSHOT are required');
+  process.exit(2);
+}
+
+const ALICE = '42';
+const BOB = '43';
+const problems = []; // page errors, reported if anything fails
+
+function fail(msg) {
+  throw new Error(msg);
+}
+
+async function open(browser, label) {
+  const context = await browser.newContext({ viewport: { width: 1180, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  page.on('pageerror', (e) => problems.push(label + ': ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(label + ' console: ' + m.text());
+  });
+  await page.goto(base + '/');
+  await page.waitForSelector('body[data-ready="true"]');
+  return { context, page };
+}
+
+async function login(page, id) {
+  await page.click('[data-login="' + id + '"]');
+  await page.waitForSelector('#state[data-state="connected"]');
+  await page.waitForSelector('#online li[data-user-id="' + id + '"]');
+}
+
+async function inboxSubjects(page) {
+  return page.$$eval('#inbox .subject', (els) => els.map((e) => e.textContent));
+}
+
+async function sendEmail(admin, to, subject) {
+  await admin.selectOption('#email-to', to);
+  await admin.fill('#email-subject', subject);
+  await admin.fill('#email-body', 'Sent by the browser test to user ' + to + '.');
+  const t0 = Date.now();
+  await admin.click('#send');
+  return t0;
+}
+
+async function waitForMail(page, subject) {
+  await page.waitForFunction(
+    (s) => Array.from(document.querySelectorAll('#inbox .subject')).some((e) => e.textContent === s),
+    subject,
+    { timeout },
+  );
+  return Date.now();
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const result = {};
+  try {
+    const admin = await open(browser, 'admin');
+    const alice = await open(browser, 'alice');
+    const bob = await open(browser, 'bob');
+
+    await login(alice.page, ALICE);
+    await login(bob.page, BOB);
+    // Both see both in the online list.
+    for (const p of [alice.page, bob.page]) {
+      for (const id of [ALICE, BOB]) {
+        await p.waitForSelector('#online li[data-user-id="' + id + '"]');
+      }
+    }
+    result.online = await alice.page.$$eval('#online li', (els) => els.map((e) => e.getAttribute('data-user-id')).sort());
+
+    // The admin sends Alice an email: SQS -> QueueFunction -> driver -> server -> pusher-js.
+    const forAlice = 'Quarterly report ' + Math.random().toString(36).slice(2, 8);
+    const t0 = await sendEmail(admin.page, ALICE, forAlice);
+    const t1 = await waitForMail(alice.page, forAlice);
+    result.email_latency_ms = t1 - t0;
+    await alice.page.waitForSelector('.toast:has-text("' + forAlice + '")');
+    result.explain = await alice.page.textContent('#explain');
+    if (!/QueueFunction/.test(result.explain)) fail('explanation does not name the QueueFunction: ' + result.explain);
+
+    // Bob gets his own email; by the time it is there, Alice's would have
+    // been too, had it been broadcast to him.
+    const forBob = 'Lunch on Friday ' + Math.random().toString(36).slice(2, 8);
+    await sendEmail(admin.page, BOB, forBob);
+    await waitForMail(bob.page, forBob);
+    const bobInbox = await inboxSubjects(bob.page);
+    const aliceInbox = await inboxSubjects(alice.page);
+    if (bobInbox.includes(forAlice)) fail("Bob's inbox shows Alice's email: " + JSON.stringify(bobInbox));
+    if (aliceInbox.includes(forBob)) fail("Alice's inbox shows Bob's email: " + JSON.stringify(aliceInbox));
+    result.alice_inbox = aliceInbox;
+    result.bob_inbox = bobInbox;
+
+    // A DynamoDB stream record (MODIFY on Users) updates the users panel.
+    const newName = 'Robert ' + Math.random().toString(36).slice(2, 6);
+    await admin.page.selectOption('#update-id', BOB);
+    await admin.page.fill('#update-name', newName);
+    await admin.page.click('#update');
+    for (const p of [alice.page, bob.page]) {
+      await p.waitForFunction(
+        (n) => { const li = document.querySelector('#users li[data-user-id="43"] b'); return li && li.textContent === n; },
+        newName,
+        { timeout },
+      );
+    }
+    result.renamed = newName;
+
+    await alice.page.screenshot({ path: screenshot, fullPage: true });
+    result.screenshot = screenshot;
+
+    // Bob closes his tab: Alice's online list drops him.
+    await bob.context.close();
+    await alice.page.waitForSelector('#online li[data-user-id="' + BOB + '"]', { state: 'detached' });
+    result.online_after_bob_left = await alice.page.$$eval('#online li', (els) => els.map((e) => e.getAttribute('data-user-id')));
+    if (result.online_after_bob_left.join() !== ALICE) fail('online list after Bob left: ' + result.online_after_bob_left);
+
+    if (problems.length) fail('page errors: ' + problems.join('; '));
+    console.log(JSON.stringify(result));
+  } catch (e) {
+    console.error(e.stack || String(e));
+    if (problems.length) console.error('page problems:\n  ' + problems.join('\n  '));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+})();
