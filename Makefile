@@ -39,6 +39,19 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 	@touch $@
 
+# dev: the whole system on this machine (embedded Pusher-compatible server,
+# HTTP functions, local SQS feeding the QueueFunction, the demo page at
+# http://127.0.0.1:3000/). Ctrl-C stops it. Flags: DEV_FLAGS="-http ... -server ... -sqs ...".
+dev: node-deps
+	$(GO) run ./infra/local $(DEV_FLAGS)
+
+# invoke: one function on one event, like `sam local invoke`, broadcasting
+# through the running `make dev` by default:
+#   make invoke FN=QueueFunction EVENT=events/samples/<event>.json
+invoke:
+	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>" >&2; exit 2; }
+	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT)
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './infra/node/*')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
