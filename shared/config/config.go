@@ -1,0 +1,176 @@
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/heraldrt/herald/shared/broadcast"
+)
+
+// SecretARNVar names the environment variable holding the Secrets Manager
+// secret to read settings from.
+const SecretARNVar = "BROADCAST_SECRET_ARN"
+
+// Lookup returns the value of a setting and whether it is set, as
+// os.LookupEnv does.
+type Lookup func(key string) (string, bool)
+
+// Env looks settings up in the process environment.
+func Env() Lookup { return os.LookupEnv }
+
+// Map looks settings up in m; for tests and fixed configurations.
+func Map(m map[string]string) Lookup {
+	return func(key string) (string, bool) {
+		v, ok := m[key]
+		return v, ok
+	}
+}
+
+// get returns a setting trimmed of surrounding space; unset and blank are
+// the same.
+func (l Lookup) get(key string) string {
+	v, _ := l(key)
+	return strings.TrimSpace(v)
+}
+
+// SecretsClient is the part of the Secrets Manager client Load needs.
+type SecretsClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Load returns the process environment, completed by the secret that
+// BROADCAST_SECRET_ARN names when it is set. The secret is fetched once,
+// here, with the default AWS configuration of the function's role.
+func Load(ctx context.Context) (Lookup, error) {
+	env := Env()
+	if env.get(SecretARNVar) == "" {
+		return env, nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: loading AWS configuration: %w", SecretARNVar, err)
+	}
+	return WithSecret(ctx, env, secretsmanager.NewFromConfig(cfg))
+}
+
+// WithSecret returns base completed by the JSON object of the secret that
+// base's BROADCAST_SECRET_ARN names (base itself when it names none). The
+// object's values may be strings or numbers; values base sets to non-empty
+// strings win over the secret's.
+func WithSecret(ctx context.Context, base Lookup, client SecretsClient) (Lookup, error) {
+	arn := base.get(SecretARNVar)
+	if arn == "" {
+		return base, nil
+	}
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading secret: %w", SecretARNVar, err)
+	}
+	if out.SecretString == nil {
+		return nil, fmt.Errorf("%s: the secret has no SecretString (binary secrets are not supported); store a JSON object such as {\"PUSHER_APP_SECRET\": \"...\"}", SecretARNVar)
+	}
+	values, err := parseSecret(*out.SecretString)
+	if err != nil {
+		return nil, err
+	}
+	return func(key string) (string, bool) {
+		if v, ok := base(key); ok && strings.TrimSpace(v) != "" {
+			return v, true
+		}
+		if v, ok := values[key]; ok {
+			return v, true
+		}
+		return base(key)
+	}, nil
+}
+
+// parseSecret decodes the secret's JSON object. Its errors say where the
+// object is wrong, never what it holds.
+func parseSecret(s string) (map[string]string, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, fmt.Errorf("%s: the secret is not valid JSON (error at byte %d); it must be a JSON object of strings and numbers", SecretARNVar, syn.Offset)
+		}
+		return nil, fmt.Errorf("%s: the secret is not a JSON object of strings and numbers", SecretARNVar)
+	}
+	values := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			values[k] = v
+		case json.Number:
+			values[k] = v.String()
+		default:
+			return nil, fmt.Errorf("%s: the secret's %s must be a string or a number", SecretARNVar, k)
+		}
+	}
+	return values, nil
+}
+
+// Broadcast reads the driver configuration under Laravel's names and
+// validates the selected connection. BROADCAST_CONNECTION defaults to null,
+// as in Laravel: an unconfigured function runs and sends nothing.
+func Broadcast(l Lookup) (broadcast.Config, error) {
+	cfg := broadcast.Config{Connection: l.get("BROADCAST_CONNECTION")}
+	if cfg.Connection == "" {
+		cfg.Connection = "null"
+	}
+	var errs []error
+	intVar := func(key string, dst *int, minimum, maximum int) {
+		s := l.get(key)
+		if s == "" {
+			return
+		}
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s %q is not a whole number", key, s))
+		case n < minimum || n > maximum:
+			errs = append(errs, fmt.Errorf("%s %d must be between %d and %d", key, n, minimum, maximum))
+		default:
+			*dst = n
+		}
+	}
+	var concurrency int
+	intVar("BROADCAST_CONCURRENCY", &concurrency, 1, broadcast.MaxConcurrency)
+
+	switch cfg.Connection {
+	case "pusher":
+		p := &cfg.Pusher
+		p.AppID = l.get("PUSHER_APP_ID")
+		p.Key = l.get("PUSHER_APP_KEY")
+		p.Secret = l.get("PUSHER_APP_SECRET")
+		p.Cluster = l.get("PUSHER_APP_CLUSTER")
+		p.Host = l.get("PUSHER_HOST")
+		p.Scheme = strings.ToLower(l.get("PUSHER_SCHEME"))
+		p.EncryptionMasterKeyBase64 = l.get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+		intVar("PUSHER_PORT", &p.Port, 1, 65535)
+		intVar("PUSHER_MAX_DATA_BYTES", &p.MaxDataBytes, 1, 1<<20)
+		p.Concurrency = concurrency
+	case "ably":
+		a := &cfg.Ably
+		a.Key = l.get("ABLY_KEY")
+		a.Host = l.get("ABLY_HOST")
+		a.Scheme = strings.ToLower(l.get("ABLY_SCHEME"))
+		intVar("ABLY_PORT", &a.Port, 1, 65535)
+		a.Concurrency = concurrency
+	}
+	if len(errs) > 0 {
+		return cfg, errors.Join(errs...)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}

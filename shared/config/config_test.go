@@ -1,0 +1,257 @@
+package config
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/heraldrt/herald/shared/broadcast"
+)
+
+const (
+	testARN     = "arn:aws:secretsmanager:us-east-1:123456789012:secret:herald-AbCdEf"
+	secretValue = "7ad3773142a6692b25b8"
+	ablySecret  = "ably-secret-value-xyz"
+)
+
+// secretsStub speaks the Secrets Manager JSON protocol for GetSecretValue.
+type secretsStub struct {
+	t      *testing.T
+	srv    *httptest.Server
+	secret string // SecretString to return; "" means the secret does not exist
+	calls  atomic.Int32
+}
+
+func newSecretsStub(t *testing.T, secret string) *secretsStub {
+	s := &secretsStub{t: t, secret: secret}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.calls.Add(1)
+		if r.Method != http.MethodPost || r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
+			t.Errorf("request %s %s target %q", r.Method, r.URL.Path, r.Header.Get("X-Amz-Target"))
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {
+			t.Errorf("request not SigV4-signed: %q", r.Header.Get("Authorization"))
+		}
+		var in struct{ SecretId string }
+		body, _ := io.ReadAll(r.Body)
+		json.Unmarshal(body, &in)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if in.SecretId != testARN || s.secret == "" {
+			w.Header().Set("X-Amzn-ErrorType", "ResourceNotFoundException")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"ARN": testARN, "Name": "herald", "SecretString": s.secret, "VersionId": "v1", "CreatedDate": 1.7e9})
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *secretsStub) client() *secretsmanager.Client {
+	return secretsmanager.New(secretsmanager.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(s.srv.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func TestWithSecretPrecedence(t *testing.T) {
+	stub := newSecretsStub(t, `{"PUSHER_APP_SECRET":"`+secretValue+`","PUSHER_APP_KEY":"from-secret","PUSHER_APP_ID":3,"PUSHER_PORT":443}`)
+	base := Map(map[string]string{
+		"BROADCAST_SECRET_ARN": testARN,
+		"BROADCAST_CONNECTION": "pusher",
+		"PUSHER_APP_KEY":       "278d425bdf160c739803", // set: wins over the secret
+		"PUSHER_APP_ID":        "",                     // empty: the secret fills it
+	})
+	l, err := WithSecret(context.Background(), base, stub.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"PUSHER_APP_KEY":       "278d425bdf160c739803",
+		"PUSHER_APP_ID":        "3",
+		"PUSHER_APP_SECRET":    secretValue,
+		"PUSHER_PORT":          "443",
+		"BROADCAST_CONNECTION": "pusher",
+	} {
+		if got, ok := l(key); !ok || got != want {
+			t.Errorf("%s = %q, %v; want %q", key, got, ok, want)
+		}
+	}
+	if _, ok := l("PUSHER_HOST"); ok {
+		t.Error("PUSHER_HOST set from nowhere")
+	}
+	cfg, err := Broadcast(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Pusher.Secret != secretValue || cfg.Pusher.AppID != "3" || cfg.Pusher.Port != 443 {
+		t.Fatalf("config %+v", cfg.Pusher)
+	}
+	if n := stub.calls.Load(); n != 1 {
+		t.Fatalf("%d GetSecretValue calls, want 1", n)
+	}
+
+	t.Run("no ARN: no call, base unchanged", func(t *testing.T) {
+		stub := newSecretsStub(t, `{}`)
+		base := Map(map[string]string{"X": "1"})
+		l, err := WithSecret(context.Background(), base, stub.client())
+		if err != nil || stub.calls.Load() != 0 {
+			t.Fatalf("err %v, calls %d", err, stub.calls.Load())
+		}
+		if v, _ := l("X"); v != "1" {
+			t.Fatal("base lost")
+		}
+	})
+}
+
+func TestWithSecretErrorsRevealNothing(t *testing.T) {
+	for _, c := range []struct {
+		name, secret, want string
+	}{
+		{"missing", "", "BROADCAST_SECRET_ARN: reading secret: "},
+		{"not json", `PUSHER_APP_SECRET=` + secretValue, "BROADCAST_SECRET_ARN: the secret is not valid JSON (error at byte 1)"},
+		{"array", `["` + secretValue + `"]`, "BROADCAST_SECRET_ARN: the secret is not a JSON object of strings and numbers"},
+		{"nested", `{"PUSHER_APP_SECRET":{"v":"` + secretValue + `"}}`, "BROADCAST_SECRET_ARN: the secret's PUSHER_APP_SECRET must be a string or a number"},
+		{"bool", `{"PUSHER_APP_SECRET":true}`, "BROADCAST_SECRET_ARN: the secret's PUSHER_APP_SECRET must be a string or a number"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stub := newSecretsStub(t, c.secret)
+			_, err := WithSecret(context.Background(), Map(map[string]string{"BROADCAST_SECRET_ARN": testARN}), stub.client())
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("err = %v, want prefix %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), secretValue) {
+				t.Fatalf("error reveals the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadFromEnvironment(t *testing.T) {
+	stub := newSecretsStub(t, `{"ABLY_KEY":"appid.keyid:`+ablySecret+`"}`)
+	t.Setenv("BROADCAST_SECRET_ARN", testARN)
+	t.Setenv("BROADCAST_CONNECTION", "ably")
+	t.Setenv("ABLY_KEY", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", stub.srv.URL)
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	l, err := Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Broadcast(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Connection != "ably" || cfg.Ably.Key != "appid.keyid:"+ablySecret || stub.calls.Load() != 1 {
+		t.Fatalf("config %+v, calls %d", cfg, stub.calls.Load())
+	}
+}
+
+func TestBroadcastVariables(t *testing.T) {
+	pusherBase := map[string]string{
+		"BROADCAST_CONNECTION": "pusher",
+		"PUSHER_APP_ID":        "3",
+		"PUSHER_APP_KEY":       "278d425bdf160c739803",
+		"PUSHER_APP_SECRET":    secretValue,
+	}
+	ablyBase := map[string]string{"BROADCAST_CONNECTION": "ably", "ABLY_KEY": "appid.keyid:" + ablySecret}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unset connection is null", map[string]string{}, ""},
+		{"unknown connection", map[string]string{"BROADCAST_CONNECTION": "reverb"}, `BROADCAST_CONNECTION "reverb" is not one of pusher, ably, log, null`},
+		{"log ignores pusher settings", with(pusherBase, "BROADCAST_CONNECTION", "log", "PUSHER_PORT", "x"), ""},
+		{"pusher ok", pusherBase, ""},
+		{"PUSHER_APP_ID", with(pusherBase, "PUSHER_APP_ID", ""), "PUSHER_APP_ID is empty"},
+		{"PUSHER_APP_KEY", with(pusherBase, "PUSHER_APP_KEY", " "), "PUSHER_APP_KEY is empty"},
+		{"PUSHER_APP_SECRET", with(pusherBase, "PUSHER_APP_SECRET", ""), "PUSHER_APP_SECRET is empty"},
+		{"PUSHER_HOST", with(pusherBase, "PUSHER_HOST", "https://soketi.local"), `PUSHER_HOST "https://soketi.local" must be a host name, without scheme or path`},
+		{"PUSHER_PORT not a number", with(pusherBase, "PUSHER_PORT", "http"), `PUSHER_PORT "http" is not a whole number`},
+		{"PUSHER_PORT range", with(pusherBase, "PUSHER_PORT", "0"), "PUSHER_PORT 0 must be between 1 and 65535"},
+		{"PUSHER_SCHEME", with(pusherBase, "PUSHER_SCHEME", "wss"), `PUSHER_SCHEME "wss" must be http or https`},
+		{"PUSHER_ENCRYPTION_MASTER_KEY_BASE64", with(pusherBase, "PUSHER_ENCRYPTION_MASTER_KEY_BASE64", base64.StdEncoding.EncodeToString([]byte(secretValue))), "PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must decode to 32 bytes, it decodes to 20"},
+		{"PUSHER_MAX_DATA_BYTES", with(pusherBase, "PUSHER_MAX_DATA_BYTES", "10KB"), `PUSHER_MAX_DATA_BYTES "10KB" is not a whole number`},
+		{"BROADCAST_CONCURRENCY", with(pusherBase, "BROADCAST_CONCURRENCY", "0"), "BROADCAST_CONCURRENCY 0 must be between 1 and 256"},
+		{"ably ok", ablyBase, ""},
+		{"ABLY_KEY", with(ablyBase, "ABLY_KEY", ""), "ABLY_KEY is empty"},
+		{"ABLY_KEY form", with(ablyBase, "ABLY_KEY", ablySecret), "ABLY_KEY must have the form appId.keyId:secret"},
+		{"ABLY_PORT", with(ablyBase, "ABLY_PORT", "99999"), "ABLY_PORT 99999 must be between 1 and 65535"},
+		{"ABLY_SCHEME", with(ablyBase, "ABLY_SCHEME", "ftp"), `ABLY_SCHEME "ftp" must be http or https`},
+		{"ABLY_HOST", with(ablyBase, "ABLY_HOST", "a/b"), `ABLY_HOST "a/b" must be a host name, without scheme or path`},
+		{"two errors at once", with(pusherBase, "PUSHER_PORT", "x", "BROADCAST_CONCURRENCY", "y"), "BROADCAST_CONCURRENCY \"y\" is not a whole number\nPUSHER_PORT \"x\" is not a whole number"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Broadcast(Map(c.env))
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), secretValue) || strings.Contains(err.Error(), ablySecret) {
+				t.Fatal("error reveals a secret")
+			}
+		})
+	}
+
+	t.Run("values reach the config", func(t *testing.T) {
+		cfg, err := Broadcast(Map(with(pusherBase, "PUSHER_APP_CLUSTER", "eu", "PUSHER_HOST", "127.0.0.1", "PUSHER_PORT", "6001",
+			"PUSHER_SCHEME", "HTTP", "PUSHER_MAX_DATA_BYTES", "20480", "BROADCAST_CONCURRENCY", "32")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := broadcast.PusherConfig{AppID: "3", Key: "278d425bdf160c739803", Secret: secretValue, Cluster: "eu", Host: "127.0.0.1",
+			Port: 6001, Scheme: "http", MaxDataBytes: 20480, Concurrency: 32}
+		if cfg.Pusher != want || cfg.Connection != "pusher" {
+			t.Fatalf("got %+v\nwant %+v", cfg.Pusher, want)
+		}
+		cfg, err = Broadcast(Map(with(ablyBase, "ABLY_HOST", "localhost", "ABLY_PORT", "8080", "ABLY_SCHEME", "http")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Ably.Host != "localhost" || cfg.Ably.Port != 8080 || cfg.Ably.Scheme != "http" {
+			t.Fatalf("ably %+v", cfg.Ably)
+		}
+		if cfg, _ := Broadcast(Map(nil)); cfg.Connection != "null" {
+			t.Fatalf("default connection %q", cfg.Connection)
+		}
+	})
+}

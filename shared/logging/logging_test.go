@@ -1,0 +1,44 @@
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+func TestNewAttachesRequestID(t *testing.T) {
+	// The handler writes to the os.Stdout it finds when built.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, prevDefault := os.Stdout, slog.Default()
+	os.Stdout = w
+	logger := New()
+	os.Stdout = stdout
+	t.Cleanup(func() { slog.SetDefault(prevDefault) })
+
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
+	logger.InfoContext(ctx, "broadcast sent", "events", 3)
+	slog.Default().InfoContext(ctx, "via default")
+	w.Close()
+	out, _ := io.ReadAll(r)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("output %q", out)
+	}
+	for _, line := range lines {
+		// TEXT unless the environment asks for JSON, as Lambda does.
+		if !strings.Contains(line, "requestId=req-123") && !strings.Contains(line, `"requestId":"req-123"`) {
+			t.Errorf("line %q lacks the request id", line)
+		}
+	}
+	if !strings.Contains(lines[0], `message="broadcast sent"`) && !strings.Contains(lines[0], `"message":"broadcast sent"`) {
+		t.Errorf("line %q", lines[0])
+	}
+}
