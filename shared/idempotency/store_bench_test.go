@@ -1,0 +1,108 @@
+package idempotency
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/heraldrt/herald/infra/testkit"
+)
+
+// counting counts the requests a Store sends, to compare strategies by
+// what DynamoDB bills as well as by time.
+type counting struct {
+	API
+	n atomic.Int64
+}
+
+func (c *counting) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.n.Add(1)
+	return c.API.PutItem(ctx, in, o...)
+}
+
+func (c *counting) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.n.Add(1)
+	return c.API.GetItem(ctx, in, o...)
+}
+
+func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.n.Add(1)
+	return c.API.BatchGetItem(ctx, in, o...)
+}
+
+// claimTarget is what one invocation may spend claiming 1,000 keys against
+// dynalite on a loopback: well inside a Lambda timeout, beside a broadcast
+// of 100 Pusher batch calls.
+const claimTarget = 2 * time.Second
+
+// BenchmarkClaim_1000Keys claims 1,000 keys per op, new ones (a first
+// delivery) and completed ones (a redelivery), with and without the
+// BatchGetItem prefetch, at two concurrencies.
+func BenchmarkClaim_1000Keys(b *testing.B) {
+	endpoint := testkit.Dynalite(b)
+	db := client(endpoint, 3)
+	b.Logf("target: under %v per op (1,000 keys) against dynalite", claimTarget)
+	const n = 1000
+	for _, conc := range []int{10, 32} {
+		for _, prefetch := range []bool{false, true} {
+			for _, redelivery := range []bool{false, true} {
+				kind := "new"
+				if redelivery {
+					kind = "completed"
+				}
+				name := fmt.Sprintf("%s/prefetch=%v/concurrency=%d", kind, prefetch, conc)
+				b.Run(name, func(b *testing.B) {
+					api := &counting{API: db}
+					s := newStore(b, api, Config{Table: createTable(b, db), NoPrefetch: !prefetch, Concurrency: conc})
+					ctx := context.Background()
+					keys := make([]string, n)
+					round := 0
+					fill := func() {
+						round++
+						for i := range keys {
+							keys[i] = fmt.Sprintf("%d-%08d-c4a1e2f0-6b1d-4c5e-9f00-%d", round, i, i)
+						}
+					}
+					fill()
+					if redelivery {
+						if _, err := s.Claim(ctx, keys); err != nil {
+							b.Fatal(err)
+						}
+						if err := s.Complete(ctx, keys); err != nil {
+							b.Fatal(err)
+						}
+					}
+					api.n.Store(0)
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						if !redelivery {
+							b.StopTimer()
+							fill()
+							b.StartTimer()
+						}
+						got, err := s.Claim(ctx, keys)
+						if err != nil {
+							b.Fatal(err)
+						}
+						want := Claimed
+						if redelivery {
+							want = Completed
+						}
+						if got[0] != want || got[n-1] != want {
+							b.Fatalf("status %v, want %v", got[0], want)
+						}
+					}
+					b.ReportMetric(float64(api.n.Load())/float64(b.N), "requests/op")
+					if per := b.Elapsed() / time.Duration(b.N); per > claimTarget {
+						b.Logf("%s: %v per op, above the %v target", name, per, claimTarget)
+					}
+				})
+			}
+		}
+	}
+}

@@ -1,0 +1,505 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/heraldrt/herald/infra/testkit"
+)
+
+// client returns a DynamoDB client for a loopback endpoint, with as many
+// idle connections as a Store keeps requests in flight.
+func client(endpoint string, attempts int) *dynamodb.Client {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConnsPerHost = 64
+	})
+	return dynamodb.New(dynamodb.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:       httpClient,
+		RetryMaxAttempts: attempts,
+	})
+}
+
+var tableSeq atomic.Int64
+
+// createTable makes a fresh table shaped as the template's, so each test
+// starts empty.
+func createTable(t testing.TB, db *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("idem-%d", tableSeq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrID), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrID), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatalf("CreateTable %s: %v", name, err)
+	}
+	// Even with --createTableMs 0 a table is CREATING for a moment.
+	waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 200*time.Millisecond
+	})
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		t.Fatalf("table %s not active: %v", name, err)
+	}
+	return name
+}
+
+// clock is a settable Config.Now shared by the stores of one test.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
+
+func newStore(t testing.TB, db API, cfg Config) *Store {
+	t.Helper()
+	s, err := New(cfg, db)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+func ctxFor(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func wantStatuses(t *testing.T, got []Status, want ...Status) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("statuses = %v, want %v", got, want)
+		}
+	}
+}
+
+func mustClaim(t *testing.T, s *Store, ctx context.Context, keys ...string) []Status {
+	t.Helper()
+	got, err := s.Claim(ctx, keys)
+	if err != nil {
+		t.Fatalf("Claim(%v): %v", keys, err)
+	}
+	return got
+}
+
+// TestStore runs every case against one dynalite, with and without the
+// BatchGetItem prefetch: both paths must decide alike.
+func TestStore(t *testing.T) {
+	endpoint := testkit.Dynalite(t)
+	db := client(endpoint, 3)
+	for _, prefetch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) {
+			t.Parallel()
+			storeCases(t, db, prefetch)
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		t.Parallel()
+		testUnreachable(t)
+	})
+	t.Run("missing table", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t, db, Config{Table: "no-such-table"})
+		got, err := s.Claim(ctxFor(t, 30*time.Second), []string{"a", "b"})
+		wantStatuses(t, got, Unavailable, Unavailable)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("err = %v, want *Error", err)
+		}
+		if e.Temporary || e.Failed != 2 || e.Op != "claim" || e.Table != "no-such-table" || e.Key != "a" {
+			t.Fatalf("err = %+v, want a permanent claim failure of 2 keys, first a", e)
+		}
+		var nf *types.ResourceNotFoundException
+		if !errors.As(err, &nf) {
+			t.Fatalf("err = %v, does not unwrap to ResourceNotFoundException", err)
+		}
+	})
+}
+
+func storeCases(t *testing.T, db *dynamodb.Client, prefetch bool) {
+	// setup gives a case its own table and a clock its stores share.
+	setup := func(t *testing.T) (func(Config) *Store, *clock) {
+		table := createTable(t, db)
+		clk := &clock{}
+		return func(cfg Config) *Store {
+			cfg.Table, cfg.NoPrefetch, cfg.Now = table, !prefetch, clk.Now
+			return newStore(t, db, cfg)
+		}, clk
+	}
+
+	t.Run("first of concurrent claimers wins", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		const claimers, nkeys = 8, 40
+		keys := make([]string, nkeys)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("msg-%d", i)
+		}
+		ctx := ctxFor(t, time.Minute)
+		results := make([][]Status, claimers)
+		errs := make([]error, claimers)
+		stores := make([]*Store, claimers)
+		for c := range stores {
+			stores[c] = store(Config{})
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for c := range claimers {
+			wg.Go(func() {
+				<-start
+				results[c], errs[c] = stores[c].Claim(ctx, keys)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for c, err := range errs {
+			if err != nil {
+				t.Fatalf("claimer %d: %v", c, err)
+			}
+		}
+		for k := range keys {
+			claimed := 0
+			for c := range claimers {
+				switch results[c][k] {
+				case Claimed:
+					claimed++
+				case InProgress:
+				default:
+					t.Fatalf("claimer %d, key %s: %v", c, keys[k], results[c][k])
+				}
+			}
+			if claimed != 1 {
+				t.Fatalf("key %s claimed by %d claimers, want exactly 1", keys[k], claimed)
+			}
+		}
+	})
+
+	t.Run("completed key is a no-op", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k1", "k2"), Claimed, Claimed)
+		if err := a.Complete(ctx, []string{"k1"}); err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, mustClaim(t, b, ctx, "k1", "k2", "k3"), Completed, InProgress, Claimed)
+		// The completing store itself gets the same answer.
+		wantStatuses(t, mustClaim(t, a, ctx, "k1"), Completed)
+	})
+
+	t.Run("in-progress key is reported, not claimed", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), InProgress)
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), InProgress)
+	})
+
+	t.Run("repeated key in one call is claimed once", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a := store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k", "j", "k"), Claimed, Claimed, InProgress)
+	})
+
+	t.Run("expired in-progress claim can be reclaimed", func(t *testing.T) {
+		t.Parallel()
+		store, clk := setup(t)
+		a, b := store(Config{}), store(Config{})
+		// a's invocation has a minute left; its claim lasts that long.
+		wantStatuses(t, mustClaim(t, a, ctxFor(t, time.Minute), "k"), Claimed)
+		ctx := ctxFor(t, time.Minute)
+		clk.Advance(50 * time.Second)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), InProgress)
+		clk.Advance(15 * time.Second)
+		// b's invocation ends later than a's did, by the moved clock too.
+		ctx = ctxFor(t, 10*time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Claimed)
+		// The new holder's claim is live again for everyone else.
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), InProgress)
+	})
+
+	t.Run("claim without deadline lasts MaxInProgress", func(t *testing.T) {
+		t.Parallel()
+		store, clk := setup(t)
+		a, b := store(Config{MaxInProgress: 5 * time.Minute}), store(Config{})
+		ctx := context.Background()
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		clk.Advance(4 * time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), InProgress)
+		clk.Advance(2 * time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Claimed)
+	})
+
+	t.Run("expired completed key can be reclaimed", func(t *testing.T) {
+		t.Parallel()
+		store, clk := setup(t)
+		a, b := store(Config{TTL: 10 * time.Minute}), store(Config{})
+		// No deadline: the claims last MaxInProgress by the moved clock.
+		ctx := context.Background()
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		if err := a.Complete(ctx, []string{"k"}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(9 * time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Completed)
+		clk.Advance(2 * time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Claimed)
+	})
+
+	t.Run("release lets a retry claim", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k1", "k2"), Claimed, Claimed)
+		if err := a.Release(ctx, []string{"k1"}); err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, mustClaim(t, b, ctx, "k1", "k2"), Claimed, InProgress)
+	})
+
+	t.Run("release of another store's claim is refused", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b, c := store(Config{}), store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		err := b.Release(ctx, []string{"k"})
+		var e *Error
+		if !errors.As(err, &e) || !errors.Is(err, ErrNotHeld) || e.Op != "release" || e.Key != "k" || e.Temporary {
+			t.Fatalf("Release by another store: %v, want a permanent *Error wrapping ErrNotHeld for k", err)
+		}
+		wantStatuses(t, mustClaim(t, c, ctx, "k"), InProgress)
+	})
+
+	t.Run("release after completion is refused", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		if err := a.Complete(ctx, []string{"k"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Release(ctx, []string{"k"}); !errors.Is(err, ErrNotHeld) {
+			t.Fatalf("Release of a completed key: %v, want ErrNotHeld", err)
+		}
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Completed)
+	})
+
+	t.Run("mixed batch", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		// 250 keys span three BatchGetItem requests and ten BatchWriteItem
+		// requests.
+		const n = 250
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("m-%03d", i)
+		}
+		got := mustClaim(t, a, ctx, keys...)
+		for i, st := range got {
+			if st != Claimed {
+				t.Fatalf("key %s: %v", keys[i], st)
+			}
+		}
+		var done, failed []string
+		for i, k := range keys {
+			switch i % 3 {
+			case 0:
+				done = append(done, k)
+			case 1:
+				failed = append(failed, k)
+			}
+		}
+		if err := a.Complete(ctx, done); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Release(ctx, failed); err != nil {
+			t.Fatal(err)
+		}
+		got = mustClaim(t, b, ctx, keys...)
+		for i, st := range got {
+			want := []Status{Completed, Claimed, InProgress}[i%3]
+			if st != want {
+				t.Fatalf("key %s: %v, want %v", keys[i], st, want)
+			}
+		}
+	})
+
+	t.Run("namespaces keep keys apart", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{Namespace: "one"}), store(Config{Namespace: "two"})
+		ctx := ctxFor(t, time.Minute)
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Claimed)
+		wantStatuses(t, mustClaim(t, store(Config{Namespace: "one"}), ctx, "k"), InProgress)
+	})
+
+	t.Run("long keys", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		long := strings.Repeat("x", 3000)
+		longer := long + "y"
+		wantStatuses(t, mustClaim(t, a, ctx, long, longer), Claimed, Claimed)
+		if err := a.Complete(ctx, []string{long}); err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, mustClaim(t, b, ctx, long, longer), Completed, InProgress)
+	})
+
+	t.Run("ended invocation claims nothing", func(t *testing.T) {
+		t.Parallel()
+		store, clk := setup(t)
+		a, b := store(Config{}), store(Config{})
+		ctx := ctxFor(t, time.Minute)
+		// By the store's clock the deadline passed: a claim written now
+		// would be expired already and protect nothing.
+		clk.Advance(2 * time.Minute)
+		got, err := a.Claim(ctx, []string{"k"})
+		wantStatuses(t, got, Unavailable)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want deadline exceeded", err)
+		}
+		wantStatuses(t, mustClaim(t, b, context.Background(), "k"), Claimed)
+	})
+
+	t.Run("empty key is undecided", func(t *testing.T) {
+		t.Parallel()
+		store, _ := setup(t)
+		a := store(Config{})
+		got, err := a.Claim(ctxFor(t, time.Minute), []string{"k", ""})
+		wantStatuses(t, got, Claimed, Unavailable)
+		var e *Error
+		if !errors.As(err, &e) || e.Failed != 1 || e.Key != "" {
+			t.Fatalf("err = %v, want one failure for the empty key", err)
+		}
+	})
+}
+
+// testUnreachable points a store at a port nothing listens on: every key
+// is undecided and the error is temporary, so nothing is broadcast and the
+// items are retried.
+func testUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := newStore(t, client("http://"+addr, 1), Config{Table: "herald-idempotency"})
+	ctx := ctxFor(t, time.Minute)
+	got, err := s.Claim(ctx, []string{"a", "b", "c"})
+	wantStatuses(t, got, Unavailable, Unavailable, Unavailable)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	if !e.Temporary || e.Failed != 3 || e.Table != "herald-idempotency" || e.Op != "claim" {
+		t.Fatalf("err = %+v, want a temporary claim failure of 3 keys", e)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) {
+		t.Fatalf("err = %v, does not unwrap to the network error", err)
+	}
+	if !strings.Contains(err.Error(), "herald-idempotency") || !strings.Contains(err.Error(), `"a"`) {
+		t.Fatalf("err = %q, want the table and first key named", err)
+	}
+	if err := s.Complete(ctx, []string{"a"}); err == nil {
+		t.Fatal("Complete against an unreachable store succeeded")
+	}
+	if err := s.Release(ctx, []string{"a"}); err == nil || errors.Is(err, ErrNotHeld) {
+		t.Fatalf("Release against an unreachable store: %v, want a transport error", err)
+	}
+}
+
+func TestOffStore(t *testing.T) {
+	s, err := New(Config{}, nil)
+	if err != nil || s != nil {
+		t.Fatalf("New(off) = %v, %v; want nil, nil", s, err)
+	}
+	got, err := s.Claim(context.Background(), []string{"a", "a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Off means at-least-once: every item is broadcast, repeats included.
+	wantStatuses(t, got, Claimed, Claimed, Claimed)
+	if err := s.Complete(context.Background(), []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(context.Background(), []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Table() != "" {
+		t.Fatalf("Table() = %q", s.Table())
+	}
+}
+
+func TestNewNeedsClient(t *testing.T) {
+	if _, err := New(Config{Table: "herald-idempotency"}, nil); err == nil || !strings.Contains(err.Error(), "herald-idempotency") {
+		t.Fatalf("New without client: %v", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	later, earlier := now.Unix()+60, now.Unix()-60
+	cases := []struct {
+		name string
+		item map[string]types.AttributeValue
+		want Status
+	}{
+		{"absent", nil, Unavailable},
+		{"completed", map[string]types.AttributeValue{attrStatus: s(statusCompleted), attrExpiration: n(later)}, Completed},
+		{"completed, TTL passed", map[string]types.AttributeValue{attrStatus: s(statusCompleted), attrExpiration: n(earlier)}, Unavailable},
+		{"completed, expires this second", map[string]types.AttributeValue{attrStatus: s(statusCompleted), attrExpiration: n(now.Unix())}, Completed},
+		{"in progress", map[string]types.AttributeValue{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() + 1)}, InProgress},
+		{"in progress, claim expired", map[string]types.AttributeValue{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() - 1)}, Unavailable},
+		{"in progress without claim expiry", map[string]types.AttributeValue{attrStatus: s(statusInProgress), attrExpiration: n(later)}, InProgress},
+		{"unknown status", map[string]types.AttributeValue{attrStatus: s("EXPIRED"), attrExpiration: n(later)}, Unavailable},
+		{"no status", map[string]types.AttributeValue{attrExpiration: n(later)}, Unavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := classify(c.item, now); got != c.want {
+				t.Fatalf("classify = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
