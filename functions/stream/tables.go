@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -95,7 +96,7 @@ func ParseTables(data []byte) (Tables, error) {
 	var ts Tables
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&ts); err != nil {
+	if err := dec.Decode(&ts); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("stream: table configuration: %w", err)
 	}
 	if err := ts.Validate(); err != nil {

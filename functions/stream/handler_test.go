@@ -1,0 +1,278 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/heraldrt/herald/functions/stream"
+	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/deadletter"
+)
+
+const (
+	appID  = "3"
+	key    = "278d425bdf160c739803"
+	secret = "7ad3773142a6692b25b8"
+)
+
+const tablesYAML = `
+Users:
+  mode: model
+  model: User
+  hidden: [password, remember_token]
+Outbox:
+  mode: outbox
+`
+
+// The model as the browser must see it: exact numbers (the 30-digit
+// account number unrounded), sets as arrays, binary as base64, no password
+// hash or remember token.
+const aliceModel = `{"account_number":123456789012345678901234567890,"avatar_thumb":"iVBORw0KGgo=","email":"alice@example.com","id":42,"lucky_numbers":[3.14,7,42],"name":"Alice","roles":["admin","editor"],"settings":{"digest":null,"notify":true,"tags":["a",1],"theme":"dark"},"unread_emails":%s}`
+
+func model(unread string) string {
+	return `{"model":` + strings.Replace(aliceModel, "%s", unread, 1) + `}`
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "events", "samples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func handler(t *testing.T, api *testkit.PusherAPI, logs *bytes.Buffer) *stream.Handler {
+	t.Helper()
+	d, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := stream.ParseTables([]byte(tablesYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stream.Handler{Driver: d, Tables: tables, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+}
+
+func invoke(t *testing.T, h *stream.Handler, event []byte) (events.DynamoDBEventResponse, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := lambda.NewHandler(h.Handle).Invoke(ctx, event)
+	if err != nil {
+		return events.DynamoDBEventResponse{}, err
+	}
+	var resp events.DynamoDBEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+	return resp, nil
+}
+
+func failures(resp events.DynamoDBEventResponse) []string {
+	out := []string{}
+	for _, f := range resp.BatchItemFailures {
+		out = append(out, f.ItemIdentifier)
+	}
+	return out
+}
+
+func accepted(api *testkit.PusherAPI) []testkit.PusherEvent {
+	evs := api.Events()
+	for i := range evs {
+		evs[i].Request = 0
+	}
+	return evs
+}
+
+func user42(name, data string) testkit.PusherEvent {
+	return testkit.PusherEvent{Name: name, Channels: []string{"private-App.Models.User.42"}, Data: data}
+}
+
+func TestHandleSamples(t *testing.T) {
+	cases := []struct {
+		name     string
+		sample   string
+		fault    func(testkit.PusherRequest) testkit.Fault
+		want     []testkit.PusherEvent
+		failures []string
+	}{
+		{name: "insert", sample: "dynamodb-users-insert.json", want: []testkit.PusherEvent{user42("UserCreated", model("3"))}, failures: []string{}},
+		{
+			// The second MODIFY only rotates the hidden remember token: skipped.
+			name: "modify", sample: "dynamodb-users-modify.json",
+			want: []testkit.PusherEvent{user42("UserUpdated", model("4"))}, failures: []string{},
+		},
+		{name: "remove announces the old image", sample: "dynamodb-users-remove.json", want: []testkit.PusherEvent{user42("UserDeleted", model("4"))}, failures: []string{}},
+		{
+			name: "outbox insert", sample: "dynamodb-outbox-insert.json",
+			want:     []testkit.PusherEvent{user42("EmailSent", `{"email_id":1001,"from":"admin@example.com","subject":"Welcome to herald"}`)},
+			failures: []string{},
+		},
+		{
+			name: "temporary failure is reported by sequence number", sample: "dynamodb-users-modify.json",
+			fault:    testkit.FailChannel("private-App.Models.User.42", http.StatusServiceUnavailable),
+			failures: nil, // every record failed or was skipped: see below
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			api := testkit.NewPusherAPI(t, appID, key, secret)
+			api.SetFault(c.fault)
+			var logs bytes.Buffer
+			h := handler(t, api, &logs)
+			resp, err := invoke(t, h, sample(t, c.sample))
+			if c.failures == nil {
+				// One record failed for now and the other had nothing to
+				// send: that still counts as progress, so the answer is a
+				// partial batch response naming the failed record.
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := failures(resp), []string{"111200000000000000000002"}; !reflect.DeepEqual(got, want) {
+					t.Fatalf("failures = %v, want %v", got, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := failures(resp); !reflect.DeepEqual(got, c.failures) {
+				t.Errorf("batchItemFailures = %v, want %v", got, c.failures)
+			}
+			if got := accepted(api); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("broadcasts =\n%+v\nwant\n%+v", got, c.want)
+			}
+		})
+	}
+}
+
+// record builds a stream record of a table.
+func record(table, seq, eventName string, newImage string) json.RawMessage {
+	return json.RawMessage(`{"eventID":"ev-` + seq + `","eventName":"` + eventName + `","eventSource":"aws:dynamodb",
+	  "eventSourceARN":"arn:aws:dynamodb:us-east-1:123456789012:table/` + table + `/stream/2026-11-18T20:00:00.000",
+	  "dynamodb":{"SequenceNumber":"` + seq + `","NewImage":` + newImage + `}}`)
+}
+
+func TestPoisonRecords(t *testing.T) {
+	good := `{"id":{"N":"7"},"name":{"S":"Bob"}}`
+	recs := []json.RawMessage{
+		record("Users", "100", "INSERT", good),
+		record("Unknown", "200", "INSERT", good),
+		record("Users", "300", "INSERT", `{"name":{"S":"no id"}}`),
+		record("Outbox", "400", "INSERT", `{"pk":{"S":"x"},"name":{"S":"EmailSent"},"channel":{"S":"bad channel"},"data":{"M":{}}}`),
+		record("Users", "500", "INSERT", `{"id":{"N":"0x10"}}`),
+		json.RawMessage(`{"eventID":"ev-600","dynamodb":{"SequenceNumber":"600","NewImage":"not an image"}}`),
+	}
+	reasons := map[string]string{
+		"200": "table Unknown is not configured (STREAM_TABLES)",
+		"300": `channel "private-App.Models.User.{id}": the item has no attribute "id"`,
+		"400": `channels[0]: "bad channel": channel names may contain only A-Z a-z 0-9 _ - = @ , . ;`,
+		"500": `NewImage.id.N: "0x10" is not a number`,
+		"600": "record is not a DynamoDB stream record: json: cannot unmarshal string into Go struct field .dynamodb.NewImage of type map[string]json.RawMessage",
+	}
+	event, _ := json.Marshal(stream.Event{Records: recs})
+
+	t.Run("without DLQ they are reported", func(t *testing.T) {
+		api := testkit.NewPusherAPI(t, appID, key, secret)
+		var logs bytes.Buffer
+		resp, err := invoke(t, handler(t, api, &logs), event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := failures(resp), []string{"200", "300", "400", "500", "600"}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("failures = %v, want %v", got, want)
+		}
+		if got := accepted(api); len(got) != 1 || got[0].Name != "UserCreated" || got[0].Channels[0] != "private-App.Models.User.7" {
+			t.Fatalf("broadcasts = %+v, want Bob's UserCreated only", got)
+		}
+		for _, line := range testkit.Lines(logs.String()) {
+			var rec struct{ Msg, SequenceNumber, Reason string }
+			json.Unmarshal([]byte(line), &rec)
+			if rec.Msg == "poison record" && rec.Reason != reasons[rec.SequenceNumber] {
+				t.Errorf("record %s logged with %q, want %q", rec.SequenceNumber, rec.Reason, reasons[rec.SequenceNumber])
+			}
+		}
+	})
+
+	t.Run("with DLQ they are dead-lettered with their reasons", func(t *testing.T) {
+		api := testkit.NewPusherAPI(t, appID, key, secret)
+		srv := sqs.New(sqs.Config{})
+		ts := httptest.NewServer(srv)
+		t.Cleanup(ts.Close)
+		url, _ := srv.CreateQueue("dlq", nil)
+		dl, err := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := handler(t, api, &bytes.Buffer{})
+		h.DeadLetters = dl
+		resp, err := invoke(t, h, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := failures(resp); len(got) != 0 {
+			t.Fatalf("failures = %v, want none", got)
+		}
+		letters := srv.Messages("dlq")
+		if len(letters) != len(reasons) {
+			t.Fatalf("%d dead letters, want %d", len(letters), len(reasons))
+		}
+		for _, l := range letters {
+			id := l.Attributes[deadletter.AttrSourceID].StringValue
+			seq := strings.TrimPrefix(id, "ev-")
+			if got := l.Attributes[deadletter.AttrReason].StringValue; got != reasons[seq] {
+				t.Errorf("%s: reason %q, want %q", id, got, reasons[seq])
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(l.Body), &body); err != nil || body["eventID"] != id {
+				t.Errorf("%s: body is not the original record: %s", id, l.Body)
+			}
+		}
+		if src := letters[0].Attributes[deadletter.AttrSource].StringValue; src != "stream:Unknown" {
+			t.Errorf("source = %q, want stream:Unknown", src)
+		}
+	})
+}
+
+func TestAllFailedFailsTheBatch(t *testing.T) {
+	api := testkit.NewPusherAPI(t, appID, key, secret)
+	api.SetFault(func(testkit.PusherRequest) testkit.Fault { return testkit.Fault{Status: 500} })
+	_, err := invoke(t, handler(t, api, &bytes.Buffer{}), sample(t, "dynamodb-users-insert.json"))
+	if err == nil || !strings.Contains(err.Error(), "no record of the batch could be broadcast") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestOnlyAndChannelTemplates(t *testing.T) {
+	api := testkit.NewPusherAPI(t, appID, key, secret)
+	h := handler(t, api, &bytes.Buffer{})
+	h.Tables = stream.Tables{"Users": {Mode: stream.ModeModel, Model: "User", Only: []string{"id", "name", "password"}, Hidden: []string{"password"},
+		Channels: []string{"private-App.Models.User.{id}", "presence-team.{team}", "private-App.Models.User.{id}"}}}
+	event, _ := json.Marshal(stream.Event{Records: []json.RawMessage{
+		record("Users", "1", "INSERT", `{"id":{"S":"u-1"},"name":{"S":"Bob"},"team":{"N":"9"},"password":{"S":"x"}}`),
+	}})
+	resp, err := invoke(t, h, event)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	want := []testkit.PusherEvent{{Name: "UserCreated", Channels: []string{"private-App.Models.User.u-1", "presence-team.9"}, Data: `{"model":{"id":"u-1","name":"Bob"}}`}}
+	if got := accepted(api); !reflect.DeepEqual(got, want) {
+		t.Fatalf("broadcasts = %+v, want %+v", got, want)
+	}
+}
