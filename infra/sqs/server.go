@@ -47,6 +47,26 @@ type Server struct {
 	mu     sync.Mutex
 	queues map[string]*queue
 	wake   chan struct{} // closed and replaced whenever a message is sent
+	fault  func(queue, body string) *EntryFault
+}
+
+// EntryFault is how an injected fault fails one sent message.
+type EntryFault struct {
+	// Code is SQS's error code, e.g. "InternalError" or "ThrottlingException".
+	Code    string
+	Message string
+	// SenderFault blames the message itself (it is never worth resending).
+	SenderFault bool
+}
+
+// SetSendFault makes every following SendMessage/SendMessageBatch entry
+// ask f first: a non-nil EntryFault fails that entry (in a batch, as a
+// Failed entry; alone, as the call's error) and stores nothing. nil
+// removes the hook.
+func (s *Server) SetSendFault(f func(queue, body string) *EntryFault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -444,6 +464,19 @@ func (s *Server) send(url string, entries []sendEntry, batch bool) (any, error) 
 	var ok []map[string]any
 	var failed []batchError
 	for _, e := range entries {
+		if s.fault != nil && e.MessageBody != nil {
+			if f := s.fault(q.name, *e.MessageBody); f != nil {
+				if !batch {
+					status := 400
+					if !f.SenderFault {
+						status = 500
+					}
+					return nil, apiErr(status, f.Code, f.Code, f.Message)
+				}
+				failed = append(failed, batchError{Id: e.Id, Code: f.Code, Message: f.Message, SenderFault: f.SenderFault})
+				continue
+			}
+		}
 		if reason := check(e); reason != "" {
 			if !batch {
 				return nil, apiErr(400, "InvalidParameterValue", "InvalidParameterValue", reason)
