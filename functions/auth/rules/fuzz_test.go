@@ -42,3 +42,40 @@ func FuzzPatternMatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAuthorize runs arbitrary channel names and subjects through a
+// compiled rules file: evaluation never panics, and the user-channel rule
+// lets a user into exactly their own channels and no other.
+func FuzzAuthorize(f *testing.F) {
+	s, err := Parse([]byte(`
+channels:
+  - pattern: "App.Models.User.{id}"
+    allow: "user.sub == id"
+  - pattern: "chat.{room}"
+    allow: "room in user.rooms"
+    member: {id: "user.sub", info: "{'room': room}"}
+`), "fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("private-App.Models.User.1", "1")
+	f.Add("presence-App.Models.User.1.2", "1.2")
+	f.Add("private-App.Models.User.", "")
+	f.Add("presence-chat.lobby", "x")
+	f.Add("private-encrypted-App.Models.User.a;b", "a;b")
+	f.Fuzz(func(t *testing.T, name, sub string) {
+		d := s.Authorize(t.Context(), name, map[string]any{"sub": sub, "rooms": []any{"lobby"}})
+		if !d.Allowed {
+			if d.Reason == "" {
+				t.Fatal("a denial without a reason")
+			}
+			return
+		}
+		base := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(name, "private-encrypted-"), "private-"), "presence-")
+		own := base == "App.Models.User."+sub && sub != "" && !strings.Contains(sub, ".")
+		room := base == "chat.lobby"
+		if !own && !room {
+			t.Fatalf("%q allowed for sub %q", name, sub)
+		}
+	})
+}
