@@ -218,6 +218,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte
 	}
 	var reqs []request
 	last := make(map[string]int, len(msgs)) // channel -> last request naming it
+	firstOpen := 0                          // requests before it are full
 	var random string
 	for i := range msgs {
 		m := &msgs[i]
@@ -255,6 +256,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte
 					start = r + 1
 				}
 			}
+			start = max(start, firstOpen)
 			target := -1
 			for r := start; r < len(reqs) && r < start+ablyLookahead; r++ {
 				if reqs[r].channels+n <= AblyMaxChannelsPerRequest && reqs[r].bytes+size <= AblyMaxRequestBytes {
@@ -275,6 +277,9 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte
 			c.channels = append(c.channels, part...)
 			for _, ch := range part {
 				last[ch] = target
+			}
+			for firstOpen < len(reqs) && (reqs[firstOpen].channels == AblyMaxChannelsPerRequest || reqs[firstOpen].bytes > AblyMaxRequestBytes-1024) {
+				firstOpen++
 			}
 		}
 	}

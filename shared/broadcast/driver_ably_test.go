@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const testAblyKey = "appid.keyid:ably-test-secret"
@@ -394,6 +395,31 @@ func TestAblyErrorClassification(t *testing.T) {
 			}
 		})
 	}
+	t.Run("timeout: server stalls past the deadline", func(t *testing.T) {
+		s := newAblyStandIn(t)
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		s.respond = func(w http.ResponseWriter, specs []ablySpec) bool {
+			<-release
+			return true
+		}
+		cfg := s.config()
+		cfg.HTTPClient = &http.Client{Timeout: time.Hour} // only ctx can end the call
+		d := newTestAbly(t, cfg)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- d.Broadcast(ctx, []Message{{Name: "x", Channels: []string{"a"}, Data: "1"}}) }()
+		select {
+		case err := <-done:
+			var e *Error
+			if !errors.As(err, &e) || !e.Temporary || e.StatusCode != 0 || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want temporary deadline error", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("Broadcast outlived its context")
+		}
+	})
 	t.Run("connection refused", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

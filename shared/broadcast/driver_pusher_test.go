@@ -553,16 +553,27 @@ func TestPusherErrorClassification(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		done := make(chan error, 1)
-		go func() { done <- d.Broadcast(ctx, []Message{{Name: "x", Channels: []string{"a"}, Data: "1"}}) }()
+		// 11 events on one channel: the second call waits for the stalled
+		// first one and is never started.
+		var msgs []Message
+		for i := range 11 {
+			msgs = append(msgs, Message{Name: "x", Channels: []string{"a"}, Data: strconv.Itoa(i)})
+		}
+		go func() { done <- d.Broadcast(ctx, msgs) }()
 		var err error
 		select {
 		case err = <-done:
 		case <-time.After(60 * time.Second):
 			t.Fatal("Broadcast outlived its context")
 		}
-		var e *Error
-		if !errors.As(err, &e) || !e.Temporary || e.StatusCode != 0 || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want temporary deadline error", err)
+		for i, f := range Failures(err, len(msgs)) {
+			var e *Error
+			if !errors.As(f, &e) || !e.Temporary || e.StatusCode != 0 || !errors.Is(f, context.DeadlineExceeded) {
+				t.Fatalf("message %d: %v, want temporary deadline error", i, f)
+			}
+		}
+		if !strings.Contains(Failures(err, len(msgs))[10].Error(), "not sent") {
+			t.Fatalf("the waiting call was started: %v", Failures(err, len(msgs))[10])
 		}
 		select {
 		case <-sawCancel:

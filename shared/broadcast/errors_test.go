@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 )
@@ -30,6 +31,8 @@ func TestIsTemporary(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, true},
 		{"canceled", context.Canceled, false},
 		{"dial", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{"connection closed without response", io.EOF, true},
+		{"response cut short", fmt.Errorf("reading body: %w", io.ErrUnexpectedEOF), true},
 		{"plain", errors.New("bad"), false},
 	}
 	for _, c := range cases {
