@@ -1,0 +1,334 @@
+package publish_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/heraldrt/herald/functions/publish"
+	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/signature"
+)
+
+// The publish credentials the samples are signed with (Pusher's published
+// example key and secret) and the upstream provider's, deliberately
+// different.
+const (
+	appID  = "3"
+	key    = "278d425bdf160c739803"
+	secret = "7ad3773142a6692b25b8"
+
+	upstreamID, upstreamKey, upstreamSecret = "upstream", "upstream-key", "upstream-secret"
+
+	// sampleTime is when the HTTP samples were signed.
+	sampleTime = 1795000000
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func direct(t *testing.T, opts ...publish.Option) (*publish.Handler, *testkit.PusherAPI) {
+	t.Helper()
+	api := testkit.NewPusherAPI(t, upstreamID, upstreamKey, upstreamSecret)
+	d, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: upstreamID, Key: upstreamKey, Secret: upstreamSecret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeDirect}, append([]publish.Option{publish.WithDriver(d), publish.WithLogger(quiet)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, api
+}
+
+func queued(t *testing.T) (*publish.Handler, *sqs.Server) {
+	t.Helper()
+	srv := sqs.New(sqs.Config{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	u, _ := srv.CreateQueue("broadcast", nil)
+	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: u},
+		publish.WithQueue(sqs.Client(ts.URL)), publish.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, srv
+}
+
+func TestNodePusherSDK(t *testing.T) {
+	h, api := direct(t)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	script := filepath.Join(testkit.RepoRoot(t), "functions", "publish", "testdata", "pusher-sdk.js")
+	out := testkit.RunNode(t, 90*time.Second, []string{
+		"HERALD_HOST=" + u.Hostname(), "HERALD_PORT=" + u.Port(), "APP_ID=" + appID, "APP_KEY=" + key, "APP_SECRET=" + secret,
+	}, script)
+	var got map[string]int
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &got); err != nil {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	if want := map[string]int{"trigger": 200, "triggerBatch": 200, "tampered": 401, "stale": 401}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	evs := api.Events()
+	for i := range evs {
+		evs[i].Request = 0
+	}
+	want := []testkit.PusherEvent{
+		{Name: "EmailSent", Channels: []string{"private-App.Models.User.42"}, Data: `{"subject":"Welcome to herald","email_id":1001}`},
+		{Name: "EmailRead", Channels: []string{"private-App.Models.User.42"}, Data: `{"email_id":1001}`},
+		{Name: "EmailSent", Channels: []string{"private-App.Models.User.7"}, Data: `plain text`},
+	}
+	if !sameEvents(evs, want) {
+		t.Fatalf("broadcasts = %+v, want %+v (and nothing from the refused calls)", evs, want)
+	}
+}
+
+// sameEvents compares ignoring the order of events on different channels.
+func sameEvents(got, want []testkit.PusherEvent) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	used := make([]bool, len(got))
+	for _, w := range want {
+		found := false
+		for i, g := range got {
+			if !used[i] && reflect.DeepEqual(g, w) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "events", "samples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func invokeSample(t *testing.T, h http.Handler, name string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	out, err := lambda.NewHandler(httpapi.Handler(h)).Invoke(context.Background(), sample(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestSamplesThroughTheLambdaPath(t *testing.T) {
+	signedAt := func() time.Time { return time.Unix(sampleTime+30, 0) }
+	cases := []struct {
+		sample string
+		want   []testkit.PusherEvent
+	}{
+		{"http-publish-events.json", []testkit.PusherEvent{
+			{Name: "EmailSent", Channels: []string{"private-App.Models.User.42"}, Data: `{"subject":"Welcome to herald","from":"admin@example.com","email_id":1001}`},
+		}},
+		{"http-publish-batch-events.json", []testkit.PusherEvent{
+			{Name: "EmailSent", Channels: []string{"private-App.Models.User.42"}, Data: `{"subject":"Welcome to herald","email_id":1001}`},
+			{Name: "EmailSent", Channels: []string{"private-App.Models.User.7"}, Data: `{"subject":"Your weekly digest","email_id":1002}`},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.sample, func(t *testing.T) {
+			h, api := direct(t, publish.WithClock(signedAt))
+			resp := invokeSample(t, h, c.sample)
+			if resp.StatusCode != 200 || resp.Body != "{}" {
+				t.Fatalf("response %d %q", resp.StatusCode, resp.Body)
+			}
+			evs := api.Events()
+			for i := range evs {
+				evs[i].Request = 0
+			}
+			if !sameEvents(evs, c.want) {
+				t.Fatalf("broadcasts = %+v, want %+v", evs, c.want)
+			}
+
+			// The same signed request today is stale.
+			h, api = direct(t)
+			if resp := invokeSample(t, h, c.sample); resp.StatusCode != 401 || !strings.Contains(resp.Body, "auth_timestamp") {
+				t.Fatalf("stale sample: %d %q", resp.StatusCode, resp.Body)
+			}
+			if n := len(api.Requests()); n != 0 {
+				t.Fatalf("a refused request reached the provider (%d calls)", n)
+			}
+		})
+	}
+}
+
+// signed builds a request signed with the publish credentials.
+func signed(t *testing.T, method, path, body string, mutate func(url.Values)) *http.Request {
+	t.Helper()
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	q := signature.SignRequest(method, path, nil, b, key, secret, time.Now())
+	if mutate != nil {
+		mutate(q)
+	}
+	r := httptest.NewRequest(method, path+"?"+q.Encode(), strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func TestRefusals(t *testing.T) {
+	event := `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{}"}`
+	big := `{"name":"E","channel":"c","data":"` + strings.Repeat("x", publish.MaxBodyBytes) + `"}`
+	cases := []struct {
+		name   string
+		req    *http.Request
+		status int
+		body   string
+	}{
+		{"unknown app", signed(t, "POST", "/apps/4/events", event, nil), 404, "Unknown app"},
+		{"unknown route", signed(t, "POST", "/apps/3/channels", event, nil), 404, "Not found"},
+		{"GET", signed(t, "GET", "/apps/3/events", "", nil), 405, "use POST"},
+		{"body over 1 MB", signed(t, "POST", "/apps/3/events", big, nil), 413, "larger than 1048576 bytes"},
+		{"no signature", httptest.NewRequest("POST", "/apps/3/events", strings.NewReader(event)), 401, "missing authentication parameter: auth_key"},
+		{"wrong key", signed(t, "POST", "/apps/3/events", event, func(q url.Values) { q.Set("auth_key", "other") }), 401, "unknown auth_key"},
+		{"tampered signature", signed(t, "POST", "/apps/3/events", event, func(q url.Values) {
+			s := []byte(q.Get("auth_signature"))
+			s[len(s)-1] ^= 1 // still hex, no longer the signature
+			q.Set("auth_signature", string(s))
+		}), 401, "invalid auth_signature"},
+		{"tampered body", func() *http.Request {
+			r := signed(t, "POST", "/apps/3/events", event, nil)
+			r.Body = io.NopCloser(strings.NewReader(strings.Replace(event, "42", "43", 1)))
+			return r
+		}(), 401, "body_md5"},
+		{"stale timestamp", signed(t, "POST", "/apps/3/events", event, func(q url.Values) {
+			ts := strconv.FormatInt(time.Now().Add(-11*time.Minute).Unix(), 10)
+			q.Set("auth_timestamp", ts)
+			q.Set("auth_signature", signature.HMAC(secret, signature.RequestString("POST", "/apps/3/events", q)))
+		}), 401, "auth_timestamp"},
+		{"invalid JSON", signed(t, "POST", "/apps/3/events", `{"name":`, nil), 400, "Invalid JSON"},
+		{"invalid channel", signed(t, "POST", "/apps/3/events", `{"name":"E","channels":["a b"],"data":"{}"}`, nil), 400, `channels[0]: "a b"`},
+		{"reserved event name", signed(t, "POST", "/apps/3/events", `{"name":"pusher:x","channel":"a","data":"{}"}`, nil), 400, "reserved"},
+		{"data over 10 KB", signed(t, "POST", "/apps/3/events", `{"name":"E","channel":"a","data":"`+strings.Repeat("x", 10241)+`"}`, nil), 413, "data: is 10241 bytes, the limit is 10240"},
+		{"batch to events", signed(t, "POST", "/apps/3/events", `{"batch":[]}`, nil), 400, "batch_events"},
+		{"bad event in batch", signed(t, "POST", "/apps/3/batch_events", `{"batch":[{"name":"E","channel":"a","data":"{}"},{"name":"E","channel":"#bad","data":"{}"}]}`, nil), 400, "batch[1].channel"},
+	}
+	h, api := direct(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, c.req)
+			if w.Code != c.status || !strings.Contains(w.Body.String(), c.body) {
+				t.Fatalf("%d %q, want %d containing %q", w.Code, w.Body.String(), c.status, c.body)
+			}
+			if strings.Contains(w.Body.String(), secret) {
+				t.Fatal("the secret leaked into the answer")
+			}
+		})
+	}
+	if n := len(api.Requests()); n != 0 {
+		t.Fatalf("refused requests reached the provider: %d calls", n)
+	}
+}
+
+func TestProviderFailures(t *testing.T) {
+	h, api := direct(t)
+	event := `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{}"}`
+	for _, c := range []struct {
+		fault  int
+		status int
+	}{{503, 503}, {429, 503}, {413, 413}, {403, 502}} {
+		api.SetFault(func(testkit.PusherRequest) testkit.Fault { return testkit.Fault{Status: c.fault} })
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, signed(t, "POST", "/apps/3/events", event, nil))
+		if w.Code != c.status {
+			t.Errorf("provider %d: answered %d %q, want %d", c.fault, w.Code, w.Body.String(), c.status)
+		}
+	}
+}
+
+func TestQueueMode(t *testing.T) {
+	h, srv := queued(t)
+	body := `{"batch":[{"channel":"private-App.Models.User.42","name":"EmailSent","data":"{\"subject\":\"Welcome\"}","info":"subscription_count"},{"channel":"private-App.Models.User.7","name":"EmailSent","data":"{}","socket_id":"123.456"}]}`
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, signed(t, "POST", "/apps/3/batch_events", body, nil))
+	if w.Code != 200 || w.Body.String() != "{}" {
+		t.Fatalf("%d %q", w.Code, w.Body.String())
+	}
+	msgs := srv.Messages("broadcast")
+	got := []string{}
+	for _, m := range msgs {
+		got = append(got, m.Body)
+	}
+	want := []string{
+		`{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{\"subject\":\"Welcome\"}"}`,
+		`{"name":"EmailSent","channels":["private-App.Models.User.7"],"data":"{}","socket_id":"123.456"}`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("queued =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// A queue that fails one entry on its side (after the retries) makes the
+	// answer 503, so the SDK retries; one blaming the entry is a 500.
+	for _, c := range []struct {
+		fault  sqs.EntryFault
+		status int
+	}{
+		{sqs.EntryFault{Code: "InternalError", Message: "try again"}, 503},
+		{sqs.EntryFault{Code: "InvalidMessageContents", Message: "no", SenderFault: true}, 500},
+	} {
+		srv.SetSendFault(func(_, body string) *sqs.EntryFault {
+			if strings.Contains(body, "User.7") {
+				return &c.fault
+			}
+			return nil
+		})
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, signed(t, "POST", "/apps/3/batch_events", body, nil))
+		if w.Code != c.status || !strings.Contains(w.Body.String(), "1 of 2 events could not be queued") {
+			t.Fatalf("%s: %d %q, want %d", c.fault.Code, w.Code, w.Body.String(), c.status)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		cfg publish.Config
+		err string
+	}{
+		{publish.Config{Key: "k", Secret: "s", Mode: "direct"}, "PUBLISH_APP_ID"},
+		{publish.Config{AppID: "1", Secret: "s", Mode: "direct"}, "PUBLISH_APP_KEY"},
+		{publish.Config{AppID: "1", Key: "k", Mode: "direct"}, "PUBLISH_APP_SECRET"},
+		{publish.Config{AppID: "1", Key: "k", Secret: "s", Mode: "queue"}, "BROADCAST_QUEUE_URL"},
+		{publish.Config{AppID: "1", Key: "k", Secret: "s", Mode: "later"}, `PUBLISH_MODE "later"`},
+	}
+	for _, c := range cases {
+		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.err)
+		}
+	}
+}
