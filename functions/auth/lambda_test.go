@@ -47,7 +47,9 @@ func localHandler(t *testing.T, extra map[string]string) lambda.Handler {
 	return lambda.NewHandler(httpapi.Handler(h))
 }
 
-func readSample(t *testing.T, name string) []byte {
+func readSample(t *testing.T, name string) []byte { return readSampleB(t, name) }
+
+func readSampleB(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "events", "samples", name))
 	if err != nil {
