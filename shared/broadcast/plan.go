@@ -112,7 +112,7 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		return nil, err
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxRecordedBody))
-	resp.Body.Close()
+	_ = resp.Body.Close() // fully read or over the limit; either way done
 	rec.status, rec.body, rec.err = resp.StatusCode, body, rerr
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
