@@ -72,6 +72,11 @@
 //     the invocation's deadline passed and another invocation claimed the
 //     key): both broadcast. herald's retry decorator stops before the
 //     deadline to keep this window closed.
+//   - A provider call fails ambiguously (a timeout or dropped connection
+//     after the provider accepted the events): the broadcast counts as
+//     failed, the key is released, and the retry sends it again. Pusher
+//     has no idempotency key to close this; Ably drops a repeated message
+//     id within two minutes.
 //   - Expiry compares clocks of different hosts; skew of the order of
 //     milliseconds shifts when an abandoned claim is reclaimable.
 //   - The TTL passed before a redelivery arrived.

@@ -159,10 +159,14 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 		}
 		return out, &Error{Op: "claim", Table: s.cfg.Table, Key: first(keys), Failed: len(keys), Temporary: true, Err: context.DeadlineExceeded}
 	}
+	// The record's TTL must not end the claim early: a TTL shorter than
+	// the invocation would let a second claimer in while the first still
+	// broadcasts.
+	exp := max(now.Add(s.cfg.TTL).Unix(), until.Unix()+1)
 	c := claim{
 		now:   strconv.FormatInt(now.Unix(), 10),
 		nowms: strconv.FormatInt(now.UnixMilli(), 10),
-		exp:   strconv.FormatInt(now.Add(s.cfg.TTL).Unix(), 10),
+		exp:   strconv.FormatInt(exp, 10),
 		until: strconv.FormatInt(until.UnixMilli(), 10),
 	}
 

@@ -259,6 +259,18 @@ func storeCases(t *testing.T, db *dynamodb.Client, prefetch bool) {
 		wantStatuses(t, mustClaim(t, b, ctx, "k"), Claimed)
 	})
 
+	t.Run("short TTL does not cut a claim short", func(t *testing.T) {
+		t.Parallel()
+		store, clk := setup(t)
+		a, b := store(Config{TTL: time.Minute, MaxInProgress: 5 * time.Minute}), store(Config{})
+		ctx := context.Background()
+		wantStatuses(t, mustClaim(t, a, ctx, "k"), Claimed)
+		clk.Advance(4 * time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), InProgress)
+		clk.Advance(2 * time.Minute)
+		wantStatuses(t, mustClaim(t, b, ctx, "k"), Claimed)
+	})
+
 	t.Run("expired completed key can be reclaimed", func(t *testing.T) {
 		t.Parallel()
 		store, clk := setup(t)
