@@ -18,10 +18,11 @@ const (
 	usersTableName = "Users"
 )
 
-// localStreamTables is model broadcasting for the demo's Users table:
-// UserCreated/UserUpdated/UserDeleted on the user's own channel and on the
+// localStreamTables is model broadcasting for the demo's Users table
+// (UserCreated/UserUpdated/UserDeleted on the user's own channel and on the
 // presence channel every signed-in user joins, which is where the page's
-// users panel listens.
+// users panel listens) and the transactional outbox of template.yaml's
+// Outbox table, so every sample stream event has a table to land in.
 const localStreamTables = `Users:
   mode: model
   model: User
@@ -29,6 +30,8 @@ const localStreamTables = `Users:
     - "private-App.Models.User.{id}"
     - "presence-online"
   hidden: [password]
+Outbox:
+  mode: outbox
 `
 
 // env is the production environment with the stack's local defaults under

@@ -19,6 +19,12 @@ import (
 // template's function timeout.
 const FunctionTimeout = 30 * time.Second
 
+// pollWait is the long-poll wait of each receive. Lambda waits 20 s; the
+// local SQS only ends a long poll early when a message is sent, not when an
+// in-flight one becomes visible again, so a short wait keeps redeliveries
+// on time.
+const pollWait = 1
+
 // poller does for the local broadcast queue what Lambda's SQS event source
 // mapping does for the deployed one: it long-polls the queue through the
 // SQS API, hands each batch to the QueueFunction as the JSON event Lambda
@@ -62,7 +68,7 @@ func (p *poller) run(ctx context.Context) {
 		out, err := p.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(p.queueURL),
 			MaxNumberOfMessages:         int32(p.batchSize),
-			WaitTimeSeconds:             20,
+			WaitTimeSeconds:             pollWait,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})

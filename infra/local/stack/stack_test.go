@@ -1,0 +1,367 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	pusher "github.com/pusher/pusher-http-go/v5"
+
+	"github.com/heraldrt/herald/functions/auth/token"
+	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/signature"
+)
+
+// start runs a stack on free loopback ports with only vars set, and stops
+// it when the test ends, failing the test if the shutdown is not clean.
+func start(t *testing.T, vars map[string]string, mod ...func(*Config)) *Stack {
+	t.Helper()
+	cfg := Config{
+		HTTPAddr:    "127.0.0.1:0",
+		ServerAddr:  "127.0.0.1:0",
+		SQSAddr:     "127.0.0.1:0",
+		Lookup:      func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		NodeModules: filepath.Join(testkit.RepoRoot(t), "infra", "node", "node_modules"),
+		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	st, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		case <-time.After(ShutdownTimeout + 5*time.Second):
+			t.Errorf("the stack did not stop within %v", ShutdownTimeout+5*time.Second)
+		}
+	})
+	testkit.WaitForTCP(t, strings.TrimPrefix(st.URLs().HTTP, "http://"), 10*time.Second)
+	return st
+}
+
+// eventually waits for cond, checking every 50 ms, or fails the test with
+// what describes the last state.
+func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not reached within %v; last state: %s", timeout, state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, u string, header http.Header) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+func devToken(t *testing.T, st *Stack, sub, name string) string {
+	t.Helper()
+	status, body := get(t, st.URLs().HTTP+"/dev/token?sub="+url.QueryEscape(sub)+"&name="+url.QueryEscape(name), nil)
+	if status != http.StatusOK {
+		t.Fatalf("/dev/token: %d %s", status, body)
+	}
+	var r struct{ Token string }
+	if err := json.Unmarshal(body, &r); err != nil || r.Token == "" {
+		t.Fatalf("/dev/token answered %s", body)
+	}
+	return r.Token
+}
+
+func TestDevToken(t *testing.T) {
+	st := start(t, nil)
+	tok := devToken(t, st, "42", "Alice")
+
+	// The auth function's own verifier accepts it with the stack's secret.
+	v, err := token.New(context.Background(), token.Config{Secret: st.Env("AUTH_JWT_SECRET")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("verifying /dev/token's token: %v", err)
+	}
+	if claims["sub"] != "42" || claims["name"] != "Alice" {
+		t.Errorf("claims = %v, want sub 42 and name Alice", claims)
+	}
+
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"", http.StatusBadRequest},
+		{"?name=Alice", http.StatusBadRequest},
+		{"?sub=" + strings.Repeat("9", 129), http.StatusBadRequest},
+		{"?sub=42&name=" + strings.Repeat("a", 101), http.StatusBadRequest},
+		{"?sub=42", http.StatusOK},
+	} {
+		if status, body := get(t, st.URLs().HTTP+"/dev/token"+tc.query, nil); status != tc.want {
+			t.Errorf("/dev/token%s: %d %s, want %d", tc.query, status, body, tc.want)
+		}
+	}
+}
+
+// TestAuthRoutes checks that the real AuthFunction answers on the deployed
+// routes with the stack's configuration: the demo token opens the user's
+// own channel and the presence channel, and nothing else.
+func TestAuthRoutes(t *testing.T) {
+	st := start(t, nil)
+	alice := devToken(t, st, "42", "Alice")
+	key, secret := st.Env("PUSHER_APP_KEY"), st.Env("PUSHER_APP_SECRET")
+
+	for _, tc := range []struct {
+		name, path, token, channel string
+		want                       int
+	}{
+		{"own channel", "/broadcasting/auth", alice, "private-App.Models.User.42", http.StatusOK},
+		{"presence", "/broadcasting/auth", alice, "presence-online", http.StatusOK},
+		{"user sign-in", "/broadcasting/user-auth", alice, "", http.StatusOK},
+		{"another user's channel", "/broadcasting/auth", alice, "private-App.Models.User.43", http.StatusForbidden},
+		{"no token", "/broadcasting/auth", "", "private-App.Models.User.42", http.StatusUnauthorized},
+		{"token signed with another secret", "/broadcasting/auth", forged(t), "private-App.Models.User.42", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := url.Values{"socket_id": {"1234.5678"}}
+			if tc.channel != "" {
+				form.Set("channel_name", tc.channel)
+			}
+			req, _ := http.NewRequest(http.MethodPost, st.URLs().HTTP+tc.path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			status, body := do(t, req)
+			if status != tc.want {
+				t.Fatalf("%d %s, want %d", status, body, tc.want)
+			}
+			if status != http.StatusOK || tc.channel != "private-App.Models.User.42" {
+				return
+			}
+			var r struct{ Auth string }
+			json.Unmarshal(body, &r)
+			want := signature.ChannelAuth(key, secret, "1234.5678", tc.channel, "")
+			if r.Auth != want {
+				t.Errorf("auth = %q, want %q (signed with the embedded server's app)", r.Auth, want)
+			}
+		})
+	}
+}
+
+// forged is a well-formed HS256 token for user 42 signed with a secret the
+// stack does not have.
+func forged(t *testing.T) string {
+	other := &Stack{env: newEnv(func(k string) (string, bool) {
+		if k == "AUTH_JWT_SECRET" {
+			return strings.Repeat("x", 40), true
+		}
+		return "", false
+	}, "127.0.0.1:1", "http://127.0.0.1:2")}
+	tok, _, err := other.signToken("42", "Mallory", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestPublishThroughQueue has pusher-http-go, as an app would, trigger an
+// event through the PublishFunction on the local HTTP API: in queue mode it
+// lands on the local SQS queue and the poller hands it to the QueueFunction,
+// which deletes it once broadcast. A bad signature is refused.
+func TestPublishThroughQueue(t *testing.T) {
+	st := start(t, nil)
+	host := strings.TrimPrefix(st.URLs().HTTP, "http://")
+	client := pusher.Client{AppID: st.Env("PUBLISH_APP_ID"), Key: st.Env("PUBLISH_APP_KEY"), Secret: st.Env("PUBLISH_APP_SECRET"), Host: host}
+	if err := client.Trigger("private-App.Models.User.42", "EmailSent", map[string]string{"subject": "via publish"}); err != nil {
+		t.Fatalf("trigger through the PublishFunction: %v", err)
+	}
+	eventually(t, 30*time.Second, func() (bool, string) {
+		s := st.poller.Stats()
+		return s.Deleted == 1 && len(st.sqs.Messages(QueueName)) == 0, fmt.Sprintf("%+v", s)
+	})
+
+	bad := client
+	bad.Secret = "not-the-secret"
+	err := bad.Trigger("private-App.Models.User.42", "EmailSent", "x")
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("trigger with a wrong secret: %v, want a 401", err)
+	}
+}
+
+// TestRedeliveryThenDLQ points the driver at a port nothing listens on:
+// every broadcast fails temporarily, so the QueueFunction fails the batch,
+// the message comes back after each visibility timeout and, after the
+// fifth receive, the redrive policy moves it to the DLQ.
+func TestRedeliveryThenDLQ(t *testing.T) {
+	dead := testkit.FreePort(t)
+	st := start(t, map[string]string{"PUSHER_PORT": strconv.Itoa(dead)}, func(c *Config) {
+		c.VisibilityTimeout = time.Second
+	})
+	id, err := st.SendEmail(context.Background(), "42", "never delivered", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, func() (bool, string) {
+		return len(st.DLQ()) == 1, fmt.Sprintf("poller %+v, queue %d", st.poller.Stats(), len(st.sqs.Messages(QueueName)))
+	})
+	m := st.DLQ()[0]
+	if m.ID != id || m.ReceiveCount != 5 {
+		t.Errorf("DLQ holds %s received %d times, want %s received 5 times", m.ID, m.ReceiveCount, id)
+	}
+	if s := st.poller.Stats(); s.Batches != 5 || s.BatchErrs != 5 || s.Deleted != 0 {
+		t.Errorf("poller stats %+v, want 5 failed batches and nothing deleted", s)
+	}
+	if n := len(st.sqs.Messages(QueueName)); n != 0 {
+		t.Errorf("%d messages left on the broadcast queue", n)
+	}
+}
+
+// TestPoisonToDLQ sends what no function can broadcast: the QueueFunction
+// dead-letters it at once with the reason, and acknowledges it.
+func TestPoisonToDLQ(t *testing.T) {
+	st := start(t, nil)
+	_, err := st.client.SendMessage(context.Background(), &awssqs.SendMessageInput{
+		QueueUrl:    aws.String(st.URLs().Queue),
+		MessageBody: aws.String(`{"name":"EmailSent","channels":["private-a b"],"data":{}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() (bool, string) {
+		return len(st.DLQ()) == 1 && len(st.sqs.Messages(QueueName)) == 0,
+			fmt.Sprintf("DLQ %d, queue %d", len(st.DLQ()), len(st.sqs.Messages(QueueName)))
+	})
+	m := st.DLQ()[0]
+	reason := m.Attributes[deadletter.AttrReason].StringValue
+	if !strings.Contains(reason, "private-a b") || m.ReceiveCount != 0 {
+		t.Errorf("dead letter reason %q, receives %d; want the channel named and no receive yet", reason, m.ReceiveCount)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	p := &poller{}
+	var ev events.SQSEvent
+	for _, id := range []string{"a", "b", "c"} {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id})
+	}
+	for _, tc := range []struct {
+		name    string
+		out     string
+		err     error
+		keep    string
+		isBatch bool
+	}{
+		{"all succeeded", `{"batchItemFailures":[]}`, nil, "", false},
+		{"null failures", `{"batchItemFailures":null}`, nil, "", false},
+		{"null response", `null`, nil, "", false},
+		{"one failed", `{"batchItemFailures":[{"itemIdentifier":"b"}]}`, nil, "b", false},
+		{"two failed", `{"batchItemFailures":[{"itemIdentifier":"c"},{"itemIdentifier":"a"}]}`, nil, "a,c", false},
+		{"function error", ``, fmt.Errorf("boom"), "a,b,c", true},
+		{"unknown identifier", `{"batchItemFailures":[{"itemIdentifier":"zz"}]}`, nil, "a,b,c", true},
+		{"empty identifier", `{"batchItemFailures":[{"itemIdentifier":""}]}`, nil, "a,b,c", true},
+		{"not a response", `"ok"`, nil, "a,b,c", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keep, reason := p.failures(ev, []byte(tc.out), tc.err)
+			var ids []string
+			for _, id := range []string{"a", "b", "c"} {
+				if keep[id] {
+					ids = append(ids, id)
+				}
+			}
+			if got := strings.Join(ids, ","); got != tc.keep || (reason != "") != tc.isBatch {
+				t.Errorf("keep %q, reason %q; want keep %q, whole batch %t", got, reason, tc.keep, tc.isBatch)
+			}
+		})
+	}
+}
+
+// TestInvoke runs sample events through Invoke against a running stack, as
+// `make invoke` does: the email sample is broadcast, the poison sample's
+// bad messages reach the running stack's DLQ.
+func TestInvoke(t *testing.T) {
+	st := start(t, nil)
+	cfg := InvokeConfig{
+		ServerAddr: strings.TrimPrefix(st.URLs().Server, "http://"),
+		SQSAddr:    strings.TrimPrefix(st.URLs().SQS, "http://"),
+		Lookup:     func(string) (string, bool) { return "", false },
+		Logger:     slog.New(slog.DiscardHandler),
+	}
+	samples := filepath.Join(testkit.RepoRoot(t), "events", "samples")
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(samples, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	out, err := Invoke(context.Background(), cfg, "QueueFunction", read("sqs-email-sent.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct{ BatchItemFailures []any }
+	if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Errorf("QueueFunction on the email sample answered %s (%v)", out, err)
+	}
+
+	if _, err := Invoke(context.Background(), cfg, "QueueFunction", read("sqs-mixed-poison.json")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st.DLQ()); n == 0 {
+		t.Error("the poison sample left nothing in the running stack's DLQ")
+	}
+
+	out, err = Invoke(context.Background(), cfg, "StreamFunction", read("dynamodb-users-modify.json"))
+	if err != nil || !strings.Contains(string(out), "batchItemFailures") {
+		t.Errorf("StreamFunction on the MODIFY sample: %s, %v", out, err)
+	}
+
+	if _, err := Invoke(context.Background(), cfg, "NoSuchFunction", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "QueueFunction") {
+		t.Errorf("unknown function: %v, want an error listing the functions", err)
+	}
+}
