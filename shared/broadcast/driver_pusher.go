@@ -198,12 +198,15 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 			pre[i] = err
 			continue
 		}
-		var rest []string
-		for _, ch := range chans {
-			if channel.KindOf(ch) == channel.User {
-				units = append(units, pusherUnit{msg: i, op: "send_to_user", channels: []string{ch}})
-			} else {
-				rest = append(rest, ch)
+		rest := chans
+		if hasUserChannel(chans) {
+			rest = nil
+			for _, ch := range chans {
+				if channel.KindOf(ch) == channel.User {
+					units = append(units, pusherUnit{msg: i, op: "send_to_user", channels: []string{ch}})
+				} else {
+					rest = append(rest, ch)
+				}
 			}
 		}
 		switch {
@@ -433,6 +436,15 @@ func groupByComponent[U any](units []U, chans func(*U) []string) []U {
 		next[comp[i]]++
 	}
 	return out
+}
+
+func hasUserChannel(chans []string) bool {
+	for _, ch := range chans {
+		if channel.KindOf(ch) == channel.User {
+			return true
+		}
+	}
+	return false
 }
 
 func dedupe(chans []string) []string {
