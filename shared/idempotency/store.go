@@ -147,6 +147,9 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 		}
 		return out, nil
 	}
+	if len(keys) == 0 {
+		return out, nil
+	}
 	now := s.cfg.Now()
 	until := now.Add(s.cfg.MaxInProgress)
 	if d, ok := ctx.Deadline(); ok && d.Before(until) {
@@ -157,13 +160,13 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 		for i := range out {
 			out[i] = Unavailable
 		}
-		return out, &Error{Op: "claim", Table: s.cfg.Table, Key: first(keys), Failed: len(keys), Temporary: true, Err: context.DeadlineExceeded}
+		return out, &Error{Op: "claim", Table: s.cfg.Table, Key: keys[0], Failed: len(keys), Temporary: true, Err: context.DeadlineExceeded}
 	}
 	// The record's TTL must not end the claim early: a TTL shorter than
 	// the invocation would let a second claimer in while the first still
 	// broadcasts.
 	exp := max(now.Add(s.cfg.TTL).Unix(), until.Unix()+1)
-	c := claim{
+	c := claimValues{
 		now:   strconv.FormatInt(now.Unix(), 10),
 		nowms: strconv.FormatInt(now.UnixMilli(), 10),
 		exp:   strconv.FormatInt(exp, 10),
@@ -200,22 +203,15 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	return out, s.errorOf("claim", keys, errs)
 }
 
-func first(keys []string) string {
-	if len(keys) == 0 {
-		return ""
-	}
-	return keys[0]
-}
-
-// claim holds the values one Claim call writes and compares, formatted once.
-type claim struct {
+// claimValues are what one Claim call writes and compares, formatted once.
+type claimValues struct {
 	now, nowms, exp, until string
 }
 
 // claim claims one key with a conditional PutItem. A refusal is classified
 // by the record it met; should that record have gone in between (released,
 // or expired), the put is tried again.
-func (s *Store) claim(ctx context.Context, id string, c *claim, now time.Time) (Status, error) {
+func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.Time) (Status, error) {
 	in := &dynamodb.PutItemInput{
 		TableName: &s.cfg.Table,
 		Item: map[string]types.AttributeValue{
