@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/heraldrt/herald/shared/signature"
+)
+
+// coldTarget is one binary measured under the emulator: its package, the
+// environment it is configured by, its first invocation and how to tell
+// that the answer is a success.
+type coldTarget struct {
+	name    string
+	pkg     string // relative to the repository root
+	env     []string
+	payload func() ([]byte, error)
+	ok      func(answer []byte) error
+}
+
+// coldBinary is what was measured for one target.
+type coldBinary struct {
+	name      string
+	runs      []time.Duration // sorted
+	arm64Size int64
+	skipped   string // why it was not measured
+}
+
+func (c coldBinary) median() time.Duration { return percentile(c.runs, 0.5) }
+
+// coldResults are the cold-start measurements, the hello-world baseline
+// first.
+type coldResults struct {
+	binaries []coldBinary
+}
+
+// coldTargets are the hello-world baseline and herald's four functions,
+// each configured to reach the stand-in at pusherAddr and given an
+// ordinary first invocation.
+func coldTargets(root, pusherAddr string) []coldTarget {
+	host, port, _ := splitHostPort(pusherAddr)
+	broadcastEnv := []string{
+		"BROADCAST_CONNECTION=pusher", "PUSHER_APP_ID=" + benchAppID, "PUSHER_APP_KEY=" + benchKey,
+		"PUSHER_APP_SECRET=" + benchSecret, "PUSHER_HOST=" + host, fmt.Sprintf("PUSHER_PORT=%d", port), "PUSHER_SCHEME=http",
+	}
+	sample := func(name string) func() ([]byte, error) {
+		return func() ([]byte, error) { return os.ReadFile(filepath.Join(root, "events", "samples", name)) }
+	}
+	return []coldTarget{
+		{name: "hello (aws-lambda-go baseline)", pkg: "./infra/bench/hello",
+			payload: func() ([]byte, error) { return []byte(`{}`), nil },
+			ok:      wantBody(`"hello":"world"`)},
+		{name: "queue", pkg: "./functions/queue/bootstrap", env: broadcastEnv,
+			payload: func() ([]byte, error) { return json.Marshal(sqsBatch(1)) },
+			ok:      wantNoItemFailures},
+		{name: "stream", pkg: "./functions/stream/bootstrap",
+			env:     append([]string{"STREAM_TABLES=Outbox:\n  mode: outbox\n"}, broadcastEnv...),
+			payload: sample("dynamodb-outbox-insert.json"),
+			ok:      wantNoItemFailures},
+		{name: "publish", pkg: "./functions/publish/bootstrap",
+			env: append([]string{"PUBLISH_MODE=direct", "PUBLISH_APP_ID=" + benchAppID,
+				"PUBLISH_APP_KEY=" + benchKey, "PUBLISH_APP_SECRET=" + benchSecret}, broadcastEnv...),
+			payload: publishEvent,
+			ok:      wantStatus(http.StatusOK)},
+		{name: "auth", pkg: "./functions/auth/bootstrap", env: authEnv(),
+			payload: authEvent,
+			ok:      wantStatus(http.StatusOK)},
+	}
+}
+
+func wantBody(s string) func([]byte) error {
+	return func(b []byte) error {
+		if !bytes.Contains(b, []byte(s)) {
+			return fmt.Errorf("answer %s lacks %s", b, s)
+		}
+		return nil
+	}
+}
+
+func wantNoItemFailures(b []byte) error {
+	var r struct {
+		Failures []any `json:"batchItemFailures"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Failures) != 0 {
+		return fmt.Errorf("answer %s is not a batch response without failures", b)
+	}
+	return nil
+}
+
+func wantStatus(status int) func([]byte) error {
+	return func(b []byte) error {
+		var r events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(b, &r); err != nil || r.StatusCode != status {
+			return fmt.Errorf("answer %s is not HTTP %d", b, status)
+		}
+		return nil
+	}
+}
+
+// publishEvent is an API Gateway HTTP API event carrying a freshly signed
+// Pusher HTTP API trigger, as an app's Pusher SDK sends it.
+func publishEvent() ([]byte, error) {
+	body := []byte(`{"name":"OrderShipped","channels":["private-App.Models.User.1"],"data":"{\"order_id\":1}"}`)
+	path := "/apps/" + benchAppID + "/events"
+	q := signature.SignRequest(http.MethodPost, path, url.Values{}, body, benchKey, benchSecret, time.Now())
+	now := time.Now()
+	return json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST /apps/{app_id}/events", RawPath: path, RawQueryString: q.Encode(),
+		Headers: map[string]string{"content-type": "application/json", "host": "bench.execute-api.eu-west-1.amazonaws.com"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: "POST /apps/{app_id}/events", Stage: "$default", RequestID: "bench-publish",
+			HTTP:      events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
+			TimeEpoch: now.UnixMilli(),
+		},
+		PathParameters: map[string]string{"app_id": benchAppID},
+		Body:           string(body),
+	})
+}
+
+// authEvent is an API Gateway HTTP API event carrying pusher-js's
+// subscription request for the caller's own private channel.
+func authEvent() ([]byte, error) {
+	tokens, err := authTokens()
+	if err != nil {
+		return nil, err
+	}
+	body := url.Values{"socket_id": {"1234.5678"}, "channel_name": {"private-App.Models.User.1"}}.Encode()
+	now := time.Now()
+	return json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST /broadcasting/auth", RawPath: "/broadcasting/auth",
+		Headers: map[string]string{
+			"content-type":  "application/x-www-form-urlencoded",
+			"authorization": "Bearer " + tokens[0],
+			"host":          "bench.execute-api.eu-west-1.amazonaws.com",
+		},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: "POST /broadcasting/auth", Stage: "$default", RequestID: "bench-auth",
+			HTTP:      events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost, Path: "/broadcasting/auth", Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
+			TimeEpoch: now.UnixMilli(),
+		},
+		Body: body,
+	})
+}
+
+// runCold builds every target for amd64 (to run here) and arm64 (for its
+// size), then starts each o.coldRuns times under the emulator, taking turns
+// so that a change in machine load affects all of them alike.
+func runCold(ctx context.Context, env *benchEnv, o options) (*coldResults, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	rieDir := filepath.Join(cache, "herald-bench", "rie-"+rieVersion)
+	if err := os.MkdirAll(rieDir, 0o755); err != nil {
+		return nil, err
+	}
+	env.progress("cold start: installing the Lambda runtime interface emulator %s (cached after the first run)", rieVersion)
+	rie, err := installRIE(ctx, rieDir)
+	if err != nil {
+		return nil, err
+	}
+
+	// A stand-in without delay: a cold start should not include a
+	// simulated round trip the baseline does not make.
+	papi := newPusherAPI(benchAppID, benchKey, benchSecret, 0)
+	standin, err := serve(papi, &papi.counter)
+	if err != nil {
+		return nil, err
+	}
+	defer standin.close()
+
+	targets := coldTargets(env.root, standin.addr)
+	res := &coldResults{binaries: make([]coldBinary, len(targets))}
+	bins := make([]string, len(targets))
+	payloads := make([][]byte, len(targets))
+	for i, t := range targets {
+		res.binaries[i].name = t.name
+		if _, err := os.Stat(filepath.Join(env.root, t.pkg, "main.go")); err != nil {
+			res.binaries[i].skipped = "no " + strings.TrimPrefix(t.pkg, "./") + "/main.go"
+			env.progress("cold start: %s skipped (%s)", t.name, res.binaries[i].skipped)
+			continue
+		}
+		env.progress("cold start: building %s (amd64 and arm64)", t.name)
+		dir := filepath.Join(env.dir, "cold", fmt.Sprint(i))
+		bins[i] = filepath.Join(dir, "amd64", "bootstrap")
+		if err := buildLambda(ctx, env.root, t.pkg, "amd64", bins[i]); err != nil {
+			return nil, err
+		}
+		arm := filepath.Join(dir, "arm64", "bootstrap")
+		if err := buildLambda(ctx, env.root, t.pkg, "arm64", arm); err != nil {
+			return nil, err
+		}
+		if res.binaries[i].arm64Size, err = fileSize(arm); err != nil {
+			return nil, err
+		}
+		if payloads[i], err = t.payload(); err != nil {
+			return nil, fmt.Errorf("%s payload: %w", t.name, err)
+		}
+	}
+	for run := range o.coldRuns {
+		for i, t := range targets {
+			if bins[i] == "" {
+				continue
+			}
+			r, err := coldStart(ctx, rie, bins[i], t.env, payloads[i])
+			if err != nil {
+				return nil, err
+			}
+			if err := t.ok(r.Answer); err != nil {
+				return nil, fmt.Errorf("cold start of %s: %w", t.name, err)
+			}
+			res.binaries[i].runs = append(res.binaries[i].runs, r.First)
+		}
+		env.progress("cold start: run %d of %d done", run+1, o.coldRuns)
+	}
+	for i := range res.binaries {
+		slices.Sort(res.binaries[i].runs)
+	}
+	papi.counter.take()
+	return res, nil
+}
+
+func (r *report) coldTable(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## Cold start under the AWS Lambda Runtime Interface Emulator (%s)\n\n", rieVersion)
+	fmt.Fprintf(b, "Each binary built as the Makefile builds it (`-tags lambda.norpc -trimpath -ldflags=\"-s -w\"`, CGO off). "+
+		"Time from sending the first invocation to its answer; the emulator starts the bootstrap process when that invocation arrives, "+
+		"so this is process start, runtime and function init, and one ordinary invocation (the trigger functions send one event to a stand-in answering at once). "+
+		"Median of %d runs, binaries taking turns. Sizes are the linux/arm64 builds that are deployed.\n\n", r.opts.coldRuns)
+	b.WriteString("| binary | median ms | min ms | max ms | x hello | target | result | arm64 MiB | target | result |\n|---|---:|---:|---:|---:|---|---|---:|---|---|\n")
+	var hello time.Duration
+	for i, c := range r.cold.binaries {
+		if c.skipped != "" {
+			fmt.Fprintf(b, "| %s | | | | | | not measured: %s | | | |\n", c.name, c.skipped)
+			continue
+		}
+		if i == 0 {
+			hello = c.median()
+		}
+		size := float64(c.arm64Size) / mib
+		ratio := float64(c.median()) / float64(hello)
+		coldTarget, coldResult, sizeTarget, sizeResult := "", "", "", ""
+		if i > 0 {
+			coldTarget = fmt.Sprintf("<= %.1fx hello", targetColdRatio)
+			coldResult = atMost(ratio, targetColdRatio, "x")
+			sizeTarget = fmt.Sprintf("<= %.0f MiB", targetBinaryMiB)
+			sizeResult = atMost(size, targetBinaryMiB, " MiB")
+		}
+		fmt.Fprintf(b, "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %.1f | %s | %s |\n", c.name, ms(c.median()),
+			ms(c.runs[0]), ms(c.runs[len(c.runs)-1]), ratio, coldTarget, coldResult, size, sizeTarget, sizeResult)
+	}
+}

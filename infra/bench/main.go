@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/heraldrt/herald/shared/broadcast"
+)
+
+// options are the benchmark's knobs; the defaults are what make bench runs.
+type options struct {
+	sizes           []int
+	concurrency     int
+	rtt             time.Duration
+	idiomaticMax    int
+	coldRuns        int
+	authRequests    int
+	authConcurrency int
+	parts           map[string]bool
+	out             string
+}
+
+func main() {
+	if os.Getenv(envWorker) != "" {
+		os.Exit(runWorker())
+	}
+	opts, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	sizes := fs.String("sizes", "10,1000,10000", "SQS batch sizes for the fan-out runs")
+	conc := fs.Int("concurrency", broadcast.DefaultConcurrency, "provider requests in flight (herald's BROADCAST_CONCURRENCY and the tuned Node peer's)")
+	rtt := fs.Duration("rtt", 20*time.Millisecond, "delay the provider stand-ins answer after")
+	idiomaticMax := fs.Int("idiomatic-max", 10000, "largest batch the sequential Node peer is run on (it takes N x rtt)")
+	coldRuns := fs.Int("cold-runs", 9, "cold starts per binary (the median is reported)")
+	authRequests := fs.Int("auth-requests", 20000, "auth requests per server and channel kind")
+	authConc := fs.Int("auth-concurrency", 8, "auth requests in flight")
+	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
+	out := fs.String("out", "infra/bench/results.md", "results file, relative to the repository root; empty for none")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, coldRuns: *coldRuns,
+		authRequests: *authRequests, authConcurrency: *authConc, out: *out, parts: map[string]bool{}}
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return options{}, fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	for _, p := range strings.Split(*parts, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "fanout", "cold", "auth":
+			o.parts[p] = true
+		default:
+			return options{}, fmt.Errorf("-parts: unknown part %q", p)
+		}
+	}
+	if o.concurrency < 1 || o.concurrency > broadcast.MaxConcurrency {
+		return options{}, fmt.Errorf("-concurrency must be 1-%d", broadcast.MaxConcurrency)
+	}
+	if o.coldRuns < 1 || o.authRequests < 1 || o.authConcurrency < 1 {
+		return options{}, fmt.Errorf("-cold-runs, -auth-requests and -auth-concurrency must be positive")
+	}
+	return o, nil
+}
+
+// run performs the selected parts and writes the report.
+func run(ctx context.Context, o options) error {
+	start := time.Now()
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "herald-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	env, err := newBenchEnv(root, dir, self, o.rtt, progress)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	rep := &report{opts: o, machine: describeMachine(ctx)}
+	if o.parts["fanout"] {
+		if rep.fanout, err = runFanout(ctx, env, o); err != nil {
+			return err
+		}
+	}
+	if o.parts["cold"] {
+		if rep.cold, err = runCold(ctx, env, o); err != nil {
+			return err
+		}
+	}
+	if o.parts["auth"] {
+		if rep.auth, err = runAuth(ctx, env, o); err != nil {
+			return err
+		}
+	}
+	rep.machine.loadAfter = loadAverage()
+	rep.elapsed = time.Since(start)
+	text := rep.markdown()
+	fmt.Print(text)
+	if o.out != "" {
+		path := o.out
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			return err
+		}
+		progress("wrote %s", path)
+	}
+	return nil
+}
+
+// runFanout measures every fan-out run. The Node peers and herald take
+// turns on each batch size so that a change in machine load affects both.
+func runFanout(ctx context.Context, env *benchEnv, o options) ([]fanoutResult, error) {
+	f := &fanout{env: env, concurrency: o.concurrency}
+	var out []fanoutResult
+	add := func(r fanoutResult, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := r.check(); err != nil {
+			return err
+		}
+		env.progress("fan-out %-15s N=%-6d wall %8.1f ms, %5d requests, CPU %7.1f ms, peak RSS %5.1f MB",
+			r.Who, r.N, ms(r.Wall), r.Tally.Requests, ms(r.CPU), float64(r.MaxRSS)/(1<<20))
+		out = append(out, r)
+		return nil
+	}
+	for _, n := range o.sizes {
+		for _, d := range []string{"pusher", "ably"} {
+			if err := add(f.herald(ctx, d, n)); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(f.node(ctx, "tuned", n)); err != nil {
+			return nil, err
+		}
+		if n > o.idiomaticMax {
+			env.progress("fan-out node idiomatic    N=%d skipped (-idiomatic-max %d)", n, o.idiomaticMax)
+			continue
+		}
+		env.progress("fan-out node idiomatic    N=%d: about %.0f s (one round trip per message)", n, (time.Duration(n) * o.rtt).Seconds())
+		if err := add(f.node(ctx, "idiomatic", n)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,49 @@
+'use strict';
+// Runs a Lambda-style SQS handler once on the event in the file named by the
+// first argument and prints one JSON line: the handler's wall time and the
+// CPU time the process spent while it ran. Parsing the event is outside the
+// measurement, as the Lambda runtime parses it before calling the handler.
+const fs = require('node:fs');
+
+// pusherFromEnv builds a pusher client for the benchmark's stand-in. extra
+// holds options such as an HTTP agent.
+function pusherFromEnv(extra) {
+  const Pusher = require('pusher');
+  return new Pusher({
+    appId: process.env.PUSHER_APP_ID,
+    key: process.env.PUSHER_APP_KEY,
+    secret: process.env.PUSHER_APP_SECRET,
+    host: process.env.PUSHER_HOST,
+    port: process.env.PUSHER_PORT,
+    useTLS: false,
+    ...extra,
+  });
+}
+
+async function run(handler) {
+  const event = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const result = await handler(event);
+  const wallNs = process.hrtime.bigint() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({
+    wall_ms: Number(wallNs) / 1e6,
+    cpu_user_ms: cpu.user / 1000,
+    cpu_sys_ms: cpu.system / 1000,
+    messages: event.Records.length,
+    failures: result.batchItemFailures.length,
+  }) + '\n');
+}
+
+function main(handler) {
+  run(handler).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { pusherFromEnv, main };

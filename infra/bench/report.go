@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Targets from the performance requirements. The benchmark states them and
+// says PASS or MISS; nothing asserts them in a timed test.
+const (
+	targetFloorRatio    = 1.3  // fan-out wall time / floor, at 1,000 and 10,000
+	targetVsIdiomatic   = 50.0 // speed-up over the idiomatic Node peer, at least
+	targetVsTunedWall   = 1.0  // wall time / the tuned Node peer's, at most
+	targetVsTunedCPU    = 0.5  // CPU seconds / the tuned Node peer's, at most
+	targetColdRatio     = 1.5  // cold start / hello world, at most
+	targetBinaryMiB     = 12.0 // arm64 stripped binary, at most
+	targetRSSMiB        = 64.0 // peak RSS on the 10,000-message batch, at most
+	targetAuthVsNode    = 3.0  // auth requests/s / the Node peer's, at least
+	targetAuthP99Millis = 2.0  // auth p99 latency, below
+	targetMinMessages   = 1000 // fan-out targets apply from this batch size
+)
+
+const mib = 1 << 20
+
+// machine is where the benchmark ran.
+type machine struct {
+	cpus       int
+	model      string
+	goVersion  string
+	node       string
+	date       time.Time
+	loadBefore string
+	loadAfter  string
+}
+
+func describeMachine(ctx context.Context) machine {
+	m := machine{cpus: runtime.NumCPU(), goVersion: runtime.Version(), date: time.Now().UTC(), loadBefore: loadAverage()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "node", "--version").Output(); err == nil {
+		m.node = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+// loadAverage is the 1, 5 and 15 minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// atMost judges value against an upper limit.
+func atMost(value, limit float64, unit string) string {
+	if value <= limit {
+		return fmt.Sprintf("PASS (%s%s, %.0f%% under)", num(value), unit, 100*(limit-value)/limit)
+	}
+	return fmt.Sprintf("**MISS** by %.0f%% (%s%s)", 100*(value-limit)/limit, num(value), unit)
+}
+
+// atLeast judges value against a lower limit.
+func atLeast(value, limit float64, unit string) string {
+	if value >= limit {
+		return fmt.Sprintf("PASS (%s%s, %.0f%% over)", num(value), unit, 100*(value-limit)/limit)
+	}
+	return fmt.Sprintf("**MISS** by %.0f%% (%s%s)", 100*(limit-value)/limit, num(value), unit)
+}
+
+// num prints a figure with about three significant digits.
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// report collects every part's results and renders them.
+type report struct {
+	opts    options
+	machine machine
+	fanout  []fanoutResult
+	cold    *coldResults
+	auth    []authResult
+	elapsed time.Duration
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	m := r.machine
+	fmt.Fprintf(&b, "# herald benchmark\n\n")
+	fmt.Fprintf(&b, "Machine: %d CPUs, %s; %s, Node.js %s; %s; load average %s before, %s after; run took %.0f s.\n\n",
+		m.cpus, m.model, m.goVersion, m.node, m.date.Format("2006-01-02 15:04 UTC"), m.loadBefore, m.loadAfter, r.elapsed.Seconds())
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./infra/bench`). Everything runs on loopback; provider stand-ins answer after %v.\n", r.opts.rtt)
+	if len(r.fanout) > 0 {
+		r.fanoutTables(&b)
+	}
+	if r.cold != nil {
+		r.coldTable(&b)
+	}
+	if len(r.auth) > 0 {
+		r.authTable(&b)
+	}
+	return b.String()
+}
+
+func (r *report) find(who string, n int) (fanoutResult, bool) {
+	for _, f := range r.fanout {
+		if f.Who == who && f.N == n {
+			return f, true
+		}
+	}
+	return fanoutResult{}, false
+}
+
+func (r *report) fanoutTables(b *strings.Builder) {
+	c, rtt := r.opts.concurrency, r.opts.rtt
+	fmt.Fprintf(b, "\n## Fan-out: one SQS batch, one event per message, each on its own channel\n\n")
+	fmt.Fprintf(b, "Concurrency %d (herald's BROADCAST_CONCURRENCY and the tuned Node peer's). Floor = calls / concurrency x %v, "+
+		"calls = ceil(N/10) for Pusher (batch_events), ceil(N/100) for Ably (batch publish). "+
+		"CPU is the handler process's user+sys while the handler ran; process CPU is the whole child process (start, init, handler, exit), measured by the parent.\n\n", c, rtt)
+	b.WriteString("| handler | N | wall ms | requests | max in flight | events/s | CPU s | process CPU s | floor ms | x floor | target | result |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	for _, f := range r.fanout {
+		per := pusherEventsPerCall
+		if f.Who == "herald ably" {
+			per = ablyChannelsPerCall
+		}
+		fl := floor(f.N, per, c, rtt)
+		ratio := float64(f.Wall) / float64(fl)
+		target, result := "", ""
+		if strings.HasPrefix(f.Who, "herald") && f.N >= targetMinMessages {
+			target = fmt.Sprintf("<= %.1fx floor", targetFloorRatio)
+			result = atMost(ratio, targetFloorRatio, "x")
+			if rf := roundFloor(f.N, per, c, rtt); rf > fl {
+				result += fmt.Sprintf("; %.2fx the whole-round-trip floor of %.0f ms", float64(f.Wall)/float64(rf), ms(rf))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %d | %.1f | %d | %d | %.0f | %.3f | %.3f | %.1f | %.2f | %s | %s |\n",
+			f.Who, f.N, ms(f.Wall), f.Tally.Requests, f.Tally.MaxInFlight, f.eventsPerSecond(),
+			f.CPU.Seconds(), f.ProcCPU.Seconds(), ms(fl), ratio, target, result)
+	}
+
+	fmt.Fprintf(b, "\n### herald (pusher driver) against the Node.js `pusher` SDK\n\n")
+	b.WriteString("| comparison | N | value | target | result |\n|---|---:|---:|---|---|\n")
+	for _, n := range r.opts.sizes {
+		h, ok := r.find("herald pusher", n)
+		if !ok {
+			continue
+		}
+		judged := n >= targetMinMessages
+		row := func(name string, v float64, target string, verdict string) {
+			if !judged {
+				target, verdict = "(targets apply from 1,000)", ""
+			}
+			fmt.Fprintf(b, "| %s | %d | %.2fx | %s | %s |\n", name, n, v, target, verdict)
+		}
+		if id, ok := r.find("node idiomatic", n); ok {
+			v := float64(id.Wall) / float64(h.Wall)
+			row("speed-up over idiomatic Node (wall)", v, fmt.Sprintf(">= %.0fx", targetVsIdiomatic), atLeast(v, targetVsIdiomatic, "x"))
+			v = float64(id.CPU) / float64(h.CPU)
+			row("CPU saving over idiomatic Node (its CPU / herald's)", v, "", "")
+		}
+		if t, ok := r.find("node tuned", n); ok {
+			v := float64(h.Wall) / float64(t.Wall)
+			row("wall time / tuned Node's", v, fmt.Sprintf("<= %.1fx", targetVsTunedWall), atMost(v, targetVsTunedWall, "x"))
+			v = float64(h.CPU) / float64(t.CPU)
+			row("CPU seconds / tuned Node's", v, fmt.Sprintf("<= %.1fx", targetVsTunedCPU), atMost(v, targetVsTunedCPU, "x"))
+		}
+	}
+
+	largest := r.opts.sizes[0]
+	for _, n := range r.opts.sizes {
+		largest = max(largest, n)
+	}
+	fmt.Fprintf(b, "\n### Peak RSS of the handler process on the %d-message batch (128 MB Lambda)\n\n", largest)
+	b.WriteString("| process | peak RSS MiB | target | result |\n|---|---:|---|---|\n")
+	for _, f := range r.fanout {
+		if f.N != largest {
+			continue
+		}
+		rss := float64(f.MaxRSS) / mib
+		target, result := "", ""
+		if strings.HasPrefix(f.Who, "herald") {
+			target = fmt.Sprintf("<= %.0f MiB", targetRSSMiB)
+			result = atMost(rss, targetRSSMiB, " MiB")
+		}
+		fmt.Fprintf(b, "| %s | %.1f | %s | %s |\n", f.Who, rss, target, result)
+	}
+}
