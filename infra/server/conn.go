@@ -116,19 +116,27 @@ func (c *conn) writeLoop(ctx context.Context) {
 		case <-timer.C:
 			now := time.Now().UnixNano()
 			last := c.lastSeen.Load()
-			switch {
-			case pingedAt != 0 && last < pingedAt:
+			if pingedAt != 0 && last < pingedAt {
+				// Still waiting for an answer to the ping.
+				if waited := time.Duration(now - pingedAt); waited < cfg.PongTimeout {
+					timer.Reset(min(cfg.PongTimeout-waited, cfg.ActivityTimeout))
+					continue
+				}
 				c.log.Info("closing connection that did not answer ping")
 				c.close(CodePongNotReceived, "Pong reply not received")
 				timer.Reset(cfg.PongTimeout)
-			case now-last >= int64(cfg.ActivityTimeout):
-				pingedAt = now
-				c.enqueue(encodeFrame(outFrame{Event: evPing, Data: struct{}{}}))
-				timer.Reset(cfg.PongTimeout)
-			default:
-				pingedAt = 0
-				timer.Reset(time.Duration(int64(cfg.ActivityTimeout) - (now - last)))
+				continue
 			}
+			pingedAt = 0
+			if idle := time.Duration(now - last); idle < cfg.ActivityTimeout {
+				timer.Reset(cfg.ActivityTimeout - idle)
+				continue
+			}
+			pingedAt = now
+			c.enqueue(encodeFrame(outFrame{Event: evPing, Data: struct{}{}}))
+			// Check again within ActivityTimeout even when PongTimeout is
+			// longer, so an answered ping does not delay the next one.
+			timer.Reset(min(cfg.PongTimeout, cfg.ActivityTimeout))
 		case <-c.done:
 			c.finish(ctx)
 			return
