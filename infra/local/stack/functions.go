@@ -2,11 +2,9 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/sqsbatch"
@@ -67,7 +66,7 @@ type sqsAPI = sqsbatch.API
 // reason, as it would stop a Lambda at init.
 func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logger) (Functions, error) {
 	var f Functions
-	driver, err := newDriver(env)
+	driver, err := newDriver(env, log)
 	if err != nil {
 		return f, err
 	}
@@ -114,55 +113,29 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 		Mode:     mode,
 		QueueURL: env.Get("BROADCAST_QUEUE_URL"),
 	}
-	if f.Publish, err = publish.New(pc, publish.WithDriver(driver), publish.WithQueue(client),
-		publish.WithLogger(log.With("function", "PublishFunction"))); err != nil {
+	opts := []publish.Option{publish.WithLogger(log.With("function", "PublishFunction"))}
+	if mode == publish.ModeDirect {
+		opts = append(opts, publish.WithDriver(driver))
+	} else {
+		// As its bootstrap does: queue mode validates against the
+		// provider's limits and leaves delivery to the QueueFunction.
+		opts = append(opts, publish.WithQueue(client))
+		if driver.Name() == "ably" {
+			opts = append(opts, publish.WithLimits(broadcast.Limits{MaxDataBytes: broadcast.AblyMaxDataBytes, MaxChannelsPerCall: broadcast.AblyMaxChannelsPerRequest}))
+		}
+	}
+	if f.Publish, err = publish.New(pc, opts...); err != nil {
 		return f, fmt.Errorf("PublishFunction: %w", err)
 	}
 	return f, nil
 }
 
 // newDriver builds the driver BROADCAST_CONNECTION selects, from the same
-// variables the functions read in production.
-func newDriver(env *env) (broadcast.Driver, error) {
-	port := func(key string) (int, error) {
-		v := env.Get(key)
-		if v == "" {
-			return 0, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s=%q is not a port number", key, v)
-		}
-		return n, nil
+// variables, read by the same code, as the functions' bootstraps.
+func newDriver(env *env, log *slog.Logger) (broadcast.Driver, error) {
+	bc, err := config.Broadcast(env.Lookup)
+	if err != nil {
+		return nil, err
 	}
-	switch c := env.Get("BROADCAST_CONNECTION"); c {
-	case "", "pusher":
-		p, err := port("PUSHER_PORT")
-		if err != nil {
-			return nil, err
-		}
-		return broadcast.NewPusher(broadcast.PusherConfig{
-			AppID:                     env.Get("PUSHER_APP_ID"),
-			Key:                       env.Get("PUSHER_APP_KEY"),
-			Secret:                    env.Get("PUSHER_APP_SECRET"),
-			Cluster:                   env.Get("PUSHER_APP_CLUSTER"),
-			Host:                      env.Get("PUSHER_HOST"),
-			Port:                      p,
-			Scheme:                    env.Get("PUSHER_SCHEME"),
-			EncryptionMasterKeyBase64: env.Get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64"),
-		})
-	case "ably":
-		p, err := port("ABLY_PORT")
-		if err != nil {
-			return nil, err
-		}
-		return broadcast.NewAbly(broadcast.AblyConfig{
-			Key:    env.Get("ABLY_KEY"),
-			Host:   env.Get("ABLY_HOST"),
-			Port:   p,
-			Scheme: env.Get("ABLY_SCHEME"),
-		})
-	default:
-		return nil, errors.New("BROADCAST_CONNECTION=" + strconv.Quote(c) + ": the local stack runs pusher or ably")
-	}
+	return broadcast.New(bc, log)
 }
