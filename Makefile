@@ -15,7 +15,7 @@ pkg_StreamFunction  := stream
 pkg_PublishFunction := publish
 pkg_AuthFunction    := auth
 
-.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test test-go lint node-deps dev invoke bench fuzz load deploy clean
+.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test test-go lint node-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
 
 all: build
 
@@ -60,6 +60,24 @@ lint:
 # test: everything, installing what the tests need first.
 test: node-deps lint
 	$(GO) test -count=1 -timeout 30m ./...
+
+# sam-invoke: the same in a Lambda container with the SAM CLI (Docker):
+#   make sam-invoke FN=StreamFunction EVENT=events/samples/dynamodb-users-insert.json
+# ENV_FILE (optional) is a JSON file of environment overrides (--env-vars).
+sam-invoke:
+	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make sam-invoke FN=<LogicalId> EVENT=<event.json> [ENV_FILE=env.json]" >&2; exit 2; }
+	sam build --cached --parallel
+	sam local invoke $(FN) --event $(EVENT) $(if $(ENV_FILE),--env-vars $(ENV_FILE))
+
+# deploy: build and deploy with samconfig.toml's defaults; deploy-guided
+# asks for every parameter (the first deployment to an account).
+deploy:
+	sam build --cached --parallel
+	sam deploy
+
+deploy-guided:
+	sam build --cached --parallel
+	sam deploy --guided
 
 clean:
 	rm -rf .aws-sam bin
