@@ -1,6 +1,6 @@
 // Command bootstrap is the AuthFunction's Lambda entry point: it loads the
-// configuration, builds the handler once per cold start and serves HTTP API
-// events with it.
+// configuration (environment plus the provider secret) and builds the
+// handler once per cold start, then serves HTTP API events with it.
 package main
 
 import (
@@ -9,27 +9,33 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/heraldrt/herald/functions/auth"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/logging"
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
+	log := logging.New()
 	slog.SetDefault(log)
-	ctx := context.Background()
-	// TODO: read through shared/config's Load (environment plus the
-	// provider secret) once it exists.
-	cfg, err := auth.LoadConfig(os.LookupEnv)
+	h, err := setup(context.Background(), log)
 	if err != nil {
+		// An init failure: Lambda reports it and retries the cold start.
 		log.Error("auth: configuration", "error", err)
 		os.Exit(1)
 	}
-	h, err := auth.New(ctx, cfg, log)
-	if err != nil {
-		log.Error("auth: start-up", "error", err)
-		os.Exit(1)
-	}
 	lambda.Start(httpapi.Handler(h))
+}
+
+func setup(ctx context.Context, log *slog.Logger) (*auth.Handler, error) {
+	env, err := config.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := auth.LoadConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(ctx, cfg, log)
 }
