@@ -167,10 +167,14 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	// broadcasts.
 	exp := max(now.Add(s.cfg.TTL).Unix(), until.Unix()+1)
 	c := claimValues{
-		now:   strconv.FormatInt(now.Unix(), 10),
-		nowms: strconv.FormatInt(now.UnixMilli(), 10),
 		exp:   strconv.FormatInt(exp, 10),
 		until: strconv.FormatInt(until.UnixMilli(), 10),
+		names: map[string]string{"#id": attrID, "#exp": attrExpiration, "#st": attrStatus, "#ipexp": attrInProgress},
+		values: map[string]types.AttributeValue{
+			":now":        &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
+			":nowms":      &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
+			":inprogress": &types.AttributeValueMemberS{Value: statusInProgress},
+		},
 	}
 
 	// pending holds the index of each key's first occurrence; repeats wait
@@ -203,9 +207,12 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	return out, s.errorOf("claim", keys, errs)
 }
 
-// claimValues are what one Claim call writes and compares, formatted once.
+// claimValues are what one Claim call writes and compares, built once and
+// shared by its requests (the SDK only reads them).
 type claimValues struct {
-	now, nowms, exp, until string
+	exp, until string
+	names      map[string]string
+	values     map[string]types.AttributeValue
 }
 
 // claim claims one key with a conditional PutItem. A refusal is classified
@@ -221,15 +228,9 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 			attrInProgress: &types.AttributeValueMemberN{Value: c.until},
 			attrOwner:      &types.AttributeValueMemberS{Value: s.owner},
 		},
-		ConditionExpression: aws.String(claimCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#id": attrID, "#exp": attrExpiration, "#st": attrStatus, "#ipexp": attrInProgress,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now":        &types.AttributeValueMemberN{Value: c.now},
-			":nowms":      &types.AttributeValueMemberN{Value: c.nowms},
-			":inprogress": &types.AttributeValueMemberS{Value: statusInProgress},
-		},
+		ConditionExpression:       aws.String(claimCondition),
+		ExpressionAttributeNames:  c.names,
+		ExpressionAttributeValues: c.values,
 		// DynamoDB returns the record that refused the write, which
 		// saves a read; dynalite ignores this and the read is made.
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
