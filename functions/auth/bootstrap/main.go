@@ -18,7 +18,6 @@ import (
 
 func main() {
 	log := logging.New()
-	slog.SetDefault(log)
 	h, err := setup(context.Background(), log)
 	if err != nil {
 		// An init failure: Lambda reports it and retries the cold start.
