@@ -36,7 +36,8 @@ type standIn struct {
 	accepted map[string]int // event name -> times answered 200
 	batches  [][]string     // event names of each request, in arrival order
 	// answer returns the status for request n (1-based) carrying events,
-	// or 0 to drop the connection without answering.
+	// 0 to drop the connection without answering, or stall to answer
+	// nothing until the client gives up.
 	answer func(n int, events []string, received map[string]int) int
 }
 
@@ -50,7 +51,8 @@ func newStandIn(t *testing.T, answer func(n int, events []string, received map[s
 		t.Fatal(err)
 	}
 	port, _ := strconv.Atoi(u.Port())
-	p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: u.Hostname(), Port: port, Scheme: "http"})
+	p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: u.Hostname(), Port: port, Scheme: "http",
+		HTTPClient: &http.Client{Timeout: requestTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +106,8 @@ func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	switch status {
+	case stall:
+		<-r.Context().Done()
 	case 0:
 		// A reset: the connection closes with no response.
 		conn, _, err := w.(http.Hijacker).Hijack()
@@ -131,6 +135,13 @@ func clone(m map[string]int) map[string]int {
 	return out
 }
 
+// stall is an answer: hold the request until the client's timeout ends it.
+const stall = -1
+
+// requestTimeout bounds each stand-in request, so a stall is a timeout;
+// generous, so that a loaded machine never times out an answered request.
+const requestTimeout = 1500 * time.Millisecond
+
 // quick retries without waiting long; tests count calls, not time.
 var quick = Policy{Base: time.Millisecond, Cap: 4 * time.Millisecond, MaxAttempts: 10, SafetyMargin: time.Second}
 
@@ -146,7 +157,8 @@ func TestRetriesUntilSuccess(t *testing.T) {
 		{"429s", []int{429, 429, 429}},
 		{"5xx", []int{500, 502, 503, 504}},
 		{"dropped connections", []int{0, 0}},
-		{"mixed", []int{503, 0, 429}},
+		{"timeouts", []int{stall, stall}},
+		{"mixed", []int{503, 0, stall, 429}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
