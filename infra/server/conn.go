@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -166,7 +167,20 @@ func (c *conn) finish(ctx context.Context) {
 	}
 	// Close waits up to five seconds for the client's close frame; the
 	// reader goroutine receives it.
-	c.ws.Close(websocket.StatusCode(c.closeCode), c.closeReason)
+	c.ws.Close(websocket.StatusCode(c.closeCode), closeReason(c.closeReason))
+}
+
+// closeReason fits a reason into a close frame, which allows 123 bytes.
+func closeReason(s string) string {
+	const max = 123
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func (c *conn) write(ctx context.Context, frame []byte) error {

@@ -232,3 +232,36 @@ func TestDedupWindow(t *testing.T) {
 		t.Fatalf("%d ids remembered, want 1", len(d.seen))
 	}
 }
+
+// TestAblyBatchJSON posts a batch as JSON, as Ably's REST API documents
+// it, with one channel that cannot be published to.
+func TestAblyBatchJSON(t *testing.T) {
+	ts := startServer(t, testConfig())
+	c := dial(t, ts.wsURL(ablyPusherKey))
+	c.subscribe("alerts", "")
+	body := `{"channels":["public:alerts",""],"messages":[{"name":"fire","data":"{\"level\":3}","encoding":"json"},{"name":"b64","data":"aGVsbG8=","encoding":"base64"}]}`
+	req, _ := http.NewRequest("POST", "http://"+ts.addr+"/messages", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(ablyPusherKey, ablySecret)
+	status, resp := httpDo(t, req)
+	if status != http.StatusCreated {
+		t.Fatalf("status %d %s", status, resp)
+	}
+	if !strings.Contains(resp, `"successCount":1,"failureCount":1`) || !strings.Contains(resp, `"code":40010`) {
+		t.Fatalf("answer %s", resp)
+	}
+	if f := c.expect("fire"); f.str() != `{"level":3}` {
+		t.Fatalf("got %+v", f)
+	}
+	if f := c.expect("b64"); f.str() != "hello" {
+		t.Fatalf("got %+v", f)
+	}
+	for _, bad := range []string{`{"channels":[],"messages":[]}`, `7`, `{"channels":["public:x"],"messages":[{"data":"x","encoding":"cipher+aes-128-cbc"}]}`} {
+		req, _ := http.NewRequest("POST", "http://"+ts.addr+"/messages", strings.NewReader(bad))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(ablyPusherKey, ablySecret)
+		if status, resp := httpDo(t, req); status != http.StatusBadRequest || !strings.Contains(resp, `"error"`) {
+			t.Fatalf("%s: status %d %s", bad, status, resp)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteTimeout)
 		defer cancel()
 		_ = ws.Write(ctx, websocket.MessageText, errorFrame(code, msg))
-		ws.Close(websocket.StatusCode(code), msg)
+		ws.Close(websocket.StatusCode(code), closeReason(msg))
 	}
 	h := s.byKey[r.PathValue("key")]
 	switch p := r.URL.Query().Get("protocol"); {
