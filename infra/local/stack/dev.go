@@ -36,10 +36,22 @@ const (
 // routes mounts the deployed HTTP API's routes, the page and /dev.
 func (s *Stack) routes() {
 	m := http.NewServeMux()
-	m.Handle("POST /broadcasting/auth", orMissing("AuthFunction", s.fns.Auth))
-	m.Handle("POST /broadcasting/user-auth", orMissing("AuthFunction", s.fns.Auth))
-	m.Handle("POST /apps/{app_id}/events", orMissing("PublishFunction", s.fns.Publish))
-	m.Handle("POST /apps/{app_id}/batch_events", orMissing("PublishFunction", s.fns.Publish))
+	// The deployed HTTP API's routes, each through an API Gateway event.
+	// The auth function answers its own CORS preflights.
+	for _, r := range []struct{ fn, route string }{
+		{"AuthFunction", "POST /broadcasting/auth"},
+		{"AuthFunction", "OPTIONS /broadcasting/auth"},
+		{"AuthFunction", "POST /broadcasting/user-auth"},
+		{"AuthFunction", "OPTIONS /broadcasting/user-auth"},
+		{"PublishFunction", "POST /apps/{app_id}/events"},
+		{"PublishFunction", "POST /apps/{app_id}/batch_events"},
+	} {
+		h := s.fns.Auth
+		if r.fn == "PublishFunction" {
+			h = s.fns.Publish
+		}
+		m.Handle(r.route, newAPIGateway(r.fn, r.route, h, s.log))
+	}
 
 	m.Handle("GET /{$}", s.file("index.html", "text/html; charset=utf-8"))
 	m.Handle("GET /app.js", s.file("app.js", "text/javascript; charset=utf-8"))

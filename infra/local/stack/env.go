@@ -58,6 +58,9 @@ func newEnv(lookup func(string) (string, bool), server, sqsURL string) *env {
 		"ABLY_PORT":            port,
 		"ABLY_SCHEME":          "http",
 		"AUTH_JWT_SECRET":      localJWTSecret,
+		// Any page on this machine may call the auth endpoint, e.g. an
+		// app under development on another port.
+		"AUTH_CORS_ORIGINS": "*",
 		// Apps reach the PublishFunction with these; locally the same
 		// values as the embedded server's app, so one Pusher SDK
 		// configuration works against either.
