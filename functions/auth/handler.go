@@ -92,7 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cors.headers(w, r)
 	path := r.URL.Path
 	if path != PathAuth && path != PathUserAuth {
-		h.fail(w, r, http.StatusNotFound, fmt.Sprintf("no such endpoint %q: use POST %s or %s", path, PathAuth, PathUserAuth), nil)
+		h.fail(w, r, http.StatusNotFound, fmt.Sprintf("no such endpoint %q: use POST %s or %s", path, PathAuth, PathUserAuth))
 		return
 	}
 	switch r.Method {
@@ -102,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		w.Header().Set("Allow", "POST, OPTIONS")
-		h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use POST", r.Method, path), nil)
+		h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use POST", r.Method, path))
 		return
 	}
 	if path == PathAuth {
@@ -172,7 +172,7 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := h.identify(r)
 	if err != nil {
-		h.fail(w, r, http.StatusUnauthorized, err.Error(), nil)
+		h.fail(w, r, http.StatusUnauthorized, err.Error())
 		return
 	}
 	m, err := h.rules.User(r.Context(), claims)
@@ -189,8 +189,8 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.user(req.SocketID, data), UserData: data})
 }
 
-// errUnauthenticated prefixes every 401 so pusher-js users can tell it
-// from a refusal.
+// bearerHint tells a developer whose pusher-js sends no token where to
+// configure one.
 const bearerHint = "send Authorization: Bearer <jwt> (pusher-js: channelAuthorization.headers / userAuthentication.headers)"
 
 // identify returns the caller's verified claims: from API Gateway's JWT
@@ -244,18 +244,16 @@ func (h *Handler) failRequest(w http.ResponseWriter, r *http.Request, err error)
 	if errors.As(err, &re) {
 		status = re.status
 	}
-	h.fail(w, r, status, err.Error(), nil)
+	h.fail(w, r, status, err.Error())
 }
 
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, attrs ...any) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, attrs ...slog.Attr) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="broadcasting"`)
 	}
 	args := []any{"status", status, "path", r.URL.Path, "reason", msg}
 	for _, a := range attrs {
-		if a != nil {
-			args = append(args, a)
-		}
+		args = append(args, a)
 	}
 	h.log.WarnContext(r.Context(), "auth refused", args...)
 	writeJSON(w, status, errorResponse{Error: msg})

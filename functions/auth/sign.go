@@ -52,28 +52,31 @@ func (s signer) sharedSecret(name string) string {
 // presence is channel_data. Field order matters only for readability: the
 // signature covers whatever bytes are returned.
 type presence struct {
-	UserID   string         `json:"user_id"`
-	UserInfo map[string]any `json:"user_info,omitempty"`
+	UserID   string          `json:"user_id"`
+	UserInfo json.RawMessage `json:"user_info,omitempty"`
 }
 
 // user is user_data for a sign-in.
 type user struct {
-	ID       string         `json:"id"`
-	UserInfo map[string]any `json:"user_info,omitempty"`
+	ID       string          `json:"id"`
+	UserInfo json.RawMessage `json:"user_info,omitempty"`
 }
 
 // presenceData returns the exact channel_data to sign and return, within
 // Pusher's presence limits.
 func presenceData(m rules.Member) (string, error) {
-	if err := checkMember(m); err != nil {
+	info, err := checkMember(m)
+	if err != nil {
 		return "", err
 	}
-	return encode(presence{UserID: m.ID, UserInfo: m.Info})
+	b, err := encode(presence{UserID: m.ID, UserInfo: info})
+	return string(b), err
 }
 
 // userData returns the exact user_data of a sign-in.
 func userData(m rules.Member) (string, error) {
-	if err := checkMember(m); err != nil {
+	info, err := checkMember(m)
+	if err != nil {
 		return "", err
 	}
 	// The id names the user's "#server-to-user-" channel, so it must be
@@ -81,36 +84,41 @@ func userData(m rules.Member) (string, error) {
 	if err := channel.Validate(channel.UserChannel(m.ID)); err != nil {
 		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), channel.CharsetMessage)
 	}
-	return encode(user{ID: m.ID, UserInfo: m.Info})
+	b, err := encode(user{ID: m.ID, UserInfo: info})
+	return string(b), err
 }
 
-func checkMember(m rules.Member) error {
+// checkMember applies Pusher's presence limits and returns the encoded
+// info (nil when there is none).
+func checkMember(m rules.Member) (json.RawMessage, error) {
 	if m.ID == "" {
-		return errors.New("member id is empty")
+		return nil, errors.New("member id is empty")
 	}
 	if n := utf8.RuneCountInString(m.ID); n > channel.MaxUserIDLength {
-		return fmt.Errorf("member id is %d characters, Pusher's limit is %d", n, channel.MaxUserIDLength)
+		return nil, fmt.Errorf("member id is %d characters, Pusher's limit is %d", n, channel.MaxUserIDLength)
 	}
-	if m.Info != nil {
-		b, err := encode(m.Info)
-		if err != nil {
-			return err
-		}
-		if len(b) > MaxUserInfoBytes {
-			return fmt.Errorf("user_info is %d bytes, Pusher's limit is %d", len(b), MaxUserInfoBytes)
-		}
+	if len(m.Info) == 0 {
+		// No info and empty info read the same to pusher-js; omit both.
+		return nil, nil
 	}
-	return nil
+	b, err := encode(m.Info)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxUserInfoBytes {
+		return nil, fmt.Errorf("user_info is %d bytes, Pusher's limit is %d", len(b), MaxUserInfoBytes)
+	}
+	return b, nil
 }
 
 // encode writes JSON as JSON.stringify would for these values: no HTML
 // escaping (the data is never HTML), object keys sorted.
-func encode(v any) (string, error) {
+func encode(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return "", fmt.Errorf("encoding member data: %w", err)
+		return nil, fmt.Errorf("encoding member data: %w", err)
 	}
-	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
