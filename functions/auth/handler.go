@@ -85,9 +85,16 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP routes the two endpoints. It never panics on input and never
-// lets a refusal look like success.
+// ServeHTTP routes the two endpoints. It never lets a refusal look like
+// success: nothing is written before a decision, and a bug that panics
+// still ends as a 500 rather than a crashed invocation.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.ErrorContext(r.Context(), "auth: internal error", "panic", fmt.Sprint(p), "path", r.URL.Path)
+			writeJSON(w, http.StatusInternalServerError, errorResponse{Error: "internal error"})
+		}
+	}()
 	w.Header().Set("Cache-Control", "no-store")
 	h.cors.headers(w, r)
 	path := r.URL.Path

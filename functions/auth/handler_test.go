@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/heraldrt/herald/functions/auth"
+	"github.com/heraldrt/herald/functions/auth/rules"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -251,5 +252,21 @@ func TestDefaultRulesCompile(t *testing.T) {
 	}
 	if cfg.RulesSource != "embedded channels.yaml" || string(cfg.Rules) != string(auth.DefaultRules()) {
 		t.Errorf("default rules not used: %s", cfg.RulesSource)
+	}
+}
+
+// panicRules stands in for a rules engine with a bug.
+type panicRules struct{}
+
+func (panicRules) Authorize(context.Context, string, map[string]any) rules.Decision {
+	panic("bug")
+}
+func (panicRules) User(context.Context, map[string]any) (rules.Member, error) { panic("bug") }
+
+func TestPanicIsA500(t *testing.T) {
+	h := auth.NewForTest(newHandler(t, nil), panicRules{})
+	got := post(t, h, auth.PathAuth, formType, form("socket_id", "1.1", "channel_name", "private-foobar"), hsToken(t, claims("1", nil)))
+	if got.status != 500 || got.body["auth"] != "" {
+		t.Errorf("%d %s", got.status, got.raw)
 	}
 }

@@ -1,0 +1,8 @@
+package auth
+
+// NewForTest returns a copy of h deciding with r instead of its rules.
+func NewForTest(h *Handler, r Rules) *Handler {
+	c := *h
+	c.rules = r
+	return &c
+}
