@@ -271,17 +271,16 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// runAuth measures herald's auth handler and the Node peer, each in its own
-// process, under the same load.
-func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error) {
-	tokens, err := authTokens()
-	if err != nil {
-		return nil, err
-	}
-	servers := []struct {
-		name string
-		cmd  func() *exec.Cmd
-	}{
+// authServer starts one of the measured auth servers.
+type authServer struct {
+	name string
+	cmd  func() *exec.Cmd
+}
+
+// authServers are herald's auth handler (this program as a worker) and the
+// Node peer, both configured by authEnv.
+func authServers(ctx context.Context, env *benchEnv) []authServer {
+	return []authServer{
 		{"herald", func() *exec.Cmd {
 			cmd := exec.CommandContext(ctx, env.self)
 			cmd.Env = append(append(os.Environ(), envWorker+"=auth"), authEnv()...)
@@ -293,6 +292,16 @@ func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error
 			return cmd
 		}},
 	}
+}
+
+// runAuth measures herald's auth handler and the Node peer, each in its own
+// process, under the same load.
+func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error) {
+	tokens, err := authTokens()
+	if err != nil {
+		return nil, err
+	}
+	servers := authServers(ctx, env)
 	var out []authResult
 	for _, kind := range authKinds {
 		for _, s := range servers {

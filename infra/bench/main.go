@@ -22,6 +22,7 @@ type options struct {
 	rtt             time.Duration
 	idiomaticMax    int
 	coldRuns        int
+	coldOnly        map[string]bool // empty: every function
 	authRequests    int
 	authConcurrency int
 	parts           map[string]bool
@@ -52,6 +53,7 @@ func parseFlags(args []string) (options, error) {
 	rtt := fs.Duration("rtt", 20*time.Millisecond, "delay the provider stand-ins answer after")
 	idiomaticMax := fs.Int("idiomatic-max", 10000, "largest batch the sequential Node peer is run on (it takes N x rtt)")
 	coldRuns := fs.Int("cold-runs", 9, "cold starts per binary (the median is reported)")
+	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
 	authRequests := fs.Int("auth-requests", 20000, "auth requests per server and channel kind")
 	authConc := fs.Int("auth-concurrency", 8, "auth requests in flight")
 	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
@@ -61,6 +63,14 @@ func parseFlags(args []string) (options, error) {
 	}
 	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, coldRuns: *coldRuns,
 		authRequests: *authRequests, authConcurrency: *authConc, out: *out, parts: map[string]bool{}}
+	for _, f := range strings.Split(*coldOnly, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			if o.coldOnly == nil {
+				o.coldOnly = map[string]bool{}
+			}
+			o.coldOnly[f] = true
+		}
+	}
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {

@@ -17,24 +17,34 @@ import (
 )
 
 // rieVersion is the AWS Lambda Runtime Interface Emulator the benchmark
-// runs functions under; the Makefile's RIE_VERSION names the same one.
+// runs functions under: the Makefile's RIE_VERSION and testkit.RIEVersion
+// name the same one.
 const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
 
-// installRIE returns the path of an aws-lambda-rie binary: $HERALD_RIE when
-// set, else one go-installed into dir (reused when already there).
-func installRIE(ctx context.Context, dir string) (string, error) {
+// installRIE returns the path of an aws-lambda-rie binary: $HERALD_RIE, the
+// one on PATH, else one go-installed into the directory the test kit uses
+// (herald/bin/<version> under the user cache directory), once per machine.
+func installRIE(ctx context.Context) (string, error) {
 	if p := os.Getenv("HERALD_RIE"); p != "" {
 		return p, nil
 	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "herald", "bin", rieVersion)
 	bin := filepath.Join(dir, "aws-lambda-rie")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
 	cmd := exec.CommandContext(ctx, "go", "install",
 		"github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+rieVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("installing aws-lambda-rie: %v\n%s", err, out)
+		return "", fmt.Errorf("installing aws-lambda-rie %s: %v\n%s", rieVersion, err, out)
 	}
 	return bin, nil
 }
