@@ -61,6 +61,12 @@ lint:
 test: node-deps lint
 	$(GO) test -count=1 -timeout 30m ./...
 
+# bench: fan-out, cold start and auth against the Node.js pusher SDK, on
+# loopback (about 6 minutes); tables to stdout and infra/bench/results.md.
+# Flags: BENCH_FLAGS="-sizes 10,1000 -parts fanout,cold,auth ..." (go run ./infra/bench -h).
+bench: node-deps
+	$(GO) run ./infra/bench $(BENCH_FLAGS)
+
 # sam-invoke: the same in a Lambda container with the SAM CLI (Docker):
 #   make sam-invoke FN=StreamFunction EVENT=events/samples/dynamodb-users-insert.json
 # ENV_FILE (optional) is a JSON file of environment overrides (--env-vars).
