@@ -115,6 +115,16 @@ func TestPusherHTTPGo(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("wrong secret", func(t *testing.T) {
+		bad := *pc
+		bad.Secret = "not-the-secret"
+		if err := bad.Trigger("orders", "forged", "x"); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err %v, want status 401", err)
+		}
+		if _, err := bad.Channels(pusher.ChannelsParams{}); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err %v, want status 401", err)
+		}
+	})
 	t.Run("channels", func(t *testing.T) {
 		all, err := pc.Channels(pusher.ChannelsParams{})
 		if err != nil {

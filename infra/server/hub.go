@@ -302,7 +302,7 @@ func (h *hub) channelInfo(name string) ChannelInfo {
 	return info
 }
 
-// users lists the user ids of a presence channel's members, sorted.
+// presenceUsers lists the user ids of a presence channel's members, sorted.
 func (h *hub) presenceUsers(name string) []string {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
