@@ -12,7 +12,11 @@ import (
 func (s *Stack) printBanner(w io.Writer) {
 	u := s.URLs()
 	pc := s.pageConfig()
-	fmt.Fprintf(w, "herald local stack (BROADCAST_CONNECTION=%s)\n\n", pc.Connection)
+	target := "the embedded server"
+	if !s.env.Embedded(s.serverL.Addr().String()) {
+		target = "a provider outside this stack (from the environment)"
+	}
+	fmt.Fprintf(w, "herald local stack: BROADCAST_CONNECTION=%s, broadcasting to %s\n\n", pc.Connection, target)
 	fmt.Fprintf(w, "  Demo page        %s/\n", u.HTTP)
 	fmt.Fprintf(w, "  HTTP functions   %s  (POST /broadcasting/auth, /broadcasting/user-auth, /apps/{app_id}/events, /apps/{app_id}/batch_events)\n", u.HTTP)
 	fmt.Fprintf(w, "  Pusher server    %s  (ws://%s/app/{key}, Pusher HTTP API, Ably REST)\n", u.Server, strings.TrimPrefix(u.Server, "http://"))

@@ -147,9 +147,12 @@ type PageConfig struct {
 	Users             []User `json:"users"`
 }
 
+// Where pusher-js connects to reach Ably through its Pusher adapter.
+const ablyPusherHost = "realtime-pusher.ably.io"
+
 // pageConfig connects the page where the selected driver publishes: the
-// embedded server by default, hosted Pusher (by cluster) when PUSHER_HOST
-// is unset in favour of a real one.
+// embedded server or another Pusher-compatible host named by PUSHER_HOST
+// (or ABLY_HOST), hosted Pusher by cluster, or Ably's Pusher adapter.
 func (s *Stack) pageConfig() PageConfig {
 	c := PageConfig{
 		Connection:        s.env.Get("BROADCAST_CONNECTION"),
@@ -161,6 +164,9 @@ func (s *Stack) pageConfig() PageConfig {
 		PresenceChannel:   PresenceChannel,
 		Users:             DemoUsers,
 	}
+	if c.Cluster == "" {
+		c.Cluster = "mt1" // pusher-js 8 insists on one, even with wsHost
+	}
 	prefix := "PUSHER_"
 	if c.Connection == "ably" {
 		prefix = "ABLY_"
@@ -168,18 +174,23 @@ func (s *Stack) pageConfig() PageConfig {
 	} else {
 		c.Key = s.env.Get("PUSHER_APP_KEY")
 	}
-	if c.Cluster == "" {
-		c.Cluster = "mt1" // pusher-js 8 insists on one, even with wsHost
+	host := s.env.Get(prefix + "HOST")
+	if host == "" {
+		// Hosted: Pusher by cluster (pusher-js's default hosts), Ably by
+		// its adapter's host; both over TLS.
+		c.ForceTLS = true
+		if c.Connection == "ably" {
+			c.WSHost, c.WSPort = ablyPusherHost, 443
+		}
+		return c
 	}
 	c.ForceTLS = s.env.Get(prefix+"SCHEME") == "https"
-	if host := s.env.Get(prefix + "HOST"); host != "" {
-		c.WSHost = host
-		c.WSPort, _ = strconv.Atoi(s.env.Get(prefix + "PORT"))
-		if c.WSPort == 0 {
-			c.WSPort = 80
-			if c.ForceTLS {
-				c.WSPort = 443
-			}
+	c.WSHost = host
+	c.WSPort, _ = strconv.Atoi(s.env.Get(prefix + "PORT"))
+	if c.WSPort == 0 {
+		c.WSPort = 80
+		if c.ForceTLS {
+			c.WSPort = 443
 		}
 	}
 	return c

@@ -42,9 +42,15 @@ type env struct {
 }
 
 // newEnv derives the defaults from the addresses the stack listens on.
+//
+// Provider credentials set in the environment without a host mean the
+// hosted service, as in production: PUSHER_APP_KEY alone reaches Pusher by
+// PUSHER_APP_CLUSTER, ABLY_KEY alone reaches Ably. Only the stack's own
+// credentials default to the embedded server.
 func newEnv(lookup func(string) (string, bool), server, sqsURL string) *env {
 	host, port, _ := net.SplitHostPort(server)
-	return &env{lookup: lookup, defaults: map[string]string{
+	e := &env{lookup: lookup}
+	e.defaults = map[string]string{
 		"BROADCAST_CONNECTION": "pusher",
 		"PUSHER_APP_ID":        localAppID,
 		"PUSHER_APP_KEY":       localAppKey,
@@ -72,7 +78,25 @@ func newEnv(lookup func(string) (string, bool), server, sqsURL string) *env {
 		"BROADCAST_DLQ_URL":   sqsURL + "/" + localAccount + "/" + DLQName,
 		"STREAM_TABLES":       localStreamTables,
 		"AWS_REGION":          localRegion,
-	}}
+	}
+	for _, p := range []struct{ prefix, credential string }{{"PUSHER_", "PUSHER_APP_KEY"}, {"ABLY_", "ABLY_KEY"}} {
+		if !e.Defaulted(p.credential) && e.Defaulted(p.prefix+"HOST") {
+			for _, k := range []string{"HOST", "PORT", "SCHEME"} {
+				delete(e.defaults, p.prefix+k)
+			}
+		}
+	}
+	return e
+}
+
+// Embedded reports whether the selected driver publishes to the embedded
+// server rather than a hosted service.
+func (e *env) Embedded(serverAddr string) bool {
+	prefix := "PUSHER_"
+	if e.Get("BROADCAST_CONNECTION") == "ably" {
+		prefix = "ABLY_"
+	}
+	return net.JoinHostPort(e.Get(prefix+"HOST"), e.Get(prefix+"PORT")) == serverAddr
 }
 
 const localAccount = "000000000000"
