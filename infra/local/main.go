@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -94,6 +96,9 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 		return errors.New("invoke: missing LogicalId")
 	}
 	id := args[0]
+	if !slices.Contains(stack.LogicalIDs, id) {
+		return fmt.Errorf("invoke: no function %q: want one of %s", id, strings.Join(stack.LogicalIDs, ", "))
+	}
 	eventPath := fs.String("e", "", "event file (a sample from events/samples/); - for stdin")
 	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the running local stack's embedded server")
 	sqsAddr := fs.String("sqs", stack.DefaultSQSAddr, "address of the running local stack's SQS endpoint")

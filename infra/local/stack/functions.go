@@ -32,6 +32,9 @@ type Functions struct {
 	Stream lambda.Handler
 }
 
+// LogicalIDs are the functions' logical ids in template.yaml.
+var LogicalIDs = []string{"QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction"}
+
 // Handler returns the Lambda handler of a function by its logical id in
 // template.yaml. The HTTP functions take API Gateway HTTP API (2.0) events.
 func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
