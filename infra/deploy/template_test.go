@@ -1,0 +1,554 @@
+package deploy
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/intrinsics"
+	"github.com/heraldrt/herald/infra/testkit"
+	"gopkg.in/yaml.v3"
+)
+
+// functions are the Lambda functions and their packages under functions/.
+var functions = map[string]string{
+	"QueueFunction":   "queue",
+	"StreamFunction":  "stream",
+	"PublishFunction": "publish",
+	"AuthFunction":    "auth",
+}
+
+func templatePath(t *testing.T) string { return filepath.Join(testkit.RepoRoot(t), "template.yaml") }
+
+// open parses the template with goformation. Refs to resources and GetAtts
+// become "ref:X" / "getatt:X.Attr" strings instead of goformation's nil,
+// so typed fields that hold them still decode and can be compared.
+func open(t *testing.T) *cloudformation.Template {
+	t.Helper()
+	ref := func(name string, input, tpl interface{}) interface{} {
+		if v := intrinsics.Ref(name, input, tpl); v != nil {
+			return v
+		}
+		if s, ok := input.(string); ok && s != "AWS::NoValue" {
+			return "ref:" + s
+		}
+		return nil
+	}
+	getatt := func(name string, input, tpl interface{}) interface{} {
+		switch v := input.(type) {
+		case []interface{}:
+			parts := make([]string, len(v))
+			for i, p := range v {
+				parts[i], _ = p.(string)
+			}
+			return "getatt:" + strings.Join(parts, ".")
+		case string:
+			return "getatt:" + v
+		}
+		return nil
+	}
+	tpl, err := goformation.OpenWithOptions(templatePath(t), &intrinsics.ProcessorOptions{
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{"Ref": ref, "Fn::GetAtt": getatt},
+	})
+	if err != nil {
+		t.Fatalf("goformation: %v", err)
+	}
+	return tpl
+}
+
+// raw parses the template as YAML nodes, intrinsic tags kept.
+func raw(t *testing.T) *yaml.Node {
+	t.Helper()
+	b, err := os.ReadFile(templatePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
+}
+
+// get walks mapping keys; nil when a key is missing.
+func get(n *yaml.Node, path ...string) *yaml.Node {
+	for _, k := range path {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+func scalars(n *yaml.Node) []string {
+	var out []string
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.Content {
+		out = append(out, c.Value)
+	}
+	return out
+}
+
+func TestFunctions(t *testing.T) {
+	tpl := open(t)
+	fns := tpl.GetAllServerlessFunctionResources()
+	if len(fns) != len(functions) {
+		t.Fatalf("template has %d functions, want %d", len(fns), len(functions))
+	}
+	for name, pkg := range functions {
+		t.Run(name, func(t *testing.T) {
+			f, ok := fns[name]
+			if !ok {
+				t.Fatalf("no %s in template.yaml", name)
+			}
+			if f.CodeUri == nil || f.CodeUri.String == nil || *f.CodeUri.String != "." {
+				t.Errorf("CodeUri = %+v, want .", f.CodeUri)
+			}
+			if f.AWSCloudFormationMetadata["BuildMethod"] != "makefile" {
+				t.Errorf("Metadata = %v, want BuildMethod: makefile", f.AWSCloudFormationMetadata)
+			}
+			// SAM runs `make build-<LogicalId>` with ARTIFACTS_DIR: make must
+			// know the target and build this function's package for arm64.
+			cmd := exec.Command("make", "-n", "build-"+name, "ARTIFACTS_DIR=/artifacts")
+			cmd.Dir = testkit.RepoRoot(t)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("make -n build-%s: %v\n%s", name, err, out)
+			}
+			for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-o /artifacts/bootstrap", "./functions/" + pkg + "/bootstrap", "lambda.norpc"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("make build-%s does not contain %q:\n%s", name, want, out)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(testkit.RepoRoot(t), "functions", pkg, "bootstrap", "main.go")); err != nil {
+				t.Errorf("functions/%s/bootstrap/main.go: %v", pkg, err)
+			}
+		})
+	}
+}
+
+func TestGlobals(t *testing.T) {
+	g := get(raw(t), "Globals", "Function")
+	want := map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": "128", "Tracing": "Active"}
+	for k, v := range want {
+		if n := get(g, k); n == nil || n.Value != v {
+			t.Errorf("Globals.Function.%s = %v, want %s", k, n, v)
+		}
+	}
+	if a := scalars(get(g, "Architectures")); !slices.Equal(a, []string{"arm64"}) {
+		t.Errorf("Architectures = %v, want [arm64]", a)
+	}
+	if f := get(g, "LoggingConfig", "LogFormat"); f == nil || f.Value != "JSON" {
+		t.Errorf("LoggingConfig.LogFormat = %v, want JSON", f)
+	}
+	for _, v := range []string{"BROADCAST_CONNECTION", "BROADCAST_SECRET_ARN"} {
+		if get(g, "Environment", "Variables", v) == nil {
+			t.Errorf("shared environment lacks %s", v)
+		}
+	}
+}
+
+func TestQueuesAndEvents(t *testing.T) {
+	tpl := open(t)
+	q, err := tpl.GetSQSQueueWithName("BroadcastQueue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout, _ := strconv.Atoi(get(raw(t), "Globals", "Function", "Timeout").Value)
+	if q.VisibilityTimeout == nil || *q.VisibilityTimeout < 6*timeout {
+		t.Errorf("BroadcastQueue VisibilityTimeout %v is under 6x the function timeout %d", q.VisibilityTimeout, timeout)
+	}
+	redrive, _ := q.RedrivePolicy.(map[string]interface{})
+	if redrive["maxReceiveCount"] != float64(5) || redrive["deadLetterTargetArn"] != "getatt:DeadLetterQueue.Arn" {
+		t.Errorf("RedrivePolicy = %v, want maxReceiveCount 5 to the DLQ", redrive)
+	}
+	alarm, err := tpl.GetCloudWatchAlarmWithName("DeadLetterAlarm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alarm.Namespace == nil || *alarm.Namespace != "AWS/SQS" || len(alarm.Dimensions) != 1 || alarm.Dimensions[0].Value != "getatt:DeadLetterQueue.QueueName" {
+		t.Errorf("DeadLetterAlarm does not watch the DLQ: %+v", alarm)
+	}
+	table, err := tpl.GetDynamoDBTableWithName("OutboxTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.StreamSpecification == nil || table.StreamSpecification.StreamViewType != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("OutboxTable stream = %+v", table.StreamSpecification)
+	}
+	if _, err := tpl.GetSecretsManagerSecretWithName("ProviderSecret"); err != nil {
+		t.Error(err)
+	}
+
+	// goformation's event models predate FunctionResponseTypes: read the
+	// event properties from the YAML itself.
+	res := get(raw(t), "Resources")
+	sqsEv := get(res, "QueueFunction", "Properties", "Events", "Broadcasts")
+	if get(sqsEv, "Type").Value != "SQS" {
+		t.Fatalf("QueueFunction's event is %v", get(sqsEv, "Type").Value)
+	}
+	p := get(sqsEv, "Properties")
+	if v := scalars(get(p, "FunctionResponseTypes")); !slices.Equal(v, []string{"ReportBatchItemFailures"}) {
+		t.Errorf("SQS FunctionResponseTypes = %v", v)
+	}
+	for k, param := range map[string]string{"BatchSize": "QueueBatchSize", "MaximumBatchingWindowInSeconds": "QueueMaxBatchingWindow"} {
+		if n := get(p, k); n == nil || n.Tag != "!Ref" || n.Value != param {
+			t.Errorf("SQS %s is not !Ref %s", k, param)
+		}
+	}
+	ddb := get(res, "StreamFunction", "Properties", "Events", "Outbox")
+	p = get(ddb, "Properties")
+	if get(ddb, "Type").Value != "DynamoDB" || get(p, "Stream").Value != "OutboxTable.StreamArn" {
+		t.Fatalf("StreamFunction's event is not the outbox stream")
+	}
+	if v := scalars(get(p, "FunctionResponseTypes")); !slices.Equal(v, []string{"ReportBatchItemFailures"}) {
+		t.Errorf("DynamoDB FunctionResponseTypes = %v", v)
+	}
+	if get(p, "BisectBatchOnFunctionError").Value != "true" || get(p, "MaximumRetryAttempts") == nil {
+		t.Errorf("DynamoDB event lacks bisection or bounded retries")
+	}
+	if d := get(p, "DestinationConfig", "OnFailure", "Destination"); d == nil || d.Value != "DeadLetterQueue.Arn" {
+		t.Errorf("DynamoDB on-failure destination = %v", d)
+	}
+	esm := get(res, "ModelTableStream")
+	if get(esm, "Condition").Value != "HasModelTable" || get(esm, "Properties", "EventSourceArn").Value != "ModelTableStreamArn" {
+		t.Errorf("ModelTableStream is not conditional on the existing table's stream ARN")
+	}
+	if v := scalars(get(esm, "Properties", "FunctionResponseTypes")); !slices.Equal(v, []string{"ReportBatchItemFailures"}) {
+		t.Errorf("ModelTableStream FunctionResponseTypes = %v", v)
+	}
+}
+
+func TestHTTPAPI(t *testing.T) {
+	res := get(raw(t), "Resources")
+	api := get(res, "HttpApi", "Properties")
+	if get(api, "CorsConfiguration", "AllowOrigins").Value != "CorsOrigins" {
+		t.Errorf("CORS origins do not come from the CorsOrigins parameter")
+	}
+	for _, k := range []string{"ThrottlingBurstLimit", "ThrottlingRateLimit"} {
+		if get(api, "DefaultRouteSettings", k) == nil {
+			t.Errorf("HttpApi lacks %s", k)
+		}
+	}
+	routes := map[string]string{}
+	for fn := range functions {
+		evs := get(res, fn, "Properties", "Events")
+		for i := 0; evs != nil && i+1 < len(evs.Content); i += 2 {
+			ev := evs.Content[i+1]
+			if get(ev, "Type").Value == "HttpApi" {
+				routes[get(ev, "Properties", "Method").Value+" "+get(ev, "Properties", "Path").Value] = fn
+				if id := get(ev, "Properties", "ApiId"); id == nil || id.Value != "HttpApi" {
+					t.Errorf("%s route is not on HttpApi", fn)
+				}
+			}
+		}
+	}
+	want := map[string]string{
+		"POST /broadcasting/auth":          "AuthFunction",
+		"POST /broadcasting/user-auth":     "AuthFunction",
+		"POST /apps/{app_id}/events":       "PublishFunction",
+		"POST /apps/{app_id}/batch_events": "PublishFunction",
+	}
+	if !mapsEqual(routes, want) {
+		t.Errorf("routes = %v, want %v", routes, want)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestOutputs(t *testing.T) {
+	tpl := open(t)
+	for _, k := range []string{"ApiUrl", "AuthEndpoint", "BroadcastQueueUrl", "OutboxTableName", "DeadLetterQueueUrl"} {
+		if _, ok := tpl.Outputs[k]; !ok {
+			t.Errorf("no output %s", k)
+		}
+	}
+}
+
+func TestNoLiteralSecrets(t *testing.T) {
+	root := raw(t)
+	params := get(root, "Parameters")
+	var check func(path string, n *yaml.Node)
+	check = func(path string, n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				if strings.HasSuffix(path, "Variables") && (strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") || k == "ABLY_KEY") {
+					switch {
+					case v.Tag != "!Ref":
+						t.Errorf("%s.%s is a literal; secrets come from a NoEcho parameter or the secret's ARN", path, k)
+					case get(params, v.Value) != nil && get(params, v.Value, "NoEcho").Value != "true":
+						t.Errorf("%s.%s refers to parameter %s, which is not NoEcho", path, k, v.Value)
+					}
+				}
+				check(path+"."+k, v)
+			}
+			return
+		}
+		for _, c := range n.Content {
+			check(path, c)
+		}
+	}
+	check("", root)
+	if s := get(root, "Resources", "ProviderSecret", "Properties", "SecretString"); s != nil {
+		t.Errorf("ProviderSecret has a literal SecretString")
+	}
+}
+
+func TestPoliciesNameExactResources(t *testing.T) {
+	res := get(raw(t), "Resources")
+	for fn := range functions {
+		pol := get(res, fn, "Properties", "Policies")
+		if pol == nil {
+			t.Errorf("%s has no policies", fn)
+			continue
+		}
+		var walk func(n *yaml.Node)
+		walk = func(n *yaml.Node) {
+			if r := get(n, "Resource"); r != nil {
+				for _, v := range append([]*yaml.Node{r}, r.Content...) {
+					if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && strings.Contains(v.Value, "*") {
+						t.Errorf("%s: policy resource %q is a wildcard", fn, v.Value)
+					}
+				}
+			}
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+		walk(pol)
+		if !strings.Contains(nodeText(pol), "AWSSecretsManagerGetSecretValuePolicy") {
+			t.Errorf("%s cannot read the provider secret", fn)
+		}
+	}
+}
+
+func nodeText(n *yaml.Node) string {
+	b, _ := yaml.Marshal(n)
+	return string(b)
+}
+
+func TestReferencesResolve(t *testing.T) {
+	b, err := os.ReadFile(templatePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := unresolved(b); len(errs) > 0 {
+		t.Fatalf("unresolved references:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// The checker itself must catch what it is for.
+func TestReferenceCheckerCatchesMistakes(t *testing.T) {
+	tpl := `
+Parameters:
+  P: {Type: String}
+Conditions:
+  C: !Equals [!Ref P, ""]
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Condition: Nope
+    Properties:
+      A: !Ref Missing
+      B: !GetAtt Gone.Arn
+      C: !Sub "${P}-${Q.Arn}-${AWS::Region}-${!Literal}-${Absent}"
+      D: !If [Unknown, 1, 2]
+      E: {"Fn::GetAtt": [Other, Arn]}
+      F: !Sub ["${x}-${Nor}", {x: !Ref P}]
+      G: !Ref AWS::Region
+`
+	got := unresolved([]byte(tpl))
+	want := []string{"Condition Nope", "!Ref Missing", "!GetAtt Gone", "!Sub Absent", "!If Unknown", "Fn::GetAtt Other", "!Sub Nor"}
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			if strings.Contains(g, w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("checker missed %q; got %v", w, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("checker found %d problems, want %d: %v", len(got), len(want), got)
+	}
+}
+
+var pseudo = map[string]bool{
+	"AWS::AccountId": true, "AWS::NotificationARNs": true, "AWS::NoValue": true, "AWS::Partition": true,
+	"AWS::Region": true, "AWS::StackId": true, "AWS::StackName": true, "AWS::URLSuffix": true,
+}
+
+var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// unresolved returns every Ref, GetAtt, Sub variable, If condition and
+// resource Condition that names nothing in the template.
+func unresolved(src []byte) []string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return []string{err.Error()}
+	}
+	root := doc.Content[0]
+	names := func(section string) map[string]bool {
+		out := map[string]bool{}
+		n := get(root, section)
+		for i := 0; n != nil && i+1 < len(n.Content); i += 2 {
+			out[n.Content[i].Value] = true
+		}
+		return out
+	}
+	params, resources, conditions := names("Parameters"), names("Resources"), names("Conditions")
+	var errs []string
+	ref := func(kind, name string) {
+		if !params[name] && !resources[name] && !pseudo[name] {
+			errs = append(errs, kind+" "+name)
+		}
+	}
+	getatt := func(kind, target string) {
+		if !resources[strings.SplitN(target, ".", 2)[0]] {
+			errs = append(errs, kind+" "+strings.SplitN(target, ".", 2)[0])
+		}
+	}
+	sub := func(s string, local map[string]bool) {
+		for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+			v := m[1]
+			if strings.HasPrefix(v, "!") || local[v] {
+				continue
+			}
+			name, _, attr := strings.Cut(v, ".")
+			if attr {
+				if !resources[name] {
+					errs = append(errs, "!Sub "+name)
+				}
+				continue
+			}
+			if !params[name] && !resources[name] && !pseudo[name] {
+				errs = append(errs, "!Sub "+name)
+			}
+		}
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Tag {
+		case "!Ref":
+			ref("!Ref", n.Value)
+		case "!GetAtt":
+			if n.Kind == yaml.SequenceNode && len(n.Content) > 0 {
+				getatt("!GetAtt", n.Content[0].Value)
+			} else {
+				getatt("!GetAtt", n.Value)
+			}
+		case "!Sub":
+			if n.Kind == yaml.ScalarNode {
+				sub(n.Value, nil)
+			} else if len(n.Content) == 2 {
+				local := map[string]bool{}
+				for i := 0; i+1 < len(n.Content[1].Content); i += 2 {
+					local[n.Content[1].Content[i].Value] = true
+				}
+				sub(n.Content[0].Value, local)
+			}
+		case "!If":
+			if len(n.Content) > 0 && !conditions[n.Content[0].Value] {
+				errs = append(errs, "!If "+n.Content[0].Value)
+			}
+		case "!Condition":
+			if !conditions[n.Value] {
+				errs = append(errs, "!Condition "+n.Value)
+			}
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				switch {
+				case k == "Ref" && v.Kind == yaml.ScalarNode:
+					ref("Ref", v.Value)
+				case k == "Fn::GetAtt" && v.Kind == yaml.SequenceNode && len(v.Content) > 0:
+					getatt("Fn::GetAtt", v.Content[0].Value)
+				case k == "Fn::GetAtt" && v.Kind == yaml.ScalarNode:
+					getatt("Fn::GetAtt", v.Value)
+				case k == "Condition" && v.Kind == yaml.ScalarNode && v.Tag == "!!str":
+					if !conditions[v.Value] {
+						errs = append(errs, "Condition "+v.Value)
+					}
+				case k == "DependsOn":
+					for _, d := range append([]*yaml.Node{v}, v.Content...) {
+						if d.Kind == yaml.ScalarNode && !resources[d.Value] {
+							errs = append(errs, "DependsOn "+d.Value)
+						}
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return errs
+}
+
+func TestNoGoformationInLambdaBinaries(t *testing.T) {
+	var pkgs []string
+	for _, p := range functions {
+		pkgs = append(pkgs, "./functions/"+p+"/bootstrap")
+	}
+	cmd := exec.Command("go", append([]string{"list", "-e", "-deps"}, pkgs...)...)
+	cmd.Dir = testkit.RepoRoot(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := string(out)
+	if !strings.Contains(deps, "github.com/aws/aws-lambda-go/lambda") {
+		t.Fatalf("go list -deps did not list the Lambda runtime; output:\n%s", deps)
+	}
+	for _, banned := range []string{"github.com/awslabs/goformation", "github.com/heraldrt/herald/infra/testkit", "testing"} {
+		for _, line := range testkit.Lines(deps) {
+			if line == banned || strings.HasPrefix(line, banned+"/") {
+				t.Errorf("a Lambda binary depends on %s", line)
+			}
+		}
+	}
+}
+
+func TestSAMConfig(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{`capabilities = "CAPABILITY_IAM"`, "confirm_changeset = true", "resolve_s3 = true", "cached = true", "parallel = true"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("samconfig.toml lacks %s", want)
+		}
+	}
+}
