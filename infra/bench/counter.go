@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sync"
+	"time"
 )
 
 // delivery is one event for one channel, as a stand-in accepted it.
@@ -22,6 +23,8 @@ type counter struct {
 	firstRefusal string
 	inFlight     int
 	maxInFlight  int
+	first, last  time.Time     // first request began, last one ended
+	busy         time.Duration // sum of request durations
 }
 
 func newCounter() counter {
@@ -30,13 +33,20 @@ func newCounter() counter {
 
 // begin marks a request in progress; call the returned func when it ends.
 func (c *counter) begin() func() {
+	t0 := time.Now()
 	c.mu.Lock()
 	c.inFlight++
 	c.maxInFlight = max(c.maxInFlight, c.inFlight)
+	if c.first.IsZero() {
+		c.first = t0
+	}
 	c.mu.Unlock()
 	return func() {
+		t1 := time.Now()
 		c.mu.Lock()
 		c.inFlight--
+		c.last = t1
+		c.busy += t1.Sub(t0)
 		c.mu.Unlock()
 	}
 }
@@ -69,6 +79,13 @@ type tally struct {
 	Refusals     int
 	FirstRefusal string
 	MaxInFlight  int
+	// Span is from the first request's arrival to the last one's answer:
+	// the part of a handler's wall time spent with the provider.
+	Span time.Duration
+	// MeanInFlight is the average number of requests open during Span.
+	MeanInFlight float64
+	// First is when the first request arrived.
+	First time.Time
 }
 
 // take returns what was counted since the last take and starts afresh.
@@ -82,7 +99,12 @@ func (c *counter) take() tally {
 	for _, n := range c.perChannel {
 		t.Duplicates += n - 1
 	}
+	if !c.first.IsZero() && c.last.After(c.first) {
+		t.Span, t.First = c.last.Sub(c.first), c.first
+		t.MeanInFlight = float64(c.busy) / float64(t.Span)
+	}
 	c.requests, c.events, c.refusals, c.firstRefusal, c.maxInFlight = 0, 0, 0, "", c.inFlight
+	c.first, c.last, c.busy = time.Time{}, time.Time{}, 0
 	c.perChannel = make(map[string]int)
 	return t
 }

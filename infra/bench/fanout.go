@@ -100,6 +100,9 @@ type fanoutResult struct {
 	MaxRSS   int64         // the child's peak resident set, bytes
 	Failures int           // messages the handler reported as failed
 	Tally    tally         // what the stand-in counted
+	// Lead is from the handler's start to the provider's first request:
+	// decoding, planning, connecting.
+	Lead time.Duration
 }
 
 // workerReport is what a child prints: the measurement taken inside it.
@@ -109,6 +112,9 @@ type workerReport struct {
 	CPUSysMS  float64 `json:"cpu_sys_ms"`
 	Messages  int     `json:"messages"`
 	Failures  int     `json:"failures"`
+	// StartUnixMS is when the handler was called, for comparing with the
+	// stand-in's clock (same machine).
+	StartUnixMS float64 `json:"start_unix_ms"`
 }
 
 // Environment of a fan-out worker child.
@@ -175,11 +181,12 @@ func workQueue(ctx context.Context) (workerReport, error) {
 		return workerReport{}, fmt.Errorf("handler: %w", err)
 	}
 	return workerReport{
-		WallMS:    ms(wall),
-		CPUUserMS: ms(tv(ru1.Utime) - tv(ru0.Utime)),
-		CPUSysMS:  ms(tv(ru1.Stime) - tv(ru0.Stime)),
-		Messages:  len(ev.Records),
-		Failures:  len(resp.BatchItemFailures),
+		WallMS:      ms(wall),
+		CPUUserMS:   ms(tv(ru1.Utime) - tv(ru0.Utime)),
+		CPUSysMS:    ms(tv(ru1.Stime) - tv(ru0.Stime)),
+		Messages:    len(ev.Records),
+		Failures:    len(resp.BatchItemFailures),
+		StartUnixMS: float64(t0.UnixNano()) / 1e6,
 	}, nil
 }
 
@@ -296,6 +303,7 @@ func (f *fanout) result(who string, n int, rep workerReport, cpu time.Duration, 
 		MaxRSS:   rss,
 		Failures: rep.Failures,
 		Tally:    t,
+		Lead:     t.First.Sub(time.UnixMicro(int64(rep.StartUnixMS * 1000))),
 	}
 }
 

@@ -165,8 +165,8 @@ func runFanout(ctx context.Context, env *benchEnv, o options) ([]fanoutResult, e
 		if err := r.check(); err != nil {
 			return err
 		}
-		env.progress("fan-out %-15s N=%-6d wall %8.1f ms, %5d requests, CPU %7.1f ms, peak RSS %5.1f MB",
-			r.Who, r.N, ms(r.Wall), r.Tally.Requests, ms(r.CPU), float64(r.MaxRSS)/(1<<20))
+		env.progress("fan-out %-15s N=%-6d wall %8.1f ms (first request after %6.1f ms, provider span %8.1f ms, %4.1f in flight on average), %5d requests, CPU %7.1f ms, peak RSS %5.1f MiB",
+			r.Who, r.N, ms(r.Wall), ms(r.Lead), ms(r.Tally.Span), r.Tally.MeanInFlight, r.Tally.Requests, ms(r.CPU), float64(r.MaxRSS)/mib)
 		out = append(out, r)
 		return nil
 	}

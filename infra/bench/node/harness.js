@@ -22,6 +22,7 @@ function pusherFromEnv(extra) {
 
 async function run(handler) {
   const event = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  const startUnixMs = performance.timeOrigin + performance.now();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const result = await handler(event);
@@ -33,6 +34,7 @@ async function run(handler) {
     cpu_sys_ms: cpu.system / 1000,
     messages: event.Records.length,
     failures: result.batchItemFailures.length,
+    start_unix_ms: startUnixMs,
   }) + '\n');
 }
 
