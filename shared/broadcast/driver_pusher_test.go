@@ -319,6 +319,9 @@ func TestPusherEncryptedChannel(t *testing.T) {
 	if strings.Contains(data, "Welcome") {
 		t.Fatalf("plaintext on the wire: %s", data)
 	}
+	if len(data) != encryptedSize(len(plain)) {
+		t.Fatalf("encrypted data is %d bytes, the size check assumed %d", len(data), encryptedSize(len(plain)))
+	}
 	var box struct{ Nonce, Ciphertext string }
 	if err := json.Unmarshal([]byte(data), &box); err != nil {
 		t.Fatalf("encrypted data %q: %v", data, err)
@@ -701,5 +704,44 @@ func TestPusherConfigValidate(t *testing.T) {
 				t.Fatal("NewPusher accepted an invalid config")
 			}
 		})
+	}
+}
+
+func TestPusherPlanKeepsABusyChannelApart(t *testing.T) {
+	// 50 events on one channel interleaved with 50 on distinct channels: the
+	// busy channel's events fill their own 5 calls, so the other 5 calls
+	// wait on nothing.
+	d := newTestPusher(t, PusherConfig{AppID: "3", Key: exampleKey, Secret: exampleSecret})
+	var msgs []Message
+	for i := range 50 {
+		msgs = append(msgs, Message{Name: "x", Channels: []string{"hot"}, Data: strconv.Itoa(i)},
+			Message{Name: "y", Channels: []string{"cold-" + strconv.Itoa(i)}, Data: "c"})
+	}
+	_, calls := d.plan(msgs)
+	if len(calls) != 10 {
+		t.Fatalf("%d calls, want 10", len(calls))
+	}
+	hot := 0
+	for _, c := range calls {
+		if contains(c.channels, "hot") {
+			hot++
+			if len(c.channels) != 1 {
+				t.Fatalf("busy channel shares a call with %v", c.channels)
+			}
+		}
+	}
+	if hot != 5 {
+		t.Fatalf("busy channel spans %d calls, want 5", hot)
+	}
+	var order []int
+	for _, c := range calls {
+		if c.channels[0] == "hot" {
+			order = append(order, c.msgs...)
+		}
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i] < order[i-1] {
+			t.Fatalf("busy channel's events out of order: %v", order)
+		}
 	}
 }
