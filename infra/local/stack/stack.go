@@ -41,6 +41,11 @@ type Stack struct {
 	queueURL, dlqURL string
 	mux              *http.ServeMux
 
+	// life bounds what the functions run in the background (JWKS
+	// refreshes); it ends when Run returns.
+	life    context.Context
+	endLife context.CancelFunc
+
 	runOnce sync.Once
 }
 
@@ -52,9 +57,11 @@ func New(cfg Config) (*Stack, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Stack{cfg: cfg, log: cfg.Logger}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	var err error
 	defer func() {
 		if err != nil {
+			s.endLife()
 			s.closeListeners()
 		}
 	}()
@@ -78,7 +85,7 @@ func New(cfg Config) (*Stack, error) {
 	}
 	s.client = newSQSClient(sqsURL)
 	s.users = newUsersTable()
-	if s.fns, err = buildFunctions(context.Background(), s.env, s.client, s.log); err != nil {
+	if s.fns, err = buildFunctions(s.life, s.env, s.client, s.log); err != nil {
 		err = fmt.Errorf("building the functions: %w", err)
 		return nil, err
 	}
@@ -199,6 +206,7 @@ func (s *Stack) Run(ctx context.Context) error {
 }
 
 func (s *Stack) run(ctx context.Context) error {
+	defer s.endLife()
 	s.printBanner(s.cfg.Out)
 
 	serverCtx, stopServer := context.WithCancel(context.Background())
