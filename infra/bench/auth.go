@@ -338,6 +338,7 @@ func (r *report) authTable(b *strings.Builder) {
 			} else {
 				result = fmt.Sprintf("**MISS** by %.0f%% (%.2f ms)", 100*(ms(a.P99)-targetAuthP99Millis)/targetAuthP99Millis, ms(a.P99))
 			}
+			r.judge("auth, "+a.Kind+": herald p99", target, result)
 		}
 		fmt.Fprintf(b, "| %s | %s | %d | %.0f | %.2f | %.2f | %s | %s |\n", a.Server, a.Kind, a.Requests, a.rps(), ms(a.P50), ms(a.P99), target, result)
 	}
@@ -356,6 +357,8 @@ func (r *report) authTable(b *strings.Builder) {
 			continue
 		}
 		v := h.rps() / n.rps()
-		fmt.Fprintf(b, "| herald req/s / Node req/s | %s | %.2fx | >= %.0fx | %s |\n", kind, v, targetAuthVsNode, atLeast(v, targetAuthVsNode, "x"))
+		target := fmt.Sprintf(">= %.0fx", targetAuthVsNode)
+		verdict := r.judge("auth, "+kind+": herald req/s / Node's", target, atLeast(v, targetAuthVsNode, "x"))
+		fmt.Fprintf(b, "| herald req/s / Node req/s | %s | %.2fx | %s | %s |\n", kind, v, target, verdict)
 	}
 }

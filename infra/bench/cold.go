@@ -250,9 +250,9 @@ func (r *report) coldTable(b *strings.Builder) {
 		coldTarget, coldResult, sizeTarget, sizeResult := "", "", "", ""
 		if i > 0 {
 			coldTarget = fmt.Sprintf("<= %.1fx hello", targetColdRatio)
-			coldResult = atMost(ratio, targetColdRatio, "x")
+			coldResult = r.judge(name+": cold start / hello", coldTarget, atMost(ratio, targetColdRatio, "x"))
 			sizeTarget = fmt.Sprintf("<= %.0f MiB", targetBinaryMiB)
-			sizeResult = atMost(size, targetBinaryMiB, " MiB")
+			sizeResult = r.judge(name+": arm64 binary", sizeTarget, atMost(size, targetBinaryMiB, " MiB"))
 		}
 		fmt.Fprintf(b, "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %.1f | %s | %s |\n", name, ms(c.median()),
 			ms(c.runs[0]), ms(c.runs[len(c.runs)-1]), ratio, coldTarget, coldResult, size, sizeTarget, sizeResult)

@@ -27,6 +27,7 @@ type options struct {
 	authConcurrency int
 	parts           map[string]bool
 	out             string
+	timeout         time.Duration
 }
 
 func main() {
@@ -40,6 +41,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
 	if err := run(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -52,17 +55,18 @@ func parseFlags(args []string) (options, error) {
 	conc := fs.Int("concurrency", broadcast.DefaultConcurrency, "provider requests in flight (herald's BROADCAST_CONCURRENCY and the tuned Node peer's)")
 	rtt := fs.Duration("rtt", 20*time.Millisecond, "delay the provider stand-ins answer after")
 	idiomaticMax := fs.Int("idiomatic-max", 10000, "largest batch the sequential Node peer is run on (it takes N x rtt)")
-	coldRuns := fs.Int("cold-runs", 9, "cold starts per binary (the median is reported)")
+	coldRuns := fs.Int("cold-runs", 15, "cold starts per binary (the median is reported)")
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
 	authRequests := fs.Int("auth-requests", 20000, "auth requests per server and channel kind")
 	authConc := fs.Int("auth-concurrency", 8, "auth requests in flight")
 	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
+	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")
 	out := fs.String("out", "infra/bench/results.md", "results file, relative to the repository root; empty for none")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, coldRuns: *coldRuns,
-		authRequests: *authRequests, authConcurrency: *authConc, out: *out, parts: map[string]bool{}}
+		authRequests: *authRequests, authConcurrency: *authConc, out: *out, timeout: *timeout, parts: map[string]bool{}}
 	for _, f := range strings.Split(*coldOnly, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			if o.coldOnly == nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -103,25 +104,64 @@ type report struct {
 	cold    *coldResults
 	auth    []authResult
 	elapsed time.Duration
+	summary []judgement // filled while rendering
+}
+
+// judgement is one target's verdict, for the summary.
+type judgement struct{ what, target, verdict string }
+
+// judge records a verdict for the summary and returns it.
+func (r *report) judge(what, target, verdict string) string {
+	r.summary = append(r.summary, judgement{what, target, verdict})
+	return verdict
 }
 
 func (r *report) markdown() string {
+	var body strings.Builder
+	r.summary = nil
+	if len(r.fanout) > 0 {
+		r.fanoutTables(&body)
+	}
+	if r.cold != nil {
+		r.coldTable(&body)
+	}
+	if len(r.auth) > 0 {
+		r.authTable(&body)
+	}
+
 	var b strings.Builder
 	m := r.machine
 	fmt.Fprintf(&b, "# herald benchmark\n\n")
 	fmt.Fprintf(&b, "Machine: %d CPUs, %s; %s, Node.js %s; %s; load average %s before, %s after; run took %.0f s.\n\n",
 		m.cpus, m.model, m.goVersion, m.node, m.date.Format("2006-01-02 15:04 UTC"), m.loadBefore, m.loadAfter, r.elapsed.Seconds())
+	if busy(m.loadBefore, m.cpus) || busy(m.loadAfter, m.cpus) {
+		fmt.Fprintf(&b, "Note: the 1-minute load average exceeded the CPU count; other work competed for the CPUs and the figures are pessimistic.\n\n")
+	}
 	fmt.Fprintf(&b, "Command: `make bench` (`go run ./infra/bench`). Everything runs on loopback; provider stand-ins answer after %v.\n", r.opts.rtt)
-	if len(r.fanout) > 0 {
-		r.fanoutTables(&b)
+	if len(r.summary) > 0 {
+		passed := 0
+		for _, j := range r.summary {
+			if strings.HasPrefix(j.verdict, "PASS") {
+				passed++
+			}
+		}
+		fmt.Fprintf(&b, "\n## Targets: %d of %d met\n\n| measurement | target | result |\n|---|---|---|\n", passed, len(r.summary))
+		for _, j := range r.summary {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", j.what, j.target, j.verdict)
+		}
 	}
-	if r.cold != nil {
-		r.coldTable(&b)
-	}
-	if len(r.auth) > 0 {
-		r.authTable(&b)
-	}
+	b.WriteString(body.String())
 	return b.String()
+}
+
+// busy reports whether a load average line's 1-minute figure exceeds cpus.
+func busy(load string, cpus int) bool {
+	f := strings.Fields(load)
+	if len(f) == 0 {
+		return false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return err == nil && v > float64(cpus)
 }
 
 func (r *report) find(who string, n int) (fanoutResult, bool) {
@@ -153,7 +193,7 @@ func (r *report) fanoutTables(b *strings.Builder) {
 		target, result := "", ""
 		if strings.HasPrefix(f.Who, "herald") && f.N >= targetMinMessages {
 			target = fmt.Sprintf("<= %.1fx floor", targetFloorRatio)
-			result = atMost(ratio, targetFloorRatio, "x")
+			result = r.judge(fmt.Sprintf("%s, %d messages: wall / floor", f.Who, f.N), target, atMost(ratio, targetFloorRatio, "x"))
 			if rf := roundFloor(f.N, per, c, rtt); rf > fl {
 				result += fmt.Sprintf("; %.2fx the whole-round-trip floor of %.0f ms", float64(f.Wall)/float64(rf), ms(rf))
 			}
@@ -174,6 +214,8 @@ func (r *report) fanoutTables(b *strings.Builder) {
 		row := func(name string, v float64, target string, verdict string) {
 			if !judged {
 				target, verdict = "(targets apply from 1,000)", ""
+			} else if verdict != "" {
+				r.judge(fmt.Sprintf("herald pusher, %d messages: %s", n, name), target, verdict)
 			}
 			fmt.Fprintf(b, "| %s | %d | %.2fx | %s | %s |\n", name, n, v, target, verdict)
 		}
@@ -205,7 +247,7 @@ func (r *report) fanoutTables(b *strings.Builder) {
 		target, result := "", ""
 		if strings.HasPrefix(f.Who, "herald") {
 			target = fmt.Sprintf("<= %.0f MiB", targetRSSMiB)
-			result = atMost(rss, targetRSSMiB, " MiB")
+			result = r.judge(fmt.Sprintf("%s, %d messages: peak RSS", f.Who, f.N), target, atMost(rss, targetRSSMiB, " MiB"))
 		}
 		fmt.Fprintf(b, "| %s | %.1f | %s | %s |\n", f.Who, rss, target, result)
 	}
