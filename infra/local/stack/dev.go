@@ -23,6 +23,7 @@ import (
 
 	"github.com/heraldrt/herald/infra/local/web"
 	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/shared/channel"
 )
 
 // The seed scenario's names, as the page binds them.
@@ -266,13 +267,17 @@ func (s *Stack) devSendEmail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "to and subject are required")
 		return
 	}
-	channel := UserChannelPrefix + in.To
+	inbox := UserChannelPrefix + in.To
+	if err := channel.Validate(inbox); err != nil {
+		writeError(w, http.StatusBadRequest, "to: "+err.Error())
+		return
+	}
 	res, err := s.SendEmail(r.Context(), in.To, in.Subject, in.Body)
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message_id": res, "queue": queueName(s.env.Get("BROADCAST_QUEUE_URL")), "channel": channel})
+	writeJSON(w, http.StatusOK, map[string]string{"message_id": res, "queue": queueName(s.env.Get("BROADCAST_QUEUE_URL")), "channel": inbox})
 }
 
 // SendEmail queues an EmailSent envelope for user to and returns the SQS
@@ -326,6 +331,10 @@ func (s *Stack) devRenameUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := s.RenameUser(r.Context(), r.PathValue("id"), in.Name)
+	if errors.Is(err, errNoUser) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return

@@ -3,6 +3,7 @@ package stack
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -18,6 +19,9 @@ type User struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 }
+
+// errNoUser is returned for a user the table does not hold.
+var errNoUser = errors.New("no user")
 
 // DemoUsers are the people the page can log in as.
 var DemoUsers = []User{
@@ -60,7 +64,7 @@ func (t *usersTable) Rename(id, name string) (events.DynamoDBEventRecord, error)
 	defer t.mu.Unlock()
 	old, ok := t.rows[id]
 	if !ok {
-		return events.DynamoDBEventRecord{}, fmt.Errorf("no user %q", id)
+		return events.DynamoDBEventRecord{}, fmt.Errorf("%w %q", errNoUser, id)
 	}
 	u := old
 	u.Name = name

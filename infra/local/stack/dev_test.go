@@ -1,0 +1,40 @@
+package stack
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestDevRefusals: the page's local endpoints refuse what would only end
+// up as a poison message or a silent no-op.
+func TestDevRefusals(t *testing.T) {
+	st := start(t, nil)
+	base := st.URLs().HTTP
+	for _, tc := range []struct {
+		name, path, body string
+		want             int
+	}{
+		{"email to a name that is no channel", "/dev/send-email", `{"to":"4 2","subject":"x"}`, http.StatusBadRequest},
+		{"email without subject", "/dev/send-email", `{"to":"42","subject":" "}`, http.StatusBadRequest},
+		{"email not JSON", "/dev/send-email", `to=42`, http.StatusBadRequest},
+		{"email", "/dev/send-email", `{"to":"42","subject":"hello"}`, http.StatusOK},
+		{"rename unknown user", "/dev/users/7", `{"name":"Carol"}`, http.StatusNotFound},
+		{"rename to nothing", "/dev/users/42", `{"name":""}`, http.StatusBadRequest},
+		{"rename", "/dev/users/42", `{"name":"Alice Liddell"}`, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := do(t, mustRequest(t, http.MethodPost, base+tc.path, strings.NewReader(tc.body)))
+			if status != tc.want {
+				t.Fatalf("%d %s, want %d", status, body, tc.want)
+			}
+		})
+	}
+	_, body := get(t, base+"/dev/users", nil)
+	var r struct{ Users []User }
+	json.Unmarshal(body, &r)
+	if len(r.Users) != 2 || r.Users[0].Name != "Alice Liddell" {
+		t.Errorf("users after the rename: %+v", r.Users)
+	}
+}
