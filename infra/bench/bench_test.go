@@ -188,12 +188,12 @@ func TestStandinsRefuse(t *testing.T) {
 func TestAuthServers(t *testing.T) {
 	env := testEnv(t)
 	ctx := testContext(t, 3*time.Minute)
-	results, err := runAuth(ctx, env, options{authRequests: 50, authConcurrency: 4})
+	results, err := runAuth(ctx, env, options{authRequests: 50, authConcurrency: []int{1, 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 4 {
-		t.Fatalf("%d results, want herald and node for private and presence", len(results))
+	if len(results) != 8 {
+		t.Fatalf("%d results, want herald and node for private and presence at 1 and 4 in flight", len(results))
 	}
 	for _, r := range results {
 		if r.Requests != 50 || r.P50 <= 0 || r.P99 < r.P50 {
@@ -275,5 +275,36 @@ func TestReportJudges(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"messageId":"00000000-0000-4000-8000-000000000003"`)) ||
 		!strings.Contains(ev.Records[2].Body, `"private-App.Models.User.3"`) {
 		t.Errorf("batch is not as the queue receives it: %s", b)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{nil, ""},
+		{[]string{"-sizes", "10,1000", "-auth-concurrency", "1,8,32", "-parts", "fanout"}, ""},
+		{[]string{"-sizes", "10,0"}, "-sizes"},
+		{[]string{"-auth-concurrency", "x"}, "-auth-concurrency"},
+		{[]string{"-parts", "fanout,speed"}, "unknown part"},
+		{[]string{"-concurrency", "0"}, "-concurrency"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			o, err := parseFlags(tt.args)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(o.sizes) == 0 || len(o.authConcurrency) == 0 || len(o.parts) == 0 {
+					t.Errorf("incomplete options: %+v", o)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -24,7 +24,7 @@ type options struct {
 	coldRuns        int
 	coldOnly        map[string]bool // empty: every function
 	authRequests    int
-	authConcurrency int
+	authConcurrency []int
 	parts           map[string]bool
 	out             string
 	timeout         time.Duration
@@ -58,7 +58,7 @@ func parseFlags(args []string) (options, error) {
 	coldRuns := fs.Int("cold-runs", 15, "cold starts per binary (the median is reported)")
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
 	authRequests := fs.Int("auth-requests", 20000, "auth requests per server and channel kind")
-	authConc := fs.Int("auth-concurrency", 8, "auth requests in flight")
+	authConc := fs.String("auth-concurrency", "1,8", "auth requests in flight: one run per value")
 	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")
 	out := fs.String("out", "infra/bench/results.md", "results file, relative to the repository root; empty for none")
@@ -66,7 +66,7 @@ func parseFlags(args []string) (options, error) {
 		return options{}, err
 	}
 	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, coldRuns: *coldRuns,
-		authRequests: *authRequests, authConcurrency: *authConc, out: *out, timeout: *timeout, parts: map[string]bool{}}
+		authRequests: *authRequests, out: *out, timeout: *timeout, parts: map[string]bool{}}
 	for _, f := range strings.Split(*coldOnly, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			if o.coldOnly == nil {
@@ -75,12 +75,12 @@ func parseFlags(args []string) (options, error) {
 			o.coldOnly[f] = true
 		}
 	}
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			return options{}, fmt.Errorf("-sizes: %q is not a positive number", s)
-		}
-		o.sizes = append(o.sizes, n)
+	var err error
+	if o.sizes, err = positives("-sizes", *sizes); err != nil {
+		return options{}, err
+	}
+	if o.authConcurrency, err = positives("-auth-concurrency", *authConc); err != nil {
+		return options{}, err
 	}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
@@ -93,10 +93,23 @@ func parseFlags(args []string) (options, error) {
 	if o.concurrency < 1 || o.concurrency > broadcast.MaxConcurrency {
 		return options{}, fmt.Errorf("-concurrency must be 1-%d", broadcast.MaxConcurrency)
 	}
-	if o.coldRuns < 1 || o.authRequests < 1 || o.authConcurrency < 1 {
-		return options{}, fmt.Errorf("-cold-runs, -auth-requests and -auth-concurrency must be positive")
+	if o.coldRuns < 1 || o.authRequests < 1 {
+		return options{}, fmt.Errorf("-cold-runs and -auth-requests must be positive")
 	}
 	return o, nil
+}
+
+// positives parses a comma-separated list of positive numbers.
+func positives(flag, list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flag, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // run performs the selected parts and writes the report.

@@ -148,15 +148,22 @@ func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
 	}
 }
 
-// lockedBuffer collects a child's output while it runs.
+// lockedBuffer collects the end of a child's output while it runs: a
+// server logging every request must not grow it without bound.
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
+const maxKeptOutput = 64 << 10
+
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.buf.Len()+len(p) > 2*maxKeptOutput {
+		keep := b.buf.Bytes()[max(0, b.buf.Len()-maxKeptOutput):]
+		b.buf = *bytes.NewBuffer(append([]byte(nil), keep...))
+	}
 	return b.buf.Write(p)
 }
 
