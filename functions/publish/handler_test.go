@@ -217,7 +217,7 @@ func TestRefusals(t *testing.T) {
 		{"wrong key", signed(t, "POST", "/apps/3/events", event, func(q url.Values) { q.Set("auth_key", "other") }), 401, "unknown auth_key"},
 		{"tampered signature", signed(t, "POST", "/apps/3/events", event, func(q url.Values) {
 			s := []byte(q.Get("auth_signature"))
-			s[len(s)-1] ^= 1 // still hex, no longer the signature
+			s[len(s)-1] ^= 1 // one character off
 			q.Set("auth_signature", string(s))
 		}), 401, "invalid auth_signature"},
 		{"tampered body", func() *http.Request {
