@@ -6,7 +6,7 @@
 // It implements the operations herald uses: CreateQueue, GetQueueUrl,
 // GetQueueAttributes, SendMessage, SendMessageBatch, ReceiveMessage (with
 // visibility timeouts, receive counts, long polling and a redrive policy),
-// DeleteMessage and DeleteMessageBatch. Responses carry MD5OfMessageBody and
+// ChangeMessageVisibility, DeleteMessage and DeleteMessageBatch. Responses carry MD5OfMessageBody and
 // MD5OfMessageAttributes computed as SQS computes them. Queues stay
 // inspectable from Go (Messages, Queue) without consuming anything.
 //

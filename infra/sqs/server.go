@@ -327,6 +327,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = s.delete(in.QueueUrl, in.ReceiptHandle)
 			out = struct{}{}
 		}
+	case "ChangeMessageVisibility":
+		var in struct {
+			QueueUrl, ReceiptHandle string
+			VisibilityTimeout       int
+		}
+		if err = dec.Decode(&in); err == nil {
+			err = s.changeVisibility(in.QueueUrl, in.ReceiptHandle, in.VisibilityTimeout)
+			out = struct{}{}
+		}
 	case "DeleteMessageBatch":
 		var in struct {
 			QueueUrl string
@@ -702,6 +711,36 @@ func (s *Server) delete(url, receipt string) error {
 		return apiErr(400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", "The input receipt handle \""+receipt+"\" is not a valid receipt handle.")
 	}
 	return nil
+}
+
+// changeVisibility sets when a received message becomes visible again: 0
+// returns it to the queue at once (what a consumer does with a message it
+// gives up on).
+func (s *Server) changeVisibility(url, receipt string, seconds int) error {
+	if seconds < 0 || seconds > 43200 {
+		return apiErr(400, "InvalidParameterValue", "InvalidParameterValue", "Value "+strconv.Itoa(seconds)+" for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookupLocked(url)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	for _, m := range q.messages {
+		if m.receipt != "" && m.receipt == receipt {
+			if !m.visibleAt.After(now) {
+				break
+			}
+			m.visibleAt = now.Add(time.Duration(seconds) * time.Second)
+			if seconds == 0 {
+				close(s.wake)
+				s.wake = make(chan struct{})
+			}
+			return nil
+		}
+	}
+	return apiErr(400, "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight", "Message does not exist or is not available for visibility timeout change.")
 }
 
 func (s *Server) deleteBatch(url string, entries []struct{ Id, ReceiptHandle string }) (any, error) {

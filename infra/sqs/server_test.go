@@ -201,3 +201,29 @@ func TestLongPollWakesOnSend(t *testing.T) {
 		t.Fatal("long poll never returned")
 	}
 }
+
+func TestChangeMessageVisibility(t *testing.T) {
+	srv, c, _ := start(t)
+	ctx := context.Background()
+	url, _ := srv.CreateQueue("q", map[string]string{"VisibilityTimeout": "300"})
+	if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("retry me")}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
+	if err != nil || len(first.Messages) != 1 {
+		t.Fatalf("receive: %v %v", first, err)
+	}
+	if _, err := c.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: first.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(url), MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}})
+	if err != nil || len(again.Messages) != 1 || again.Messages[0].Attributes["ApproximateReceiveCount"] != "2" {
+		t.Fatalf("after visibility 0: %+v %v", again, err)
+	}
+	// The old receipt handle no longer holds the message.
+	_, err = c.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: first.Messages[0].ReceiptHandle, VisibilityTimeout: 10})
+	var notInflight *types.MessageNotInflight
+	if !errors.As(err, &notInflight) {
+		t.Fatalf("stale handle: %v, want MessageNotInflight", err)
+	}
+}
