@@ -36,9 +36,6 @@ type apiGateway struct {
 }
 
 func newAPIGateway(name, routeKey string, h http.Handler, log *slog.Logger) http.Handler {
-	if h == nil {
-		return orMissing(name, nil)
-	}
 	g := &apiGateway{name: name, routeKey: routeKey, invoke: lambda.NewHandler(httpapi.Handler(h)), log: log}
 	for _, seg := range strings.Split(routeKey, "/") {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {

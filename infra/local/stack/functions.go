@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -38,27 +39,17 @@ var LogicalIDs = []string{"QueueFunction", "StreamFunction", "PublishFunction", 
 // Handler returns the Lambda handler of a function by its logical id in
 // template.yaml. The HTTP functions take API Gateway HTTP API (2.0) events.
 func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
-	var h lambda.Handler
 	switch logicalID {
 	case "QueueFunction":
-		h = f.Queue
+		return f.Queue, nil
 	case "StreamFunction":
-		h = f.Stream
+		return f.Stream, nil
 	case "AuthFunction":
-		if f.Auth != nil {
-			h = lambda.NewHandler(httpapi.Handler(f.Auth))
-		}
+		return lambda.NewHandler(httpapi.Handler(f.Auth)), nil
 	case "PublishFunction":
-		if f.Publish != nil {
-			h = lambda.NewHandler(httpapi.Handler(f.Publish))
-		}
-	default:
-		return nil, fmt.Errorf("no function %q: want QueueFunction, StreamFunction, PublishFunction or AuthFunction", logicalID)
+		return lambda.NewHandler(httpapi.Handler(f.Publish)), nil
 	}
-	if h == nil {
-		return nil, fmt.Errorf("%s is not available in this build of the local stack", logicalID)
-	}
-	return h, nil
+	return nil, fmt.Errorf("no function %q: want one of %s", logicalID, strings.Join(LogicalIDs, ", "))
 }
 
 // sqsAPI is the SQS client the functions send through.

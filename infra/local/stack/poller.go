@@ -59,10 +59,6 @@ type PollerStats struct {
 // run polls until ctx ends. The batch in hand when it ends is finished
 // first, within its own deadline.
 func (p *poller) run(ctx context.Context) {
-	if p.handle == nil {
-		p.log.Warn("no QueueFunction: the broadcast queue is not consumed")
-		return
-	}
 	backoff := time.Second
 	for ctx.Err() == nil {
 		out, err := p.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
