@@ -261,7 +261,7 @@ func TestProviderFailures(t *testing.T) {
 	for _, c := range []struct {
 		fault  int
 		status int
-	}{{503, 503}, {429, 503}, {413, 413}, {403, 502}} {
+	}{{503, 503}, {429, 503}, {413, 413}, {403, 503}, {400, 400}, {404, 502}} {
 		api.SetFault(func(testkit.PusherRequest) testkit.Fault { return testkit.Fault{Status: c.fault} })
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, signed(t, "POST", "/apps/3/events", event, nil))

@@ -341,6 +341,26 @@ func TestWholeBatchFailsOnlyWhenNothingWasDelivered(t *testing.T) {
 	}
 }
 
+// Wrong provider credentials are herald's fault, not the messages': they
+// are retried (and, if it lasts, redriven by the queue), never dead-lettered
+// as poison.
+func TestProviderRefusingTheAccountIsNotPoison(t *testing.T) {
+	api := testkit.NewPusherAPI(t, appID, key, secret)
+	d, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: "rotated", Host: api.Host(), Port: api.Port(), Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, s := newDLQ(t)
+	h := &queue.Handler{Driver: d, DeadLetters: s, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	_, err = invoke(t, h, sample(t, "sqs-email-sent.json"))
+	if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Fatalf("err = %v, want the whole batch failed with the provider's 401", err)
+	}
+	if n := len(q.srv.Messages("herald-dlq")); n != 0 {
+		t.Fatalf("%d messages dead-lettered for a credentials problem", n)
+	}
+}
+
 type refusingDLQ struct{}
 
 func (refusingDLQ) Send(_ context.Context, l []deadletter.Letter) []error {

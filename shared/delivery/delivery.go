@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/heraldrt/herald/events"
@@ -148,9 +149,17 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 
 // Settle folds the result of broadcasting b.Messages into the outcomes: an
 // item with any temporarily failed message is Retry; otherwise one with a
-// permanently failed message is Poison; otherwise Delivered. When ctx ended
-// (the invocation is running out of time), failures are never blamed on the
-// item: they are Retry.
+// permanently failed message is Poison (the whole item, though some of its
+// messages may have gone: a redriven dead letter can repeat those);
+// otherwise Delivered.
+//
+// Failures that are not the item's fault are never Poison: when ctx ended
+// (the invocation is running out of time), or when the provider refused
+// herald's account rather than the message (401, 403: wrong credentials, a
+// disabled app, a spent quota), the item is Retry. A misconfigured
+// deployment then fails invocations, which alarms, and the queue's redrive
+// policy decides, instead of every event being dead-lettered as if it were
+// bad.
 func (b *Batch) Settle(ctx context.Context, err error) []Outcome {
 	out := append([]Outcome(nil), b.Outcomes...)
 	if err == nil {
@@ -163,7 +172,7 @@ func (b *Batch) Settle(ctx context.Context, err error) []Outcome {
 			continue
 		}
 		o := &out[b.Owner[i]]
-		temporary := cancelled || broadcast.IsTemporary(e) || errors.Is(e, context.Canceled)
+		temporary := cancelled || broadcast.IsTemporary(e) || errors.Is(e, context.Canceled) || accountRefused(e)
 		switch {
 		case temporary && o.Status != Retry:
 			o.Status, o.Reason, o.Err = Retry, e.Error(), e
@@ -172,6 +181,13 @@ func (b *Batch) Settle(ctx context.Context, err error) []Outcome {
 		}
 	}
 	return out
+}
+
+// accountRefused reports a provider refusal of the caller rather than of
+// the message.
+func accountRefused(err error) bool {
+	var pe *broadcast.Error
+	return errors.As(err, &pe) && (pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden)
 }
 
 // Deliver plans items, broadcasts every valid message in one call and

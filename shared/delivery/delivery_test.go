@@ -81,6 +81,14 @@ func TestSettle(t *testing.T) {
 			t.Errorf("item %d: %v, want retry", i, o.Status)
 		}
 	}
+	// A refusal of herald's account is not the items' fault.
+	for _, status := range []int{401, 403} {
+		for i, o := range b.Settle(context.Background(), &broadcast.Error{Provider: "pusher", StatusCode: status}) {
+			if o.Status != delivery.Retry {
+				t.Errorf("provider %d: item %d: %v, want retry", status, i, o.Status)
+			}
+		}
+	}
 	// When the invocation is being cancelled nothing is blamed on the items.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
