@@ -43,6 +43,11 @@ var (
 
 func sample(t *testing.T, name string) []byte {
 	t.Helper()
+	return sampleF(t, name)
+}
+
+func sampleF(t testing.TB, name string) []byte {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "events", "samples", name))
 	if err != nil {
 		t.Fatal(err)
