@@ -49,7 +49,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	if log == nil {
 		log = slog.Default()
 	}
-	var resp events.SQSEventResponse
+	// An empty list, not null: "nothing failed" stated explicitly.
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	if len(ev.Records) == 0 {
 		return resp, nil
 	}

@@ -75,7 +75,8 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEv
 	if log == nil {
 		log = slog.Default()
 	}
-	var resp lambdaevents.DynamoDBEventResponse
+	// An empty list, not null: "nothing failed" stated explicitly.
+	resp := lambdaevents.DynamoDBEventResponse{BatchItemFailures: []lambdaevents.DynamoDBBatchItemFailure{}}
 	if len(ev.Records) == 0 {
 		return resp, nil
 	}
