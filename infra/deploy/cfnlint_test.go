@@ -11,7 +11,7 @@ import (
 
 // cfn-lint applies the SAM transform itself and checks the result against
 // CloudFormation's resource specification: types, required properties,
-// valid values, and the ordering of serverless events' properties that
+// valid values, including the serverless event properties that
 // goformation does not model. It is a Python tool; machines without it
 // skip this check (CI has it).
 func TestCfnLint(t *testing.T) {
