@@ -13,7 +13,7 @@ import (
 // CloudFormation's resource specification: types, required properties,
 // valid values, including the serverless event properties that
 // goformation does not model. It is a Python tool; machines without it
-// skip this check (CI has it).
+// skip this check.
 func TestCfnLint(t *testing.T) {
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
