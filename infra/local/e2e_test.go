@@ -67,6 +67,7 @@ type demoResult struct {
 	AliceInbox    []string `json:"alice_inbox"`
 	BobInbox      []string `json:"bob_inbox"`
 	Renamed       string   `json:"renamed"`
+	Created       string   `json:"created_then_deleted"`
 	Screenshot    string   `json:"screenshot"`
 	OnlineAfterBy []string `json:"online_after_bob_left"`
 }
@@ -110,8 +111,8 @@ func TestDemoInBrowser(t *testing.T) {
 			if fmt.Sprint(r.OnlineAfterBy) != "[42]" {
 				t.Errorf("online after Bob left = %v, want only Alice", r.OnlineAfterBy)
 			}
-			if r.Renamed == "" {
-				t.Error("users panel was not updated by the stream event")
+			if r.Renamed == "" || r.Created == "" {
+				t.Errorf("users panel: renamed %q, created and deleted %q; want both done", r.Renamed, r.Created)
 			}
 			if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 				t.Errorf("screenshot %s: %v", shot, err)

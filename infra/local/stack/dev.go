@@ -142,40 +142,77 @@ func (s *Stack) devUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"table": usersTableName, "users": s.users.List()})
 }
 
-// devRenameUser writes a row and hands its stream record to the
-// StreamFunction, as DynamoDB Streams and Lambda would.
-func (s *Stack) devRenameUser(w http.ResponseWriter, r *http.Request) {
+// userName reads {"name": ...} from a request body.
+func userName(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var in struct {
 		Name string `json:"name"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&in); err != nil {
 		writeError(w, http.StatusBadRequest, "body must be JSON {name}: "+err.Error())
+		return "", false
+	}
+	if in.Name = strings.TrimSpace(in.Name); in.Name == "" || len(in.Name) > 100 || !utf8.ValidString(in.Name) {
+		writeError(w, http.StatusBadRequest, "name must be 1 to 100 bytes of UTF-8")
+		return "", false
+	}
+	return in.Name, true
+}
+
+// The /dev/users endpoints write the Users table and hand each write's
+// stream record to the StreamFunction, as DynamoDB Streams and Lambda
+// would: INSERT, MODIFY and REMOVE become UserCreated, UserUpdated and
+// UserDeleted.
+
+func (s *Stack) devCreateUser(w http.ResponseWriter, r *http.Request) {
+	name, ok := userName(w, r)
+	if !ok {
 		return
 	}
-	if in.Name = strings.TrimSpace(in.Name); in.Name == "" || len(in.Name) > 100 {
-		writeError(w, http.StatusBadRequest, "name must be 1 to 100 bytes")
+	u, rec := s.users.Create(name)
+	s.answerStream(w, r.Context(), rec, map[string]any{"user": u}, http.StatusCreated)
+}
+
+func (s *Stack) devRenameUser(w http.ResponseWriter, r *http.Request) {
+	name, ok := userName(w, r)
+	if !ok {
 		return
 	}
-	resp, err := s.RenameUser(r.Context(), r.PathValue("id"), in.Name)
-	if errors.Is(err, errNoUser) {
+	rec, err := s.users.Rename(r.PathValue("id"), name)
+	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
+	s.answerStream(w, r.Context(), rec, nil, http.StatusOK)
+}
+
+func (s *Stack) devDeleteUser(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.users.Delete(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	s.answerStream(w, r.Context(), rec, nil, http.StatusOK)
+}
+
+// answerStream invokes the StreamFunction with rec and answers with its
+// response.
+func (s *Stack) answerStream(w http.ResponseWriter, ctx context.Context, rec events.DynamoDBEventRecord, extra map[string]any, status int) {
+	resp, err := s.stream(ctx, rec)
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"table": usersTableName, "failures": len(resp.BatchItemFailures), "response": resp})
+	out := map[string]any{"table": usersTableName, "event": rec.EventName, "failures": len(resp.BatchItemFailures), "response": resp}
+	for k, v := range extra {
+		out[k] = v
+	}
+	writeJSON(w, status, out)
 }
 
-// RenameUser renames a user in the Users table and invokes the
-// StreamFunction with the resulting MODIFY record.
-func (s *Stack) RenameUser(ctx context.Context, id, name string) (events.DynamoDBEventResponse, error) {
+// stream invokes the StreamFunction with one record, as Lambda's DynamoDB
+// event source mapping would.
+func (s *Stack) stream(ctx context.Context, rec events.DynamoDBEventRecord) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
-	rec, err := s.users.Rename(id, name)
-	if err != nil {
-		return resp, err
-	}
 	payload, err := json.Marshal(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{rec}})
 	if err != nil {
 		return resp, err

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,9 +24,18 @@ func TestDevRefusals(t *testing.T) {
 		{"rename unknown user", "/dev/users/7", `{"name":"Carol"}`, http.StatusNotFound},
 		{"rename to nothing", "/dev/users/42", `{"name":""}`, http.StatusBadRequest},
 		{"rename", "/dev/users/42", `{"name":"Alice Liddell"}`, http.StatusOK},
+		{"add without name", "/dev/users", `{}`, http.StatusBadRequest},
+		{"add", "/dev/users", `{"name":"Carol Ann"}`, http.StatusCreated},
+		{"add another", "/dev/users", `{"name":"Dan"}`, http.StatusCreated},
+		{"DELETE delete unknown user", "/dev/users/7", ``, http.StatusNotFound},
+		{"DELETE delete", "/dev/users/45", ``, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := do(t, mustRequest(t, http.MethodPost, base+tc.path, strings.NewReader(tc.body)))
+			method := http.MethodPost
+			if strings.HasPrefix(tc.name, "DELETE ") {
+				method = http.MethodDelete
+			}
+			status, body := do(t, mustRequest(t, method, base+tc.path, strings.NewReader(tc.body)))
 			if status != tc.want {
 				t.Fatalf("%d %s, want %d", status, body, tc.want)
 			}
@@ -34,7 +44,8 @@ func TestDevRefusals(t *testing.T) {
 	_, body := get(t, base+"/dev/users", nil)
 	var r struct{ Users []User }
 	json.Unmarshal(body, &r)
-	if len(r.Users) != 2 || r.Users[0].Name != "Alice Liddell" {
-		t.Errorf("users after the rename: %+v", r.Users)
+	want := "[{42 Alice Liddell alice@example.com} {43 Bob bob@example.com} {44 Carol Ann carolann@example.com}]"
+	if got := fmt.Sprint(r.Users); got != want {
+		t.Errorf("users after the writes: %s, want %s", got, want)
 	}
 }

@@ -51,7 +51,9 @@ func (s *Stack) routes() {
 	m.HandleFunc("GET /dev/token", s.devToken)
 	m.HandleFunc("POST /dev/send-email", s.devSendEmail)
 	m.HandleFunc("GET /dev/users", s.devUsers)
+	m.HandleFunc("POST /dev/users", s.devCreateUser)
 	m.HandleFunc("POST /dev/users/{id}", s.devRenameUser)
+	m.HandleFunc("DELETE /dev/users/{id}", s.devDeleteUser)
 	m.HandleFunc("GET /dev/queues", s.devQueues)
 	s.mux = m
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,8 +55,46 @@ func (t *usersTable) List() []User {
 	for _, u := range t.rows {
 		out = append(out, u)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return idLess(out[i].ID, out[j].ID) })
 	return out
+}
+
+// idLess orders numeric ids as numbers.
+func idLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// Create adds a user under the next free id and returns the INSERT record.
+func (t *usersTable) Create(name string) (User, events.DynamoDBEventRecord) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := 0
+	for id := range t.rows {
+		if n, err := strconv.Atoi(id); err == nil && n >= next {
+			next = n + 1
+		}
+	}
+	u := User{ID: strconv.Itoa(next), Name: name, Email: emailFor(name)}
+	t.rows[u.ID] = u
+	t.seq++
+	return u, streamRecord("INSERT", t.seq, nil, &u)
+}
+
+// emailFor makes a demo address from a name: "Carol Ann" -> carolann@example.com.
+func emailFor(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("user")
+	}
+	return b.String() + "@example.com"
 }
 
 // Rename changes a user's name and returns the MODIFY record.
@@ -71,6 +110,21 @@ func (t *usersTable) Rename(id, name string) (events.DynamoDBEventRecord, error)
 	t.rows[id] = u
 	t.seq++
 	return streamRecord("MODIFY", t.seq, &old, &u), nil
+}
+
+// Delete removes a user and returns the REMOVE record, which carries the
+// old image: that is what lets the StreamFunction still announce the
+// deleted model.
+func (t *usersTable) Delete(id string) (events.DynamoDBEventRecord, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.rows[id]
+	if !ok {
+		return events.DynamoDBEventRecord{}, fmt.Errorf("%w %q", errNoUser, id)
+	}
+	delete(t.rows, id)
+	t.seq++
+	return streamRecord("REMOVE", t.seq, &old, nil), nil
 }
 
 // image is a row as DynamoDB stores it; password is there so the stream

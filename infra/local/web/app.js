@@ -56,16 +56,21 @@
 
   // --- admin side ---------------------------------------------------------
 
+  // fillUserSelects lists the Users table as the users panel knows it.
   function fillUserSelects() {
     ['email-to', 'update-id'].forEach(function (id) {
       var sel = $(id);
       var keep = sel.value;
       sel.innerHTML = '';
-      cfg.users.forEach(function (u) {
-        sel.appendChild(el('option', { value: u.id }, (users[u.id] || u).name + ' (#' + u.id + ')'));
+      sortedIds().forEach(function (uid) {
+        sel.appendChild(el('option', { value: uid }, users[uid].name + ' (#' + uid + ')'));
       });
-      if (keep) sel.value = keep;
+      if (keep && users[keep]) sel.value = keep;
     });
+  }
+
+  function sortedIds() {
+    return Object.keys(users).sort(function (a, b) { return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0); });
   }
 
   $('send-email').addEventListener('submit', function (ev) {
@@ -86,20 +91,51 @@
     }).finally(function () { button.disabled = false; });
   });
 
+  // writeUser runs one Users table write and explains what the
+  // StreamFunction did with its stream record.
+  function writeUser(button, method, path, body, what) {
+    button.disabled = true;
+    var opts = { method: method, headers: { 'Content-Type': 'application/json' } };
+    if (body) opts.body = JSON.stringify(body);
+    return getJSON(path, opts)
+      .then(function (r) {
+        explain('Admin: ' + what + ' in table ' + r.table + '; its ' + r.event + ' stream record went to the StreamFunction (' +
+          (r.failures ? r.failures + ' failed' : 'no failures') + ').');
+        // Signed out, this page hears no broadcasts: read the table instead.
+        if (!pusher) reloadUsers();
+        return r;
+      })
+      .catch(function (err) { explain('Admin: ' + what + ' failed: ' + err.message); })
+      .finally(function () { button.disabled = false; });
+  }
+
   $('update-user').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var id = $('update-id').value;
-    var button = $('update');
-    button.disabled = true;
-    postJSON('/dev/users/' + encodeURIComponent(id), { name: $('update-name').value })
-      .then(function (r) {
-        explain('Admin: updated row ' + id + ' of table ' + r.table + '; its MODIFY stream record went to the StreamFunction (' +
-          (r.failures ? r.failures + ' failed' : 'no failures') + ').');
-        $('update-name').value = '';
-      })
-      .catch(function (err) { explain('Admin: update failed: ' + err.message); })
-      .finally(function () { button.disabled = false; });
+    var name = $('update-name').value.trim();
+    if (!name) { $('update-name').focus(); return; }
+    writeUser($('update'), 'POST', '/dev/users/' + encodeURIComponent(id), { name: name }, 'renamed user #' + id)
+      .then(function () { $('update-name').value = ''; });
   });
+
+  $('delete').addEventListener('click', function () {
+    var id = $('update-id').value;
+    writeUser($('delete'), 'DELETE', '/dev/users/' + encodeURIComponent(id), null, 'deleted user #' + id);
+  });
+
+  $('create-user').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    writeUser($('create'), 'POST', '/dev/users', { name: $('create-name').value }, 'added ' + $('create-name').value)
+      .then(function () { $('create-name').value = ''; });
+  });
+
+  function reloadUsers() {
+    return getJSON('/dev/users').then(function (r) {
+      users = {};
+      r.users.forEach(function (u) { users[u.id] = { name: u.name, email: u.email }; });
+      renderUsers();
+    });
+  }
 
   // --- inbox side ---------------------------------------------------------
 
@@ -136,7 +172,7 @@
   function renderUsers() {
     var ul = $('users');
     ul.innerHTML = '';
-    Object.keys(users).sort().forEach(function (id) {
+    sortedIds().forEach(function (id) {
       var u = users[id];
       var li = el('li', { 'data-user-id': id, class: u.flash ? 'flash' : '' });
       li.appendChild(el('b', {}, u.name));
@@ -155,7 +191,7 @@
       if (kind === 'Deleted') delete users[id];
       else users[id] = { name: m.name, email: m.email, flash: true };
       renderUsers();
-      if (users[id]) setTimeout(function () { users[id].flash = false; renderUsers(); }, 1500);
+      setTimeout(function () { if (users[id]) { users[id].flash = false; renderUsers(); } }, 1500);
       explain('User' + kind + ' for #' + id + ' arrived on presence-online: StreamFunction turned the DynamoDB stream record into a model broadcast.');
     };
   }

@@ -1,9 +1,9 @@
 // The demo's seed scenario in headless Chromium, driven by playwright-core:
 // Alice and Bob log in (two browser contexts), an admin sends Alice an
 // email, Alice's page shows it and Bob's does not, both are in the online
-// list and Bob leaving removes him, a DynamoDB stream event updates the users
-// panel. Prints one JSON line with what it measured; exits non-zero on the
-// first failed expectation.
+// list and Bob leaving removes him, DynamoDB stream events (MODIFY, INSERT,
+// REMOVE) update the users panel. Prints one JSON line with what it
+// measured; exits non-zero on the first failed expectation.
 //
 // Environment: BASE_URL (the local stack's page), CHROMIUM (executable),
 // SCREENSHOT (where to write the inbox screenshot), TIMEOUT_MS (per wait).
@@ -127,6 +127,22 @@ async function waitForMail(page, subject) {
 
     await alice.page.screenshot({ path: screenshot, fullPage: true });
     result.screenshot = screenshot;
+
+    // INSERT and REMOVE records: UserCreated adds a row, UserDeleted (built
+    // from the old image) takes it away again.
+    const added = 'Carol ' + Math.random().toString(36).slice(2, 6);
+    await admin.page.fill('#create-name', added);
+    await admin.page.click('#create');
+    const carol = await alice.page.waitForFunction(
+      (n) => { const b = Array.from(document.querySelectorAll('#users li b')).find((e) => e.textContent === n); return b && b.parentElement.getAttribute('data-user-id'); },
+      added,
+      { timeout },
+    ).then((h) => h.jsonValue());
+    await admin.page.waitForSelector('#update-id option[value="' + carol + '"]', { state: 'attached' });
+    await admin.page.selectOption('#update-id', carol);
+    await admin.page.click('#delete');
+    await alice.page.waitForSelector('#users li[data-user-id="' + carol + '"]', { state: 'detached' });
+    result.created_then_deleted = carol;
 
     // Bob closes his tab: Alice's online list drops him.
     await bob.context.close();
