@@ -28,7 +28,7 @@ import (
 
 // start runs a stack on free loopback ports with only vars set, and stops
 // it when the test ends, failing the test if the shutdown is not clean.
-func start(t *testing.T, vars map[string]string, mod ...func(*Config)) *Stack {
+func start(t testing.TB, vars map[string]string, mod ...func(*Config)) *Stack {
 	t.Helper()
 	cfg := Config{
 		HTTPAddr:    "127.0.0.1:0",
@@ -65,7 +65,7 @@ func start(t *testing.T, vars map[string]string, mod ...func(*Config)) *Stack {
 
 // eventually waits for cond, checking every 50 ms, or fails the test with
 // what describes the last state.
-func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
