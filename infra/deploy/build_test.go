@@ -153,13 +153,16 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	dlqURL, _ := sqsSrv.CreateQueue("herald-dlq", nil)
 
 	const publishKey, publishSecret = "278d425bdf160c739803", "7ad3773142a6692b25b8"
+	queueURL, _ := sqsSrv.CreateQueue("herald-broadcast", nil)
 	cases := []struct {
+		name     string
 		function string
 		env      []string
 		event    func(t *testing.T) []byte
 		check    func(t *testing.T, out []byte)
 	}{
 		{
+			name:     "QueueFunction",
 			function: "QueueFunction",
 			env:      append([]string{"BROADCAST_DLQ_URL=" + dlqURL, "AWS_ENDPOINT_URL_SQS=" + sqsTS.URL}, pusherEnv...),
 			event:    func(t *testing.T) []byte { return readSample(t, "sqs-mixed-poison.json") },
@@ -175,6 +178,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			},
 		},
 		{
+			name:     "StreamFunction",
 			function: "StreamFunction",
 			env:      append([]string{"STREAM_TABLES=Users: {mode: model, model: User, hidden: [password, remember_token]}"}, pusherEnv...),
 			event:    func(t *testing.T) []byte { return readSample(t, "dynamodb-users-insert.json") },
@@ -190,6 +194,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			},
 		},
 		{
+			name:     "PublishFunction direct",
 			function: "PublishFunction",
 			env:      append([]string{"PUBLISH_MODE=direct", "PUBLISH_APP_ID=3", "PUBLISH_APP_KEY=" + publishKey, "PUBLISH_APP_SECRET=" + publishSecret}, pusherEnv...),
 			event: func(t *testing.T) []byte {
@@ -204,6 +209,27 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			},
 		},
 		{
+			name:     "PublishFunction queue",
+			function: "PublishFunction",
+			env: []string{"PUBLISH_MODE=queue", "PUBLISH_APP_ID=3", "PUBLISH_APP_KEY=" + publishKey, "PUBLISH_APP_SECRET=" + publishSecret,
+				"BROADCAST_QUEUE_URL=" + queueURL, "AWS_ENDPOINT_URL_SQS=" + sqsTS.URL},
+			event: func(t *testing.T) []byte {
+				return resign(t, readSample(t, "http-publish-events.json"), publishKey, publishSecret)
+			},
+			check: func(t *testing.T, out []byte) {
+				var resp events.APIGatewayV2HTTPResponse
+				if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
+					t.Fatalf("answer %s (%v), want 200", out, err)
+				}
+				msgs := sqsSrv.Messages("herald-broadcast")
+				if len(msgs) != 1 || !strings.Contains(msgs[0].Body, `"name":"EmailSent"`) {
+					t.Errorf("queued %+v, want the one EmailSent envelope", msgs)
+				}
+				expectEvents(t, api)
+			},
+		},
+		{
+			name:     "AuthFunction",
 			function: "AuthFunction",
 			env: []string{"BROADCAST_CONNECTION=pusher", "PUSHER_APP_KEY=local-key", "PUSHER_APP_SECRET=local-secret",
 				"AUTH_JWT_SECRET=herald-local-jwt-secret-for-development-only", "AUTH_CORS_ORIGINS=http://localhost:5173"},
@@ -225,7 +251,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	// One after another: the machine is small and each emulator runs a
 	// whole function.
 	for _, c := range cases {
-		t.Run(c.function, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			api.Reset()
 			bin := build(t, c.function, "amd64")
 			fn := testkit.StartLambda(t, bin, c.env)
