@@ -29,7 +29,7 @@ const localStreamTables = `Users:
   channels:
     - "private-App.Models.User.{id}"
     - "presence-online"
-  hidden: [password]
+  hidden: [password, remember_token]
 Outbox:
   mode: outbox
 `

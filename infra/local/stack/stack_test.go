@@ -361,6 +361,30 @@ func TestInvoke(t *testing.T) {
 		t.Errorf("StreamFunction on the MODIFY sample: %s, %v", out, err)
 	}
 
+	// The auth samples carry tokens signed with the local JWT secret.
+	for _, sample := range []string{"http-auth-private.json", "http-auth-presence.json", "http-auth-user.json"} {
+		out, err = Invoke(context.Background(), cfg, "AuthFunction", read(sample))
+		var r struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err != nil || json.Unmarshal(out, &r) != nil || r.StatusCode != 200 || !strings.Contains(r.Body, `"auth":"local-key:`) {
+			t.Errorf("AuthFunction on %s: %s, %v", sample, out, err)
+		}
+	}
+	// The publish samples are signed with Pusher's example credentials at
+	// a long-past time: with those credentials configured, refused as
+	// stale, as the samples' README says.
+	pub := cfg
+	pub.Lookup = func(k string) (string, bool) {
+		v, ok := map[string]string{"PUBLISH_APP_ID": "3", "PUBLISH_APP_KEY": "278d425bdf160c739803", "PUBLISH_APP_SECRET": "7ad3773142a6692b25b8"}[k]
+		return v, ok
+	}
+	out, err = Invoke(context.Background(), pub, "PublishFunction", read("http-publish-events.json"))
+	if err != nil || !strings.Contains(string(out), `"statusCode":401`) {
+		t.Errorf("PublishFunction on the stale sample: %s, %v; want 401", out, err)
+	}
+
 	if _, err := Invoke(context.Background(), cfg, "NoSuchFunction", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "QueueFunction") {
 		t.Errorf("unknown function: %v, want an error listing the functions", err)
 	}
