@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/heraldrt/herald/shared/broadcast"
 )
 
 // SecretARNVar names the environment variable holding the Secrets Manager
@@ -116,61 +114,4 @@ func parseSecret(s string) (map[string]string, error) {
 		}
 	}
 	return values, nil
-}
-
-// Broadcast reads the driver configuration under Laravel's names and
-// validates the selected connection. BROADCAST_CONNECTION defaults to null,
-// as in Laravel: an unconfigured function runs and sends nothing.
-func Broadcast(l Lookup) (broadcast.Config, error) {
-	cfg := broadcast.Config{Connection: l.get("BROADCAST_CONNECTION")}
-	if cfg.Connection == "" {
-		cfg.Connection = "null"
-	}
-	var errs []error
-	intVar := func(key string, dst *int, minimum, maximum int) {
-		s := l.get(key)
-		if s == "" {
-			return
-		}
-		n, err := strconv.Atoi(s)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s %q is not a whole number", key, s))
-		case n < minimum || n > maximum:
-			errs = append(errs, fmt.Errorf("%s %d must be between %d and %d", key, n, minimum, maximum))
-		default:
-			*dst = n
-		}
-	}
-	var concurrency int
-	intVar("BROADCAST_CONCURRENCY", &concurrency, 1, broadcast.MaxConcurrency)
-
-	switch cfg.Connection {
-	case "pusher":
-		p := &cfg.Pusher
-		p.AppID = l.get("PUSHER_APP_ID")
-		p.Key = l.get("PUSHER_APP_KEY")
-		p.Secret = l.get("PUSHER_APP_SECRET")
-		p.Cluster = l.get("PUSHER_APP_CLUSTER")
-		p.Host = l.get("PUSHER_HOST")
-		p.Scheme = strings.ToLower(l.get("PUSHER_SCHEME"))
-		p.EncryptionMasterKeyBase64 = l.get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
-		intVar("PUSHER_PORT", &p.Port, 1, 65535)
-		intVar("PUSHER_MAX_DATA_BYTES", &p.MaxDataBytes, 1, 1<<20)
-		p.Concurrency = concurrency
-	case "ably":
-		a := &cfg.Ably
-		a.Key = l.get("ABLY_KEY")
-		a.Host = l.get("ABLY_HOST")
-		a.Scheme = strings.ToLower(l.get("ABLY_SCHEME"))
-		intVar("ABLY_PORT", &a.Port, 1, 65535)
-		a.Concurrency = concurrency
-	}
-	if len(errs) > 0 {
-		return cfg, errors.Join(errs...)
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
 }

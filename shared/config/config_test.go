@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/heraldrt/herald/shared/broadcast"
 )
 
 const (
@@ -95,13 +93,6 @@ func TestWithSecretPrecedence(t *testing.T) {
 	if _, ok := l("PUSHER_HOST"); ok {
 		t.Error("PUSHER_HOST set from nowhere")
 	}
-	cfg, err := Broadcast(l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Pusher.Secret != secretValue || cfg.Pusher.AppID != "3" || cfg.Pusher.Port != 443 {
-		t.Fatalf("config %+v", cfg.Pusher)
-	}
 	if n := stub.calls.Load(); n != 1 {
 		t.Fatalf("%d GetSecretValue calls, want 1", n)
 	}
@@ -161,97 +152,9 @@ func TestLoadFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Broadcast(l)
-	if err != nil {
-		t.Fatal(err)
+	key, _ := l("ABLY_KEY")
+	conn, _ := l("BROADCAST_CONNECTION")
+	if conn != "ably" || key != "appid.keyid:"+ablySecret || stub.calls.Load() != 1 {
+		t.Fatalf("BROADCAST_CONNECTION %q, ABLY_KEY from the secret: %v, calls %d", conn, key == "appid.keyid:"+ablySecret, stub.calls.Load())
 	}
-	if cfg.Connection != "ably" || cfg.Ably.Key != "appid.keyid:"+ablySecret || stub.calls.Load() != 1 {
-		t.Fatalf("config %+v, calls %d", cfg, stub.calls.Load())
-	}
-}
-
-func TestBroadcastVariables(t *testing.T) {
-	pusherBase := map[string]string{
-		"BROADCAST_CONNECTION": "pusher",
-		"PUSHER_APP_ID":        "3",
-		"PUSHER_APP_KEY":       "278d425bdf160c739803",
-		"PUSHER_APP_SECRET":    secretValue,
-	}
-	ablyBase := map[string]string{"BROADCAST_CONNECTION": "ably", "ABLY_KEY": "appid.keyid:" + ablySecret}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	for _, c := range []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{"unset connection is null", map[string]string{}, ""},
-		{"unknown connection", map[string]string{"BROADCAST_CONNECTION": "reverb"}, `BROADCAST_CONNECTION "reverb" is not one of pusher, ably, log, null`},
-		{"log ignores pusher settings", with(pusherBase, "BROADCAST_CONNECTION", "log", "PUSHER_PORT", "x"), ""},
-		{"pusher ok", pusherBase, ""},
-		{"PUSHER_APP_ID", with(pusherBase, "PUSHER_APP_ID", ""), "PUSHER_APP_ID is empty"},
-		{"PUSHER_APP_KEY", with(pusherBase, "PUSHER_APP_KEY", " "), "PUSHER_APP_KEY is empty"},
-		{"PUSHER_APP_SECRET", with(pusherBase, "PUSHER_APP_SECRET", ""), "PUSHER_APP_SECRET is empty"},
-		{"PUSHER_HOST", with(pusherBase, "PUSHER_HOST", "https://soketi.local"), `PUSHER_HOST "https://soketi.local" must be a host name, without scheme or path`},
-		{"PUSHER_PORT not a number", with(pusherBase, "PUSHER_PORT", "http"), `PUSHER_PORT "http" is not a whole number`},
-		{"PUSHER_PORT range", with(pusherBase, "PUSHER_PORT", "0"), "PUSHER_PORT 0 must be between 1 and 65535"},
-		{"PUSHER_SCHEME", with(pusherBase, "PUSHER_SCHEME", "wss"), `PUSHER_SCHEME "wss" must be http or https`},
-		{"PUSHER_ENCRYPTION_MASTER_KEY_BASE64", with(pusherBase, "PUSHER_ENCRYPTION_MASTER_KEY_BASE64", base64.StdEncoding.EncodeToString([]byte(secretValue))), "PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must decode to 32 bytes, it decodes to 20"},
-		{"PUSHER_MAX_DATA_BYTES", with(pusherBase, "PUSHER_MAX_DATA_BYTES", "10KB"), `PUSHER_MAX_DATA_BYTES "10KB" is not a whole number`},
-		{"BROADCAST_CONCURRENCY", with(pusherBase, "BROADCAST_CONCURRENCY", "0"), "BROADCAST_CONCURRENCY 0 must be between 1 and 256"},
-		{"ably ok", ablyBase, ""},
-		{"ABLY_KEY", with(ablyBase, "ABLY_KEY", ""), "ABLY_KEY is empty"},
-		{"ABLY_KEY form", with(ablyBase, "ABLY_KEY", ablySecret), "ABLY_KEY must have the form appId.keyId:secret"},
-		{"ABLY_PORT", with(ablyBase, "ABLY_PORT", "99999"), "ABLY_PORT 99999 must be between 1 and 65535"},
-		{"ABLY_SCHEME", with(ablyBase, "ABLY_SCHEME", "ftp"), `ABLY_SCHEME "ftp" must be http or https`},
-		{"ABLY_HOST", with(ablyBase, "ABLY_HOST", "a/b"), `ABLY_HOST "a/b" must be a host name, without scheme or path`},
-		{"two errors at once", with(pusherBase, "PUSHER_PORT", "x", "BROADCAST_CONCURRENCY", "y"), "BROADCAST_CONCURRENCY \"y\" is not a whole number\nPUSHER_PORT \"x\" is not a whole number"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := Broadcast(Map(c.env))
-			if c.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || err.Error() != c.want {
-				t.Fatalf("err = %v, want %q", err, c.want)
-			}
-			if strings.Contains(err.Error(), secretValue) || strings.Contains(err.Error(), ablySecret) {
-				t.Fatal("error reveals a secret")
-			}
-		})
-	}
-
-	t.Run("values reach the config", func(t *testing.T) {
-		cfg, err := Broadcast(Map(with(pusherBase, "PUSHER_APP_CLUSTER", "eu", "PUSHER_HOST", "127.0.0.1", "PUSHER_PORT", "6001",
-			"PUSHER_SCHEME", "HTTP", "PUSHER_MAX_DATA_BYTES", "20480", "BROADCAST_CONCURRENCY", "32")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := broadcast.PusherConfig{AppID: "3", Key: "278d425bdf160c739803", Secret: secretValue, Cluster: "eu", Host: "127.0.0.1",
-			Port: 6001, Scheme: "http", MaxDataBytes: 20480, Concurrency: 32}
-		if cfg.Pusher != want || cfg.Connection != "pusher" {
-			t.Fatalf("got %+v\nwant %+v", cfg.Pusher, want)
-		}
-		cfg, err = Broadcast(Map(with(ablyBase, "ABLY_HOST", "localhost", "ABLY_PORT", "8080", "ABLY_SCHEME", "http")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.Ably.Host != "localhost" || cfg.Ably.Port != 8080 || cfg.Ably.Scheme != "http" {
-			t.Fatalf("ably %+v", cfg.Ably)
-		}
-		if cfg, _ := Broadcast(Map(nil)); cfg.Connection != "null" {
-			t.Fatalf("default connection %q", cfg.Connection)
-		}
-	})
 }

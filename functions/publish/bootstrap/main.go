@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,13 +15,14 @@ import (
 	"github.com/heraldrt/herald/functions/publish"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
+	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/logging"
 )
 
 func main() {
 	log := logging.New()
-	h, err := setup(context.Background(), publish.WithLogger(log))
+	h, err := setup(context.Background(), log, publish.WithLogger(log))
 	if err != nil {
 		log.Error("publish: configuration", "error", err)
 		os.Exit(1)
@@ -28,7 +30,7 @@ func main() {
 	lambda.Start(httpapi.Handler(h))
 }
 
-func setup(ctx context.Context, opts ...publish.Option) (*publish.Handler, error) {
+func setup(ctx context.Context, log *slog.Logger, opts ...publish.Option) (*publish.Handler, error) {
 	env, err := config.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func setup(ctx context.Context, opts ...publish.Option) (*publish.Handler, error
 		cfg.Mode = publish.ModeQueue
 	}
 	if cfg.Mode == publish.ModeDirect {
-		bc, err := config.Broadcast(env)
+		bc, err := broadcast.LoadConfig(env)
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +55,13 @@ func setup(ctx context.Context, opts ...publish.Option) (*publish.Handler, error
 		if err != nil {
 			return nil, err
 		}
-		return publish.New(cfg, append(opts, publish.WithDriver(driver))...)
+		// Retries always; an event's id broadcast once when
+		// IDEMPOTENCY_TABLE is set (events without an id get the request's).
+		guarded, err := delivery.GuardFromEnv(ctx, driver, get, log)
+		if err != nil {
+			return nil, err
+		}
+		return publish.New(cfg, append(opts, publish.WithDriver(guarded))...)
 	}
 	// Queue mode needs no provider credentials (the queue function has
 	// them), only the limits to validate against, so oversize events are

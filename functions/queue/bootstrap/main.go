@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,12 +15,13 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/logging"
 )
 
 func main() {
 	log := logging.New()
-	h, err := setup(context.Background())
+	h, err := setup(context.Background(), log)
 	if err != nil {
 		// An init failure: Lambda reports it and retries the cold start.
 		log.Error("queue: configuration", "error", err)
@@ -29,12 +31,12 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func setup(ctx context.Context) (*queue.Handler, error) {
+func setup(ctx context.Context, log *slog.Logger) (*queue.Handler, error) {
 	env, err := config.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	bc, err := config.Broadcast(env)
+	bc, err := broadcast.LoadConfig(env)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +44,12 @@ func setup(ctx context.Context) (*queue.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &queue.Handler{Driver: driver}
+	// Retries always; exactly-once when IDEMPOTENCY_TABLE is set.
+	guarded, err := delivery.GuardFromEnv(ctx, driver, func(k string) string { v, _ := env(k); return v }, log)
+	if err != nil {
+		return nil, err
+	}
+	h := &queue.Handler{Driver: guarded}
 	if url, _ := env("BROADCAST_DLQ_URL"); url != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,12 +16,13 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/logging"
 )
 
 func main() {
 	log := logging.New()
-	h, err := setup(context.Background())
+	h, err := setup(context.Background(), log)
 	if err != nil {
 		log.Error("stream: configuration", "error", err)
 		os.Exit(1)
@@ -29,7 +31,7 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func setup(ctx context.Context) (*stream.Handler, error) {
+func setup(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	env, err := config.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -40,7 +42,7 @@ func setup(ctx context.Context) (*stream.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	bc, err := config.Broadcast(env)
+	bc, err := broadcast.LoadConfig(env)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +50,12 @@ func setup(ctx context.Context) (*stream.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &stream.Handler{Driver: driver, Tables: tables}
+	// Retries always; exactly-once when IDEMPOTENCY_TABLE is set.
+	guarded, err := delivery.GuardFromEnv(ctx, driver, func(k string) string { v, _ := env(k); return v }, log)
+	if err != nil {
+		return nil, err
+	}
+	h := &stream.Handler{Driver: guarded, Tables: tables}
 	if url, _ := env("BROADCAST_DLQ_URL"); url != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/sqsbatch"
@@ -127,7 +126,7 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 // newDriver builds the driver BROADCAST_CONNECTION selects, from the same
 // variables, read by the same code, as the functions' bootstraps.
 func newDriver(env *env, log *slog.Logger) (broadcast.Driver, error) {
-	bc, err := config.Broadcast(env.Lookup)
+	bc, err := broadcast.LoadConfig(env.Lookup)
 	if err != nil {
 		return nil, err
 	}
