@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
@@ -45,13 +44,13 @@ type SecretsClient interface {
 
 // Load returns the process environment, completed by the secret that
 // BROADCAST_SECRET_ARN names when it is set. The secret is fetched once,
-// here, with the default AWS configuration of the function's role.
+// here, with the AWS configuration of the function's role (see AWS).
 func Load(ctx context.Context) (Lookup, error) {
 	env := Env()
 	if env.get(SecretARNVar) == "" {
 		return env, nil
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := AWS(env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: loading AWS configuration: %w", SecretARNVar, err)
 	}
