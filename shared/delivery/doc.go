@@ -11,5 +11,10 @@
 // The package decides outcomes; it does not acknowledge, retry, or
 // dead-letter anything itself — the trigger functions do, each in its
 // source's terms. Its two steps, Plan and (*Batch).Settle, are the seam
-// where deduplication of already-broadcast messages fits.
+// where deduplication of already-broadcast messages fits: Idempotent is a
+// driver decorator that claims each message's id in an idempotency store
+// before sending it, so a redelivered item settles as Delivered without a
+// second broadcast. Guard (and GuardFromEnv, for the functions' entry
+// points) stacks it over a retry.Driver: the provider driver retried
+// within the invocation, each id claimed once around all its retries.
 package delivery

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -74,4 +75,43 @@ func (p Policy) ceiling(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, p.Cap)
+}
+
+// LoadPolicy reads a Policy through getenv (os.Getenv in main): the
+// durations BROADCAST_RETRY_BASE, BROADCAST_RETRY_CAP and
+// BROADCAST_RETRY_SAFETY_MARGIN (written as "100ms", "2s") and the count
+// BROADCAST_RETRY_MAX_ATTEMPTS (1 turns retries off). Unset variables keep
+// the defaults. The result is validated.
+func LoadPolicy(getenv func(string) string) (Policy, error) {
+	var p Policy
+	durations := []struct {
+		name string
+		to   *time.Duration
+	}{
+		{"BROADCAST_RETRY_BASE", &p.Base},
+		{"BROADCAST_RETRY_CAP", &p.Cap},
+		{"BROADCAST_RETRY_SAFETY_MARGIN", &p.SafetyMargin},
+	}
+	for _, f := range durations {
+		s := getenv(f.name)
+		if s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return Policy{}, fmt.Errorf("retry: %s %q: want a positive duration such as 100ms or 2s", f.name, s)
+		}
+		*f.to = d
+	}
+	if s := getenv("BROADCAST_RETRY_MAX_ATTEMPTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return Policy{}, fmt.Errorf("retry: BROADCAST_RETRY_MAX_ATTEMPTS %q: want a whole number of at least 1", s)
+		}
+		p.MaxAttempts = n
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
 }
