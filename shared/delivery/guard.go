@@ -1,14 +1,13 @@
 package delivery
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/idempotency"
 	"github.com/heraldrt/herald/shared/retry"
 )
@@ -26,15 +25,15 @@ func Guard(d broadcast.Driver, p retry.Policy, store *idempotency.Store, log *sl
 	return out
 }
 
-// GuardFromEnv is Guard configured through getenv (os.Getenv, or a
-// config.Lookup's value): BROADCAST_RETRY_* for the policy (see
-// retry.LoadPolicy) and IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL and
-// IDEMPOTENCY_NAMESPACE for the store (see idempotency.LoadConfig). With
-// IDEMPOTENCY_TABLE unset there is no store and no AWS configuration is
-// loaded; otherwise the DynamoDB client comes from the default AWS
-// configuration (AWS_ENDPOINT_URL_DYNAMODB points it elsewhere). Call it
-// once per process, at init: the store is one claimant.
-func GuardFromEnv(ctx context.Context, d broadcast.Driver, getenv func(string) string, log *slog.Logger) (broadcast.Driver, error) {
+// GuardFromEnv is Guard configured from env (the function's configuration,
+// config.Load's): BROADCAST_RETRY_* for the policy (see retry.LoadPolicy)
+// and IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL and IDEMPOTENCY_NAMESPACE for the
+// store (see idempotency.LoadConfig). With IDEMPOTENCY_TABLE unset there is
+// no store and no AWS configuration is read; otherwise the DynamoDB client
+// comes from config.AWS (AWS_ENDPOINT_URL_DYNAMODB points it elsewhere).
+// Call it once per process, at init: the store is one claimant.
+func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
+	getenv := func(k string) string { v, _ := env(k); return v }
 	p, err := retry.LoadPolicy(getenv)
 	if err != nil {
 		return nil, err
@@ -45,9 +44,9 @@ func GuardFromEnv(ctx context.Context, d broadcast.Driver, getenv func(string) s
 	}
 	var store *idempotency.Store
 	if cfg.Enabled() {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		awsCfg, err := config.AWS(env)
 		if err != nil {
-			return nil, fmt.Errorf("IDEMPOTENCY_TABLE: loading AWS configuration: %w", err)
+			return nil, fmt.Errorf("IDEMPOTENCY_TABLE: %w", err)
 		}
 		if store, err = idempotency.New(cfg, dynamodb.NewFromConfig(awsCfg)); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/idempotency"
 	"github.com/heraldrt/herald/shared/retry"
@@ -259,8 +261,7 @@ func TestIdempotent(t *testing.T) {
 
 func TestGuardFromEnv(t *testing.T) {
 	env := map[string]string{}
-	get := func(k string) string { return env[k] }
-	d, err := delivery.GuardFromEnv(context.Background(), broadcast.Null{}, get, nil)
+	d, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,17 +269,19 @@ func TestGuardFromEnv(t *testing.T) {
 		t.Fatalf("without a table the driver is %T, want *retry.Driver", d)
 	}
 	env["IDEMPOTENCY_TABLE"] = "herald-idempotency"
-	t.Setenv("AWS_REGION", "us-east-1")
-	if d, err = delivery.GuardFromEnv(context.Background(), broadcast.Null{}, get, nil); err != nil {
+	if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err == nil || !strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") {
+		t.Fatalf("a table without AWS settings: err = %v, want one naming IDEMPOTENCY_TABLE", err)
+	}
+	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "us-east-1", "test", "test"
+	if d, err = delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := d.(*delivery.Idempotent); !ok {
 		t.Fatalf("with a table the driver is %T, want *delivery.Idempotent", d)
 	}
 	for k, v := range map[string]string{"IDEMPOTENCY_TABLE": "a b", "IDEMPOTENCY_TTL": "soon", "BROADCAST_RETRY_MAX_ATTEMPTS": "0"} {
-		bad := map[string]string{k: v}
-		if _, err := delivery.GuardFromEnv(context.Background(), broadcast.Null{}, func(k string) string { return bad[k] }, nil); err == nil {
-			t.Errorf("%s=%q accepted", k, v)
+		if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(map[string]string{k: v}), nil); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: err = %v, want one naming it", k, v, err)
 		}
 	}
 }

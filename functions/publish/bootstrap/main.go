@@ -57,7 +57,7 @@ func setup(ctx context.Context, log *slog.Logger, opts ...publish.Option) (*publ
 		}
 		// Retries always; an event's id broadcast once when
 		// IDEMPOTENCY_TABLE is set (events without an id get the request's).
-		guarded, err := delivery.GuardFromEnv(ctx, driver, get, log)
+		guarded, err := delivery.GuardFromEnv(driver, env, log)
 		if err != nil {
 			return nil, err
 		}

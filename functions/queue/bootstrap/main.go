@@ -45,7 +45,7 @@ func setup(ctx context.Context, log *slog.Logger) (*queue.Handler, error) {
 		return nil, err
 	}
 	// Retries always; exactly-once when IDEMPOTENCY_TABLE is set.
-	guarded, err := delivery.GuardFromEnv(ctx, driver, func(k string) string { v, _ := env(k); return v }, log)
+	guarded, err := delivery.GuardFromEnv(driver, env, log)
 	if err != nil {
 		return nil, err
 	}
