@@ -192,11 +192,11 @@ func TestAuthServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 8 {
-		t.Fatalf("%d results, want herald and node for private and presence at 1 and 4 in flight", len(results))
+	if len(results) != 12 {
+		t.Fatalf("%d results, want herald and both Node peers for private and presence at 1 and 4 in flight", len(results))
 	}
 	for _, r := range results {
-		if r.Requests != 50 || r.P50 <= 0 || r.P99 < r.P50 {
+		if r.Requests != 50 || r.P50 <= 0 || r.P99 < r.P50 || r.ServerCPU < 0 {
 			t.Errorf("%s %s: %d requests, p50 %v, p99 %v", r.Server, r.Kind, r.Requests, r.P50, r.P99)
 		}
 	}
@@ -209,12 +209,12 @@ func TestAuthServers(t *testing.T) {
 	}
 	for _, s := range authServers(ctx, env) {
 		t.Run(s.name+" refuses a forged token", func(t *testing.T) {
-			addr, stop, err := startServer(ctx, s.cmd())
+			srv, err := startServer(ctx, s.cmd())
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer stop()
-			_, err = authLoad(ctx, addr, "private", 1, 1, []string{forged})
+			defer srv.stop()
+			_, err = authLoad(ctx, srv, "private", 1, 1, []string{forged})
 			if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 				t.Fatalf("forged token: %v, want HTTP 401", err)
 			}

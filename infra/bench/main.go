@@ -57,7 +57,7 @@ func parseFlags(args []string) (options, error) {
 	idiomaticMax := fs.Int("idiomatic-max", 10000, "largest batch the sequential Node peer is run on (it takes N x rtt)")
 	coldRuns := fs.Int("cold-runs", 15, "cold starts per binary (the median is reported)")
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
-	authRequests := fs.Int("auth-requests", 20000, "auth requests per server and channel kind")
+	authRequests := fs.Int("auth-requests", 10000, "auth requests per server and channel kind")
 	authConc := fs.String("auth-concurrency", "1,8", "auth requests in flight: one run per value")
 	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")

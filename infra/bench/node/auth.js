@@ -5,6 +5,11 @@
 // private-App.Models.User.<own id>, and every signed-in user may join
 // presence-online as {user_id: sub, user_info: {name}}. It prints its
 // address, then serves until killed.
+//
+// AUTH_NODE_KEY=keyobject verifies with a KeyObject made once at start;
+// otherwise the secret is passed as a string, as jsonwebtoken's README
+// shows, which makes the library build a key on every call.
+const crypto = require('node:crypto');
 const http = require('node:http');
 const querystring = require('node:querystring');
 const jwt = require('jsonwebtoken');
@@ -16,7 +21,10 @@ const pusher = new Pusher({
   secret: process.env.PUSHER_APP_SECRET,
   useTLS: true,
 });
-const secret = process.env.AUTH_JWT_SECRET;
+const secret =
+  process.env.AUTH_NODE_KEY === 'keyobject'
+    ? crypto.createSecretKey(Buffer.from(process.env.AUTH_JWT_SECRET, 'utf8'))
+    : process.env.AUTH_JWT_SECRET;
 const MAX_BODY = 16 << 10;
 
 function send(res, status, body) {
