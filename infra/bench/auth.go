@@ -196,7 +196,6 @@ func authLoad(ctx context.Context, s server, kind string, n, conc int, tokens []
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	url0 := "http://" + addr + "/broadcasting/auth"
 
-	// One warm-up request per connection, outside the measurement.
 	do := func(i int) (time.Duration, error) {
 		user := i%authUsers + 1
 		socketID := fmt.Sprintf("%d.%d", 100000+i, 200000+i)
@@ -227,53 +226,54 @@ func authLoad(ctx context.Context, s server, kind string, n, conc int, tokens []
 		}
 		return d, checkAuthAnswer(body, socketID, ch, strconv.Itoa(user))
 	}
-	var wg sync.WaitGroup
-	warm := make(chan error, conc)
-	for w := range conc {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, err := do(w); warm <- err }()
-	}
-	wg.Wait()
-	close(warm)
-	for err := range warm {
-		if err != nil {
-			return authResult{}, err
+	// phase sends count requests from conc workers, recording latencies
+	// into lat when it is not nil, and stops at the first failure.
+	phase := func(count int, lat []time.Duration) error {
+		next := make(chan int, count)
+		for i := range count {
+			next <- i
 		}
+		close(next)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					d, err := do(i)
+					if err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						return
+					}
+					if lat != nil {
+						lat[i] = d
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return firstErr
 	}
 
-	lat := make([]time.Duration, n)
-	var mu sync.Mutex
-	var firstErr error
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
+	// Warm up outside the measurement: open every connection and let
+	// Node's JIT and Go's allocator settle.
+	if err := phase(max(conc, min(n/10, 500)), nil); err != nil {
+		return authResult{}, err
 	}
-	close(next)
+	lat := make([]time.Duration, n)
 	cpu0, cpuErr := procCPU(s.pid)
 	start := time.Now()
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				d, err := do(i)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-				lat[i] = d
-			}
-		}()
-	}
-	wg.Wait()
+	err := phase(n, lat)
 	wall := time.Since(start)
 	cpu1, cpuErr1 := procCPU(s.pid)
-	if firstErr != nil {
-		return authResult{}, firstErr
+	if err != nil {
+		return authResult{}, err
 	}
 	slices.Sort(lat)
 	r := authResult{Kind: kind, Requests: n, Concurrency: conc, Wall: wall,
@@ -384,7 +384,7 @@ func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error
 func (r *report) authTable(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Auth: POST /broadcasting/auth with a bearer HS256 JWT, on loopback\n\n")
 	fmt.Fprintf(b, "Each server in its own process, started afresh per row; a Go load generator sends %d requests with a fixed number in flight "+
-		"over keep-alive connections (one request per connection first, unmeasured) and verifies every answer's signature. "+
+		"over keep-alive connections, after an unmeasured warm-up of a tenth as many (at most 500), and verifies every answer's signature. "+
 		"One in flight is how a Lambda instance is used; more shows throughput. "+
 		"herald is the auth function's handler with its default rules, served by net/http as the Lambda adapter hands it requests, logging each decision as deployed; "+
 		"the Node peer is node:http + jsonwebtoken + the pusher package's authorizeChannel with the same rules written in JavaScript, "+

@@ -75,8 +75,9 @@ func writeBatch(dir string, n int) (string, error) {
 	return path, os.WriteFile(path, b, 0o644)
 }
 
-// floor is the lower bound on wall time for n single-channel events:
-// calls / concurrency round trips, with perCall events per call.
+// floor is the performance target's lower bound on wall time for n
+// single-channel events: calls / concurrency round trips, with perCall
+// events per call.
 func floor(n, perCall, concurrency int, rtt time.Duration) time.Duration {
 	calls := (n + perCall - 1) / perCall
 	return time.Duration(float64(calls) / float64(concurrency) * float64(rtt))
@@ -166,7 +167,6 @@ func workQueue(ctx context.Context) (workerReport, error) {
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return workerReport{}, err
 	}
-	data = nil
 	h := &queue.Handler{Driver: drv, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
 
 	ru0, err := rusage()
