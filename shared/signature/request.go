@@ -29,9 +29,18 @@ func BodyMD5(body []byte) string {
 // METHOD, path and the query (keys lowercased and sorted, auth_signature
 // left out, values unescaped) joined by newlines.
 func RequestString(method, path string, query url.Values) string {
+	// Keys differing only by case merge into one; taking them in sorted
+	// order makes the merged values' order, and so the signature, the same
+	// on every call (map order is random).
+	given := make([]string, 0, len(query))
+	for k := range query {
+		given = append(given, k)
+	}
+	sort.Strings(given)
 	keys := make([]string, 0, len(query))
 	lower := make(map[string][]string, len(query))
-	for k, v := range query {
+	for _, k := range given {
+		v := query[k]
 		lk := strings.ToLower(k)
 		if lk == "auth_signature" {
 			continue
