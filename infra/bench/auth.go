@@ -399,7 +399,7 @@ func (r *report) authTable(b *strings.Builder) {
 			if ms(a.P99) < targetAuthP99Millis {
 				result = fmt.Sprintf("PASS (%.2f ms)", ms(a.P99))
 			} else {
-				result = fmt.Sprintf("**MISS** by %.0f%% (%.2f ms)", 100*(ms(a.P99)-targetAuthP99Millis)/targetAuthP99Millis, ms(a.P99))
+				result = fmt.Sprintf("**MISS** by %s (%.2f ms)", pct((ms(a.P99)-targetAuthP99Millis)/targetAuthP99Millis), ms(a.P99))
 			}
 			r.judge(fmt.Sprintf("auth, %s, %d in flight: herald p99", a.Kind, a.Concurrency), target, result)
 		}

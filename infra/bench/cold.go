@@ -27,6 +27,9 @@ type coldTarget struct {
 	env     []string
 	payload func() ([]byte, error)
 	ok      func(answer []byte) error
+	// events is how many events the invocation must deliver to the
+	// stand-in.
+	events int
 }
 
 // coldBinary is what was measured for one target.
@@ -63,16 +66,16 @@ func coldTargets(root, pusherAddr string) []coldTarget {
 			ok:      wantBody(`"hello":"world"`)},
 		{name: "queue", pkg: "./functions/queue/bootstrap", env: broadcastEnv,
 			payload: func() ([]byte, error) { return json.Marshal(sqsBatch(1)) },
-			ok:      wantNoItemFailures},
+			ok:      wantNoItemFailures, events: 1},
 		{name: "stream", pkg: "./functions/stream/bootstrap",
 			env:     append([]string{"STREAM_TABLES=Outbox:\n  mode: outbox\n"}, broadcastEnv...),
 			payload: sample("dynamodb-outbox-insert.json"),
-			ok:      wantNoItemFailures},
+			ok:      wantNoItemFailures, events: 1},
 		{name: "publish", pkg: "./functions/publish/bootstrap",
 			env: append([]string{"PUBLISH_MODE=direct", "PUBLISH_APP_ID=" + benchAppID,
 				"PUBLISH_APP_KEY=" + benchKey, "PUBLISH_APP_SECRET=" + benchSecret}, broadcastEnv...),
 			payload: publishEvent,
-			ok:      wantStatus(http.StatusOK)},
+			ok:      wantStatus(http.StatusOK), events: 1},
 		{name: "auth", pkg: "./functions/auth/bootstrap", env: authEnv(),
 			payload: authEvent,
 			ok:      wantStatus(http.StatusOK)},
@@ -209,12 +212,17 @@ func runCold(ctx context.Context, env *benchEnv, o options) (*coldResults, error
 			if bins[i] == "" {
 				continue
 			}
+			papi.counter.take()
 			r, err := coldStart(ctx, rie, bins[i], t.env, payloads[i])
 			if err != nil {
 				return nil, err
 			}
 			if err := t.ok(r.Answer); err != nil {
 				return nil, fmt.Errorf("cold start of %s: %w", t.name, err)
+			}
+			if got := papi.counter.take(); got.Events != t.events || got.Refusals != 0 {
+				return nil, fmt.Errorf("cold start of %s: the stand-in counted %d events and %d refusals, want %d and 0 (%s)",
+					t.name, got.Events, got.Refusals, t.events, got.FirstRefusal)
 			}
 			res.binaries[i].runs = append(res.binaries[i].runs, r.First)
 		}
@@ -223,7 +231,6 @@ func runCold(ctx context.Context, env *benchEnv, o options) (*coldResults, error
 	for i := range res.binaries {
 		slices.Sort(res.binaries[i].runs)
 	}
-	papi.counter.take()
 	return res, nil
 }
 

@@ -71,17 +71,25 @@ func loadAverage() string {
 // atMost judges value against an upper limit.
 func atMost(value, limit float64, unit string) string {
 	if value <= limit {
-		return fmt.Sprintf("PASS (%s%s, %.0f%% under)", num(value), unit, 100*(limit-value)/limit)
+		return fmt.Sprintf("PASS (%s%s, %s under)", num(value), unit, pct((limit-value)/limit))
 	}
-	return fmt.Sprintf("**MISS** by %.0f%% (%s%s)", 100*(value-limit)/limit, num(value), unit)
+	return fmt.Sprintf("**MISS** by %s (%s%s)", pct((value-limit)/limit), num(value), unit)
 }
 
 // atLeast judges value against a lower limit.
 func atLeast(value, limit float64, unit string) string {
 	if value >= limit {
-		return fmt.Sprintf("PASS (%s%s, %.0f%% over)", num(value), unit, 100*(value-limit)/limit)
+		return fmt.Sprintf("PASS (%s%s, %s over)", num(value), unit, pct((value-limit)/limit))
 	}
-	return fmt.Sprintf("**MISS** by %.0f%% (%s%s)", 100*(limit-value)/limit, num(value), unit)
+	return fmt.Sprintf("**MISS** by %s (%s%s)", pct((limit-value)/limit), num(value), unit)
+}
+
+// pct prints a fraction as a percentage, with a decimal when small.
+func pct(f float64) string {
+	if f < 0.1 {
+		return fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
 }
 
 // num prints a figure with about three significant digits.
