@@ -15,6 +15,7 @@ import (
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/sqsbatch"
 )
@@ -59,7 +60,15 @@ type sqsAPI = sqsbatch.API
 // reason, as it would stop a Lambda at init.
 func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logger) (Functions, error) {
 	var f Functions
-	driver, err := newDriver(env, log)
+	raw, err := newDriver(env, log)
+	if err != nil {
+		return f, err
+	}
+	// As in every bootstrap: temporary failures retried within the
+	// invocation (BROADCAST_RETRY_*), each message once when
+	// IDEMPOTENCY_TABLE is set. One guard serves the three functions, as
+	// one process would.
+	driver, err := delivery.GuardFromEnv(raw, env.Lookup, log)
 	if err != nil {
 		return f, err
 	}
@@ -113,7 +122,7 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 		// As its bootstrap does: queue mode validates against the
 		// provider's limits and leaves delivery to the QueueFunction.
 		opts = append(opts, publish.WithQueue(client))
-		if driver.Name() == "ably" {
+		if raw.Name() == "ably" {
 			opts = append(opts, publish.WithLimits(broadcast.Limits{MaxDataBytes: broadcast.AblyMaxDataBytes, MaxChannelsPerCall: broadcast.AblyMaxChannelsPerRequest}))
 		}
 	}

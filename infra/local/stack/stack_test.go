@@ -238,7 +238,8 @@ func TestPublishThroughQueue(t *testing.T) {
 // fifth receive, the redrive policy moves it to the DLQ.
 func TestRedeliveryThenDLQ(t *testing.T) {
 	dead := testkit.FreePort(t)
-	st := start(t, map[string]string{"PUSHER_PORT": strconv.Itoa(dead)}, func(c *Config) {
+	// One attempt per invocation: the retries under test are the queue's.
+	st := start(t, map[string]string{"PUSHER_PORT": strconv.Itoa(dead), "BROADCAST_RETRY_MAX_ATTEMPTS": "1"}, func(c *Config) {
 		c.VisibilityTimeout = time.Second
 	})
 	id, err := st.SendEmail(context.Background(), "42", "never delivered", "")
