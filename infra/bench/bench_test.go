@@ -268,6 +268,14 @@ func TestReportJudges(t *testing.T) {
 	if got := roundFloor(1000, 10, 16, 20*time.Millisecond); got != 140*time.Millisecond {
 		t.Errorf("roundFloor(1000) = %v, want 140ms", got)
 	}
+	m := medianRun([]fanoutResult{
+		{Wall: 30 * time.Millisecond, MaxRSS: 5},
+		{Wall: 10 * time.Millisecond, MaxRSS: 9},
+		{Wall: 20 * time.Millisecond, MaxRSS: 7},
+	})
+	if m.Wall != 20*time.Millisecond || m.MaxRSS != 9 || m.Runs != 3 {
+		t.Errorf("medianRun = wall %v, peak RSS %d, runs %d; want 20ms, 9, 3", m.Wall, m.MaxRSS, m.Runs)
+	}
 	ev := sqsBatch(3)
 	b, _ := json.Marshal(ev)
 	if !bytes.Contains(b, []byte(`"messageId":"00000000-0000-4000-8000-000000000003"`)) ||

@@ -104,6 +104,8 @@ type fanoutResult struct {
 	// Lead is from the handler's start to the provider's first request:
 	// decoding, planning, connecting.
 	Lead time.Duration
+	// Runs is how many runs this one is the median of.
+	Runs int
 }
 
 // workerReport is what a child prints: the measurement taken inside it.
@@ -304,6 +306,7 @@ func (f *fanout) result(who string, n int, rep workerReport, cpu time.Duration, 
 		Failures: rep.Failures,
 		Tally:    t,
 		Lead:     t.First.Sub(time.UnixMicro(int64(rep.StartUnixMS * 1000))),
+		Runs:     1,
 	}
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +23,7 @@ type options struct {
 	concurrency     int
 	rtt             time.Duration
 	idiomaticMax    int
+	repeat          int
 	coldRuns        int
 	coldOnly        map[string]bool // empty: every function
 	authRequests    int
@@ -54,6 +57,7 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "10,1000,10000", "SQS batch sizes for the fan-out runs")
 	conc := fs.Int("concurrency", broadcast.DefaultConcurrency, "provider requests in flight (herald's BROADCAST_CONCURRENCY and the tuned Node peer's)")
 	rtt := fs.Duration("rtt", 20*time.Millisecond, "delay the provider stand-ins answer after")
+	repeat := fs.Int("repeat", 3, "runs of herald and the tuned Node peer per batch size (the median is reported)")
 	idiomaticMax := fs.Int("idiomatic-max", 10000, "largest batch the sequential Node peer is run on (it takes N x rtt)")
 	coldRuns := fs.Int("cold-runs", 15, "cold starts per binary (the median is reported)")
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
@@ -65,7 +69,7 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, coldRuns: *coldRuns,
+	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, repeat: *repeat, coldRuns: *coldRuns,
 		authRequests: *authRequests, out: *out, timeout: *timeout, parts: map[string]bool{}}
 	for _, f := range strings.Split(*coldOnly, ",") {
 		if f = strings.TrimSpace(f); f != "" {
@@ -93,8 +97,8 @@ func parseFlags(args []string) (options, error) {
 	if o.concurrency < 1 || o.concurrency > broadcast.MaxConcurrency {
 		return options{}, fmt.Errorf("-concurrency must be 1-%d", broadcast.MaxConcurrency)
 	}
-	if o.coldRuns < 1 || o.authRequests < 1 {
-		return options{}, fmt.Errorf("-cold-runs and -auth-requests must be positive")
+	if o.coldRuns < 1 || o.authRequests < 1 || o.repeat < 1 {
+		return options{}, fmt.Errorf("-cold-runs, -auth-requests and -repeat must be positive")
 	}
 	return o, nil
 }
@@ -170,40 +174,72 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// runFanout measures every fan-out run. The Node peers and herald take
-// turns on each batch size so that a change in machine load affects both.
+// runFanout measures every fan-out run. herald and the tuned Node peer run
+// o.repeat times in turns on each batch size, so that a change in machine
+// load affects both, and the run with the median wall time is kept (with
+// the highest peak RSS of all). The idiomatic Node peer, which takes N
+// round trips, runs once.
 func runFanout(ctx context.Context, env *benchEnv, o options) ([]fanoutResult, error) {
 	f := &fanout{env: env, concurrency: o.concurrency}
-	var out []fanoutResult
-	add := func(r fanoutResult, err error) error {
+	type runner struct {
+		who string
+		run func(n int) (fanoutResult, error)
+	}
+	repeated := []runner{
+		{"herald pusher", func(n int) (fanoutResult, error) { return f.herald(ctx, "pusher", n) }},
+		{"herald ably", func(n int) (fanoutResult, error) { return f.herald(ctx, "ably", n) }},
+		{"node tuned", func(n int) (fanoutResult, error) { return f.node(ctx, "tuned", n) }},
+	}
+	measure := func(r runner, n int) (fanoutResult, error) {
+		res, err := r.run(n)
 		if err != nil {
-			return err
+			return res, err
 		}
-		if err := r.check(); err != nil {
-			return err
+		if err := res.check(); err != nil {
+			return res, err
 		}
 		env.progress("fan-out %-15s N=%-6d wall %8.1f ms (first request after %6.1f ms, provider span %8.1f ms, %4.1f in flight on average), %5d requests, CPU %7.1f ms, peak RSS %5.1f MiB",
-			r.Who, r.N, ms(r.Wall), ms(r.Lead), ms(r.Tally.Span), r.Tally.MeanInFlight, r.Tally.Requests, ms(r.CPU), float64(r.MaxRSS)/mib)
-		out = append(out, r)
-		return nil
+			res.Who, res.N, ms(res.Wall), ms(res.Lead), ms(res.Tally.Span), res.Tally.MeanInFlight, res.Tally.Requests, ms(res.CPU), float64(res.MaxRSS)/mib)
+		return res, nil
 	}
+	var out []fanoutResult
 	for _, n := range o.sizes {
-		for _, d := range []string{"pusher", "ably"} {
-			if err := add(f.herald(ctx, d, n)); err != nil {
-				return nil, err
+		runs := make([][]fanoutResult, len(repeated))
+		for range o.repeat {
+			for i, r := range repeated {
+				res, err := measure(r, n)
+				if err != nil {
+					return nil, err
+				}
+				runs[i] = append(runs[i], res)
 			}
 		}
-		if err := add(f.node(ctx, "tuned", n)); err != nil {
-			return nil, err
+		for _, rs := range runs {
+			out = append(out, medianRun(rs))
 		}
 		if n > o.idiomaticMax {
 			env.progress("fan-out node idiomatic    N=%d skipped (-idiomatic-max %d)", n, o.idiomaticMax)
 			continue
 		}
 		env.progress("fan-out node idiomatic    N=%d: about %.0f s (one round trip per message)", n, (time.Duration(n) * o.rtt).Seconds())
-		if err := add(f.node(ctx, "idiomatic", n)); err != nil {
+		res, err := measure(runner{"node idiomatic", func(n int) (fanoutResult, error) { return f.node(ctx, "idiomatic", n) }}, n)
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, res)
 	}
 	return out, nil
+}
+
+// medianRun is the run with the median wall time, carrying the highest
+// peak RSS of all runs.
+func medianRun(rs []fanoutResult) fanoutResult {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b fanoutResult) int { return cmp.Compare(a.Wall, b.Wall) })
+	m := sorted[(len(sorted)-1)/2]
+	for _, r := range rs {
+		m.MaxRSS = max(m.MaxRSS, r.MaxRSS)
+	}
+	m.Runs = len(rs)
+	return m
 }
