@@ -1,9 +1,15 @@
 package stack
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"sort"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // Local defaults. They are not secrets: they only ever open the embedded
@@ -155,4 +161,24 @@ func secretKey(key string) bool {
 func ablyKeyName(key string) string {
 	name, _, _ := strings.Cut(key, ":")
 	return name
+}
+
+// withSecret completes lookup with the JSON secret BROADCAST_SECRET_ARN
+// names, as every function's start-up does in AWS, so the local stack can
+// run with the deployed stack's provider credentials. AWS credentials and
+// region come from the environment (AWS_ACCESS_KEY_ID, AWS_REGION, ...).
+func withSecret(ctx context.Context, lookup func(string) (string, bool)) (func(string) (string, bool), error) {
+	l := config.Lookup(lookup)
+	if v, _ := l(config.SecretARNVar); strings.TrimSpace(v) == "" {
+		return lookup, nil
+	}
+	awsCfg, err := config.AWS(l)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
+	}
+	out, err := config.WithSecret(ctx, l, secretsmanager.NewFromConfig(awsCfg))
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

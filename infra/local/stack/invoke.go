@@ -44,7 +44,11 @@ func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byt
 	}
 	c = c.withDefaults()
 	sqsURL := "http://" + c.SQSAddr
-	env := newEnv(c.Lookup, c.ServerAddr, sqsURL)
+	lookup, err := withSecret(ctx, c.Lookup)
+	if err != nil {
+		return nil, err
+	}
+	env := newEnv(lookup, c.ServerAddr, sqsURL)
 	fns, err := buildFunctions(ctx, env, newSQSClient(sqsURL), c.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("building the functions: %w", err)

@@ -75,7 +75,13 @@ func New(cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	sqsURL := "http://" + s.sqsL.Addr().String()
-	s.env = newEnv(cfg.Lookup, s.serverL.Addr().String(), sqsURL)
+	sctx, cancel := context.WithTimeout(s.life, 30*time.Second)
+	lookup, err := withSecret(sctx, cfg.Lookup)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	s.env = newEnv(lookup, s.serverL.Addr().String(), sqsURL)
 
 	if s.server, err = s.newServer(); err != nil {
 		return nil, err
