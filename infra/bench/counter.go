@@ -70,6 +70,13 @@ func (c *counter) refused(msg string) {
 	c.refusals++
 }
 
+// accepted is how many events arrived since the last take.
+func (c *counter) accepted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.events
+}
+
 // tally is a snapshot of a counter.
 type tally struct {
 	Requests     int

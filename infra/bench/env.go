@@ -86,6 +86,27 @@ func (e *benchEnv) close() {
 	e.ably.close()
 }
 
+// every calls f each period until the returned func is called: progress
+// lines during long runs.
+func (e *benchEnv) every(period time.Duration, f func()) (stop func()) {
+	done := make(chan struct{})
+	t := time.NewTicker(period)
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				f()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		t.Stop()
+		close(done)
+	}
+}
+
 // batchFile returns the path of an SQS batch of n messages, writing it once.
 func (e *benchEnv) batchFile(n int) (string, error) {
 	e.mu.Lock()

@@ -284,6 +284,9 @@ func (f *fanout) node(ctx context.Context, script string, n int) (fanoutResult, 
 		return fanoutResult{}, err
 	}
 	f.env.pusher.counter().take()
+	defer f.env.every(15*time.Second, func() {
+		f.env.progress("fan-out node %-10s N=%-6d ... %d events so far", script, n, f.env.pusher.counter().accepted())
+	})()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(f.env.root, "infra", "bench", "node", script+".js"), path)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+f.env.nodeModules,
 		"PUSHER_APP_ID="+benchAppID, "PUSHER_APP_KEY="+benchKey, "PUSHER_APP_SECRET="+benchSecret,
