@@ -1,0 +1,33 @@
+// Package faults is herald's fault-injection suite: it runs the real queue
+// and stream handlers, with the real pusher driver, retry decorator and
+// idempotency store (on dynalite), against a provider that fails a share of
+// calls, and counts what reaches a WebSocket subscriber of the local
+// Pusher-compatible server (package server), not what the provider was
+// sent.
+//
+// The pieces, usable on their own:
+//
+//   - Provider, an http.Handler in front of the server's Pusher HTTP API
+//     that fails a seeded share of publish calls with 500, 429, a slow
+//     answer past the client's timeout, or a dropped connection, none of
+//     which reach the server; optionally the ambiguous kinds, where the
+//     server accepted the events and the answer is then lost or late.
+//   - Subscriber, a Pusher protocol 7 client (coder/websocket) counting
+//     events by serial, with Sync to wait for sentinels instead of
+//     sleeping.
+//   - QueueLoop, Lambda's SQS event source mapping with
+//     ReportBatchItemFailures, over the in-memory SQS (package sqs) with a
+//     settable clock for visibility timeouts and the template's redrive
+//     policy.
+//   - Shard, Lambda's DynamoDB stream event source mapping on one shard
+//     with ReportBatchItemFailures: the checkpoint moves to the lowest
+//     failed sequence number, so that record and all later ones come
+//     again, none before it.
+//
+// go test ./infra/faults runs 1,000 events per case (300 with -short);
+// HERALD_FAULTS_FULL=1 runs 10,000 (make load).
+//
+// What it is not: a benchmark (no timing is asserted), or a model of
+// Lambda's scaling, bisecting or retry limits; each loop retries until
+// every item is delivered or dead-lettered.
+package faults
