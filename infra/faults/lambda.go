@@ -275,7 +275,7 @@ type Shard struct {
 	// Reported counts, per record index, the times the function listed it
 	// in batchItemFailures.
 	Reported []int
-	Stats LoopStats
+	Stats    LoopStats
 }
 
 // Run drives the shard to its end or until ctx ends.
