@@ -68,6 +68,36 @@ test: node-deps lint
 bench: node-deps
 	$(GO) run ./infra/bench $(BENCH_FLAGS)
 
+# fuzz: every fuzz target for FUZZTIME each (default 20s), one after the
+# other (about 3 minutes); a failing input is saved under the package's
+# testdata/fuzz/ and stops the run.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	./events:FuzzParse \
+	./functions/queue:FuzzUnwrap \
+	./functions/stream:FuzzToJSON \
+	./functions/auth:FuzzParseRequest \
+	./functions/auth/rules:FuzzPatternMatch \
+	./functions/auth/rules:FuzzAuthorize \
+	./shared/signature:FuzzVerifyRequest \
+	./infra/server:FuzzDispatch
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+# load: the long runs, on loopback (about 10 minutes): 10,000 events through
+# the fault-injection suite (queue and stream, idempotency off and on), the
+# auth and publish endpoints of the local stack (20,000 and 10,000
+# requests), 30 s of connection churn, the server's 5,000-connection
+# fan-out. Figures are printed; make test runs short versions of each.
+load: node-deps
+	HERALD_LOAD=1 HERALD_FAULTS_FULL=1 $(GO) test -count=1 -timeout 60m -v \
+		-run '^(TestFaults|TestAuthEndpoint|TestPublishEndpoint|TestConnectionChurn|TestLoadFanout)$$' \
+		./infra/faults ./infra/load ./infra/server
+
 # sam-invoke: the same in a Lambda container with the SAM CLI (Docker):
 #   make sam-invoke FN=StreamFunction EVENT=events/samples/dynamodb-users-insert.json
 # ENV_FILE (optional) is a JSON file of environment overrides (--env-vars).
