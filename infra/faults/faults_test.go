@@ -307,8 +307,8 @@ func runQueue(t *testing.T, ctx context.Context, n int, idem bool, store *idempo
 	}
 	st.sync(t, ctx)
 	ps := st.provider.Stats()
-	t.Logf("%d events (%d messages) in %v: %d invocations, %d item failures, %d batch errors, %d redeliveries; provider: %d calls, injected %v, late %d",
-		n, len(msgs), time.Since(start).Round(time.Millisecond), stats.Invocations, stats.ItemFailures, stats.BatchErrors, stats.Redeliveries, ps.Calls, ps.Injected, ps.Late)
+	t.Logf("%d events (%d messages) in %v: %d invocations, %d item failures, %d batch errors, %d redeliveries, %d receives retried; provider: %d calls, injected %v, late %d",
+		n, len(msgs), time.Since(start).Round(time.Millisecond), stats.Invocations, stats.ItemFailures, stats.BatchErrors, stats.Redeliveries, stats.ReceiveErrors, ps.Calls, ps.Injected, ps.Late)
 
 	checkInjected(t, ps, unambiguous)
 	if stats.Redeliveries == 0 {

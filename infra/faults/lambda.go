@@ -68,6 +68,8 @@ type LoopStats struct {
 	BatchErrors int
 	// Redeliveries counts items handed to the function again.
 	Redeliveries int
+	// ReceiveErrors counts failed receives (retried).
+	ReceiveErrors int
 }
 
 // Run drives the queue until it is empty or ctx ends.
@@ -155,11 +157,24 @@ func (l *QueueLoop) work(ctx context.Context, h lambda.Handler) error {
 // once receives one batch, invokes the function and deletes what
 // succeeded; it returns how many messages it received.
 func (l *QueueLoop) once(ctx context.Context, h lambda.Handler) (int, error) {
-	out, err := l.Client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-		QueueUrl:                    aws.String(l.QueueURL),
-		MaxNumberOfMessages:         10,
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-	})
+	// Lambda's pollers retry a failed receive; so does this one, a few
+	// times, since a loopback connection can still be reset under load.
+	var out *awssqs.ReceiveMessageOutput
+	var err error
+	for attempt := range 5 {
+		out, err = l.Client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(l.QueueURL),
+			MaxNumberOfMessages:         10,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		l.mu.Lock()
+		l.stats.ReceiveErrors++
+		l.mu.Unlock()
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("faults: receive: %w", err)
 	}
@@ -212,7 +227,18 @@ func (l *QueueLoop) once(ctx context.Context, h lambda.Handler) (int, error) {
 		}
 	}
 	if len(del) > 0 {
-		res, err := l.Client.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(l.QueueURL), Entries: del})
+		// Retried like the receive: a delete lost here would redeliver
+		// messages that were handled, which is at-least-once behaviour the
+		// suite measures elsewhere, not a fault it injects.
+		var res *awssqs.DeleteMessageBatchOutput
+		var err error
+		for attempt := range 5 {
+			res, err = l.Client.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(l.QueueURL), Entries: del})
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("faults: delete: %w", err)
 		}
