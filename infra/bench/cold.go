@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +40,8 @@ type coldTarget struct {
 type coldBinary struct {
 	name      string
 	runs      []time.Duration // sorted
+	inits     []time.Duration // package initialisation, sorted
+	heaviest  []initStep      // the slowest initialisers of the last init run
 	arm64Size int64
 	skipped   string // why it was not measured
 }
@@ -225,13 +231,62 @@ func runCold(ctx context.Context, env *benchEnv, o options) (*coldResults, error
 					t.name, got.Events, got.Refusals, t.events, got.FirstRefusal)
 			}
 			res.binaries[i].runs = append(res.binaries[i].runs, r.First)
+			if run < initRuns {
+				d, heavy, err := packageInit(ctx, bins[i], t.env)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", t.name, err)
+				}
+				res.binaries[i].inits = append(res.binaries[i].inits, d)
+				res.binaries[i].heaviest = heavy
+			}
 		}
 		env.progress("cold start: run %d of %d done", run+1, o.coldRuns)
 	}
 	for i := range res.binaries {
 		slices.Sort(res.binaries[i].runs)
+		slices.Sort(res.binaries[i].inits)
 	}
 	return res, nil
+}
+
+// initRuns is how many times packageInit is measured per binary.
+const initRuns = 5
+
+var initTraceRE = regexp.MustCompile(`(?m)^init (\S+) @[0-9.]+ ms, ([0-9.]+) ms clock`)
+
+// initStep is one package's initialiser and how long it ran.
+type initStep struct {
+	pkg string
+	d   time.Duration
+}
+
+// packageInit is the time the Go runtime spends running a binary's package
+// initialisers (GODEBUG=inittrace=1, summed), with the three slowest. The
+// binary is pointed at a runtime API that refuses connections, so it exits
+// right after its own set-up, before any invocation.
+func packageInit(ctx context.Context, bin string, env []string) (time.Duration, []initStep, error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(append(os.Environ(), env...), "GODEBUG=inittrace=1", fmt.Sprintf("AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", port))
+	out, _ := cmd.CombinedOutput() // it fails by design: no runtime API
+	var total time.Duration
+	var steps []initStep
+	for _, m := range initTraceRE.FindAllSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(string(m[2]), 64)
+		d := time.Duration(v * float64(time.Millisecond))
+		total += d
+		steps = append(steps, initStep{string(m[1]), d})
+	}
+	if len(steps) == 0 {
+		return 0, nil, fmt.Errorf("no inittrace output from %s: %s", bin, tailString(string(out), 500))
+	}
+	slices.SortFunc(steps, func(a, b initStep) int { return cmp.Compare(b.d, a.d) })
+	return total, steps[:min(3, len(steps))], nil
 }
 
 func (r *report) coldTable(b *strings.Builder) {
@@ -239,12 +294,14 @@ func (r *report) coldTable(b *strings.Builder) {
 	fmt.Fprintf(b, "Each binary built as the Makefile builds it (`-tags lambda.norpc -trimpath -ldflags=\"-s -w\"`, CGO off). "+
 		"Time from sending the first invocation to its answer; the emulator starts the bootstrap process when that invocation arrives, "+
 		"so this is process start, runtime and function init, and one ordinary invocation (the trigger functions send one event to a stand-in answering at once). "+
-		"Median of %d runs, binaries taking turns. Sizes are the linux/arm64 builds that are deployed.\n\n", r.opts.coldRuns)
-	b.WriteString("| binary | median ms | min ms | max ms | x hello | target | result | arm64 MiB | target | result |\n|---|---:|---:|---:|---:|---|---|---:|---|---|\n")
+		"Median of %d runs, binaries taking turns. "+
+		"Package init is the part spent in Go package initialisers (GODEBUG=inittrace=1, summed; median of %d runs). "+
+		"Sizes are the linux/arm64 builds that are deployed.\n\n", r.opts.coldRuns, initRuns)
+	b.WriteString("| binary | median ms | min ms | max ms | package init ms | x hello | target | result | arm64 MiB | target | result |\n|---|---:|---:|---:|---:|---:|---|---|---:|---|---|\n")
 	var hello time.Duration
 	for i, c := range r.cold.binaries {
 		if c.skipped != "" {
-			fmt.Fprintf(b, "| %s | | | | | | not measured: %s | | | |\n", c.name, c.skipped)
+			fmt.Fprintf(b, "| %s | | | | | | | not measured: %s | | | |\n", c.name, c.skipped)
 			continue
 		}
 		name := c.name
@@ -261,7 +318,18 @@ func (r *report) coldTable(b *strings.Builder) {
 			sizeTarget = fmt.Sprintf("<= %.0f MiB", targetBinaryMiB)
 			sizeResult = r.judge(name+": arm64 binary", sizeTarget, atMost(size, targetBinaryMiB, " MiB"))
 		}
-		fmt.Fprintf(b, "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %.1f | %s | %s |\n", name, ms(c.median()),
-			ms(c.runs[0]), ms(c.runs[len(c.runs)-1]), ratio, coldTarget, coldResult, size, sizeTarget, sizeResult)
+		fmt.Fprintf(b, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %.1f | %s | %s |\n", name, ms(c.median()),
+			ms(c.runs[0]), ms(c.runs[len(c.runs)-1]), ms(percentile(c.inits, 0.5)), ratio, coldTarget, coldResult, size, sizeTarget, sizeResult)
+	}
+	b.WriteString("\nSlowest package initialisers (one run):\n\n")
+	for _, c := range r.cold.binaries {
+		if len(c.heaviest) == 0 {
+			continue
+		}
+		parts := make([]string, len(c.heaviest))
+		for i, h := range c.heaviest {
+			parts[i] = fmt.Sprintf("`%s` %.2f ms", h.pkg, ms(h.d))
+		}
+		fmt.Fprintf(b, "- %s: %s\n", c.name, strings.Join(parts, ", "))
 	}
 }
