@@ -235,8 +235,8 @@ func TestColdStart(t *testing.T) {
 	for _, b := range res.binaries {
 		switch b.name {
 		case "hello", "queue":
-			if len(b.runs) != 1 || b.runs[0] <= 0 || b.arm64Size <= 0 {
-				t.Errorf("%s: runs %v, arm64 size %d", b.name, b.runs, b.arm64Size)
+			if len(b.runs) != 1 || b.runs[0] <= 0 || b.arm64Size <= 0 || len(b.inits) != 1 || b.inits[0] <= 0 || len(b.heaviest) == 0 {
+				t.Errorf("%s: runs %v, arm64 size %d, package init %v", b.name, b.runs, b.arm64Size, b.inits)
 			}
 		default:
 			if b.skipped == "" {
