@@ -37,6 +37,7 @@ type machine struct {
 	date       time.Time
 	loadBefore string
 	loadAfter  string
+	commit     string
 }
 
 func describeMachine(ctx context.Context) machine {
@@ -51,6 +52,10 @@ func describeMachine(ctx context.Context) machine {
 	}
 	if out, err := exec.CommandContext(ctx, "node", "--version").Output(); err == nil {
 		m.node = strings.TrimSpace(string(out))
+	}
+	m.commit = "unknown"
+	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.commit = strings.TrimSpace(string(out))
 	}
 	return m
 }
@@ -140,8 +145,8 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	m := r.machine
 	fmt.Fprintf(&b, "# herald benchmark\n\n")
-	fmt.Fprintf(&b, "Machine: %d CPUs, %s; %s, Node.js %s; %s; load average %s before, %s after; run took %.0f s.\n\n",
-		m.cpus, m.model, m.goVersion, m.node, m.date.Format("2006-01-02 15:04 UTC"), m.loadBefore, m.loadAfter, r.elapsed.Seconds())
+	fmt.Fprintf(&b, "Machine: %d CPUs, %s; %s, Node.js %s; %s; load average %s before, %s after; run took %.0f s; herald at commit %s.\n\n",
+		m.cpus, m.model, m.goVersion, m.node, m.date.Format("2006-01-02 15:04 UTC"), m.loadBefore, m.loadAfter, r.elapsed.Seconds(), m.commit)
 	if busy(m.loadBefore, m.cpus) || busy(m.loadAfter, m.cpus) {
 		fmt.Fprintf(&b, "Note: the 1-minute load average exceeded the CPU count; other work competed for the CPUs and the figures are pessimistic.\n\n")
 	}
