@@ -21,6 +21,11 @@
 // What still fails comes back as a *broadcast.BatchError with one entry
 // per message.
 //
+// The functions read their policy from the environment with LoadPolicy
+// (BROADCAST_RETRY_BASE, _CAP, _MAX_ATTEMPTS, _SAFETY_MARGIN; unset means
+// the defaults) and stack the decorator under the idempotency check with
+// delivery.Guard.
+//
 // What this package is not: it does not classify failures (the drivers do,
 // in *broadcast.Error), remember what was sent (package idempotency does),
 // or retry across invocations (the trigger's redelivery does).
