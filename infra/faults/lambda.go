@@ -82,7 +82,6 @@ func (l *QueueLoop) Run(ctx context.Context) (LoopStats, error) {
 	}
 	l.cond = sync.NewCond(&l.mu)
 	l.received = map[string]int{}
-	h := lambda.NewHandler(l.Handler)
 	errc := make(chan error, l.Concurrency)
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
@@ -92,6 +91,10 @@ func (l *QueueLoop) Run(ctx context.Context) (LoopStats, error) {
 	})
 	defer stop()
 	for range l.Concurrency {
+		// One handler per worker: aws-lambda-go's Invoke returns bytes of
+		// a pooled buffer that the next Invoke on the same handler may
+		// reuse, so a handler must not serve two invocations at once.
+		h := lambda.NewHandler(l.Handler)
 		go func() { errc <- l.work(ctx, h) }()
 	}
 	var first error
