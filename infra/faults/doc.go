@@ -22,12 +22,12 @@
 //   - Shard, Lambda's DynamoDB stream event source mapping on one shard
 //     with ReportBatchItemFailures: the checkpoint moves to the lowest
 //     failed sequence number, so that record and all later ones come
-//     again, none before it.
+//     again, none before it; a function error bisects the batch.
 //
 // go test ./infra/faults runs 1,000 events per case (300 with -short);
 // HERALD_FAULTS_FULL=1 runs 10,000 (make load).
 //
 // What it is not: a benchmark (no timing is asserted), or a model of
-// Lambda's scaling, bisecting or retry limits; each loop retries until
-// every item is delivered or dead-lettered.
+// Lambda's scaling or retry limits; each loop retries until every item is
+// delivered or dead-lettered.
 package faults

@@ -490,7 +490,7 @@ func runStream(t *testing.T, ctx context.Context, n int, idem bool, store *idemp
 	poisons := map[int]poison{}
 	sh := make([]*Shard, shards)
 	for i := range sh {
-		sh[i] = &Shard{Handler: h.Handle, BatchSize: streamBatchSize}
+		sh[i] = &Shard{Handler: h.Handle, BatchSize: streamBatchSize, Bisect: true}
 	}
 	for i := 1; i <= n; i++ {
 		body := envelope(i)

@@ -282,9 +282,11 @@ func queueName(url string) string {
 // invocation the checkpoint moves past the batch when nothing failed, or
 // to the lowest sequence number reported failed, so that record and every
 // later one are sent again and none before it. A function error, or a
-// failure naming a sequence number not in the batch, retries the whole
-// batch. Retries are not bounded here (the template bounds them with
-// MaximumRetryAttempts and an on-failure destination).
+// failure naming a sequence number not in the batch, retries the batch:
+// whole, or with Bisect (BisectBatchOnFunctionError, as the template sets
+// it) its first half, halving again on each further error and back to
+// BatchSize after a success. Retries are not bounded here (the template
+// bounds them with MaximumRetryAttempts and an on-failure destination).
 type Shard struct {
 	// Records are the shard's records, in sequence order.
 	Records []json.RawMessage
@@ -294,6 +296,8 @@ type Shard struct {
 	Handler any
 	// BatchSize defaults to 100.
 	BatchSize int
+	// Bisect halves the batch after a function error.
+	Bisect bool
 	// Timeout is each invocation's deadline; default 30 s.
 	Timeout time.Duration
 
@@ -322,11 +326,12 @@ func (s *Shard) Run(ctx context.Context) error {
 	for i, q := range s.Seqs {
 		index[q] = i
 	}
+	size := s.BatchSize
 	for cp := 0; cp < len(s.Records); {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		end := min(cp+s.BatchSize, len(s.Records))
+		end := min(cp+size, len(s.Records))
 		payload, _ := json.Marshal(map[string]any{"Records": s.Records[cp:end]})
 		ictx, cancel := context.WithTimeout(ctx, s.Timeout)
 		res, err := h.Invoke(ictx, payload)
@@ -341,8 +346,12 @@ func (s *Shard) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			s.Stats.BatchErrors++
+			if s.Bisect {
+				size = max(1, (end-cp)/2)
+			}
 			continue
 		}
+		size = s.BatchSize
 		var resp events.DynamoDBEventResponse
 		if err := json.Unmarshal(res, &resp); err != nil {
 			return fmt.Errorf("faults: the function answered %q: %w", res, err)
@@ -363,6 +372,9 @@ func (s *Shard) Run(ctx context.Context) error {
 		}
 		if whole {
 			s.Stats.BatchErrors++
+			if s.Bisect {
+				size = max(1, (end-cp)/2)
+			}
 			continue
 		}
 		s.Stats.ItemFailures += len(failed)
