@@ -36,7 +36,7 @@ type apiGateway struct {
 }
 
 func newAPIGateway(name, routeKey string, h http.Handler, log *slog.Logger) http.Handler {
-	g := &apiGateway{name: name, routeKey: routeKey, invoke: lambda.NewHandler(httpapi.Handler(h)), log: log}
+	g := &apiGateway{name: name, routeKey: routeKey, invoke: newSharedHandler(httpapi.Handler(h)), log: log}
 	for _, seg := range strings.Split(routeKey, "/") {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
 			g.params = append(g.params, strings.Trim(seg, "{}"))

@@ -45,9 +45,9 @@ func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
 	case "StreamFunction":
 		return f.Stream, nil
 	case "AuthFunction":
-		return lambda.NewHandler(httpapi.Handler(f.Auth)), nil
+		return newSharedHandler(httpapi.Handler(f.Auth)), nil
 	case "PublishFunction":
-		return lambda.NewHandler(httpapi.Handler(f.Publish)), nil
+		return newSharedHandler(httpapi.Handler(f.Publish)), nil
 	}
 	return nil, fmt.Errorf("no function %q: want one of %s", logicalID, strings.Join(LogicalIDs, ", "))
 }
@@ -92,7 +92,7 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 	if dlq != nil {
 		qh.DeadLetters = dlq
 	}
-	f.Queue = lambda.NewHandler(qh.Handle)
+	f.Queue = newSharedHandler(qh.Handle)
 
 	tables, err := stream.LoadTables(env.Get("STREAM_TABLES"), env.Get("STREAM_TABLES_FILE"))
 	if err != nil {
@@ -102,7 +102,7 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 	if dlq != nil {
 		sh.DeadLetters = dlq
 	}
-	f.Stream = lambda.NewHandler(sh.Handle)
+	f.Stream = newSharedHandler(sh.Handle)
 
 	mode := env.Get("PUBLISH_MODE")
 	if mode == "" {

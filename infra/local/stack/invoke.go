@@ -1,11 +1,13 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -60,4 +62,26 @@ func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byt
 	ictx, cancel := context.WithTimeout(ctx, FunctionTimeout)
 	defer cancel()
 	return invoke(ictx, h, event)
+}
+
+// sharedHandler is a Lambda handler that concurrent callers may share.
+// aws-lambda-go's handlers answer in a pooled buffer that their next
+// invocation reuses, which is safe in a Lambda (one invocation at a time)
+// but not behind a local HTTP server: so each concurrent invocation takes
+// a handler of its own from a pool and gets a copy of the answer.
+type sharedHandler struct {
+	pool sync.Pool
+}
+
+func newSharedHandler(fn any) *sharedHandler {
+	s := &sharedHandler{}
+	s.pool.New = func() any { return lambda.NewHandler(fn) }
+	return s
+}
+
+func (s *sharedHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	h := s.pool.Get().(lambda.Handler)
+	defer s.pool.Put(h)
+	out, err := h.Invoke(ctx, payload)
+	return bytes.Clone(out), err
 }
