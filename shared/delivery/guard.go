@@ -54,3 +54,17 @@ func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broa
 	}
 	return Guard(d, p, store, log), nil
 }
+
+// DriverFromEnv builds the driver BROADCAST_CONNECTION selects and guards
+// it as GuardFromEnv does: what every trigger function broadcasts through.
+func DriverFromEnv(env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
+	bc, err := broadcast.LoadConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	d, err := broadcast.New(bc, log)
+	if err != nil {
+		return nil, err
+	}
+	return GuardFromEnv(d, env, log)
+}

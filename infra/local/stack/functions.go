@@ -13,8 +13,6 @@ import (
 	"github.com/heraldrt/herald/functions/publish"
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/functions/stream"
-	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/deadletter"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/sqsbatch"
@@ -55,20 +53,16 @@ func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
 // sqsAPI is the SQS client the functions send through.
 type sqsAPI = sqsbatch.API
 
-// buildFunctions builds every function from env, sending to SQS through
-// client. A function that cannot be configured stops the stack with the
-// reason, as it would stop a Lambda at init.
+// buildFunctions builds every function from env with the same FromEnv
+// their Lambda entry points call, sending to SQS through client. A function
+// that cannot be configured stops the stack with the reason, as it would
+// stop a Lambda at init.
 func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logger) (Functions, error) {
 	var f Functions
-	raw, err := newDriver(env, log)
-	if err != nil {
-		return f, err
-	}
-	// As in every bootstrap: temporary failures retried within the
-	// invocation (BROADCAST_RETRY_*), each message once when
-	// IDEMPOTENCY_TABLE is set. One guard serves the three functions, as
-	// one process would.
-	driver, err := delivery.GuardFromEnv(raw, env.Lookup, log)
+	// One guarded driver (retries; each message once when
+	// IDEMPOTENCY_TABLE is set) serves the three functions, as one process
+	// would.
+	driver, err := delivery.DriverFromEnv(env.Lookup, log)
 	if err != nil {
 		return f, err
 	}
@@ -81,63 +75,20 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 		return f, fmt.Errorf("AuthFunction: %w", err)
 	}
 
-	var dlq *deadletter.Sender
-	if u := env.Get("BROADCAST_DLQ_URL"); u != "" {
-		if dlq, err = deadletter.New(client, deadletter.Config{QueueURL: u}); err != nil {
-			return f, fmt.Errorf("dead-letter queue: %w", err)
-		}
-	}
-
-	qh := &queue.Handler{Driver: driver, Logger: log.With("function", "QueueFunction")}
-	if dlq != nil {
-		qh.DeadLetters = dlq
+	qh, err := queue.FromEnv(env.Lookup, queue.Deps{Driver: driver, SQS: client, Logger: log.With("function", "QueueFunction")})
+	if err != nil {
+		return f, fmt.Errorf("QueueFunction: %w", err)
 	}
 	f.Queue = newSharedHandler(qh.Handle)
 
-	tables, err := stream.LoadTables(env.Get("STREAM_TABLES"), env.Get("STREAM_TABLES_FILE"))
+	sh, err := stream.FromEnv(env.Lookup, stream.Deps{Driver: driver, SQS: client, Logger: log.With("function", "StreamFunction")})
 	if err != nil {
 		return f, fmt.Errorf("StreamFunction: %w", err)
 	}
-	sh := &stream.Handler{Driver: driver, Tables: tables, Logger: log.With("function", "StreamFunction")}
-	if dlq != nil {
-		sh.DeadLetters = dlq
-	}
 	f.Stream = newSharedHandler(sh.Handle)
 
-	mode := env.Get("PUBLISH_MODE")
-	if mode == "" {
-		mode = publish.ModeQueue
-	}
-	pc := publish.Config{
-		AppID:    env.Get("PUBLISH_APP_ID"),
-		Key:      env.Get("PUBLISH_APP_KEY"),
-		Secret:   env.Get("PUBLISH_APP_SECRET"),
-		Mode:     mode,
-		QueueURL: env.Get("BROADCAST_QUEUE_URL"),
-	}
-	opts := []publish.Option{publish.WithLogger(log.With("function", "PublishFunction"))}
-	if mode == publish.ModeDirect {
-		opts = append(opts, publish.WithDriver(driver))
-	} else {
-		// As its bootstrap does: queue mode validates against the
-		// provider's limits and leaves delivery to the QueueFunction.
-		opts = append(opts, publish.WithQueue(client))
-		if raw.Name() == "ably" {
-			opts = append(opts, publish.WithLimits(broadcast.Limits{MaxDataBytes: broadcast.AblyMaxDataBytes, MaxChannelsPerCall: broadcast.AblyMaxChannelsPerRequest}))
-		}
-	}
-	if f.Publish, err = publish.New(pc, opts...); err != nil {
+	if f.Publish, err = publish.FromEnv(env.Lookup, publish.Deps{Driver: driver, SQS: client, Logger: log.With("function", "PublishFunction")}); err != nil {
 		return f, fmt.Errorf("PublishFunction: %w", err)
 	}
 	return f, nil
-}
-
-// newDriver builds the driver BROADCAST_CONNECTION selects, from the same
-// variables, read by the same code, as the functions' bootstraps.
-func newDriver(env *env, log *slog.Logger) (broadcast.Driver, error) {
-	bc, err := broadcast.LoadConfig(env.Lookup)
-	if err != nil {
-		return nil, err
-	}
-	return broadcast.New(bc, log)
 }
