@@ -108,6 +108,17 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEv
 	}
 	outcomes := delivery.Deliver(ctx, h.Driver, items)
 
+	// Lambda resumes a stream batch from the lowest sequence number
+	// reported, so every record after the first one to retry comes again.
+	// Poison records past that point are left for that delivery: dead-
+	// lettering them now would dead-letter them twice.
+	firstRetry := len(outcomes)
+	for i, o := range outcomes {
+		if o.Status == delivery.Retry {
+			firstRetry = i
+			break
+		}
+	}
 	var poison []int
 	retries := 0
 	for i, o := range outcomes {
@@ -118,6 +129,10 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEv
 			log.WarnContext(ctx, "broadcast failed, will retry", "sequenceNumber", seq, "eventID", eventIDs[i], "reason", o.Reason)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq})
 		case delivery.Poison:
+			if i > firstRetry && items[i].ID != "" {
+				log.WarnContext(ctx, "poison record after a record to retry; it is dead-lettered when the stream delivers it again", "sequenceNumber", seq, "eventID", eventIDs[i], "reason", o.Reason)
+				continue
+			}
 			log.ErrorContext(ctx, "poison record", "sequenceNumber", seq, "eventID", eventIDs[i], "source", sources[i], "reason", o.Reason)
 			poison = append(poison, i)
 		}

@@ -276,3 +276,59 @@ func TestOnlyAndChannelTemplates(t *testing.T) {
 		t.Fatalf("broadcasts = %+v, want %+v", got, want)
 	}
 }
+
+// Lambda resumes a stream batch from the lowest sequence number reported,
+// so a poison record after a record to retry is dead-lettered once, when
+// the stream delivers it again, never twice.
+func TestPoisonAfterARetryWaitsForRedelivery(t *testing.T) {
+	api := testkit.NewPusherAPI(t, appID, key, secret)
+	srv := sqs.New(sqs.Config{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	url, _ := srv.CreateQueue("dlq", nil)
+	dl, err := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handler(t, api, &bytes.Buffer{})
+	h.DeadLetters = dl
+	recs := []json.RawMessage{
+		record("Unknown", "100", "INSERT", `{"id":{"N":"1"}}`), // poison before the failure
+		record("Users", "200", "INSERT", `{"id":{"N":"7"}}`),
+		record("Users", "300", "INSERT", `{"id":{"N":"42"}}`), // its channel fails for now, and with it the call it shares with 200 and 500
+		record("Unknown", "400", "INSERT", `{"id":{"N":"2"}}`), // poison after the failure
+		record("Users", "500", "INSERT", `{"id":{"N":"8"}}`),
+	}
+	api.SetFault(testkit.FailChannel("private-App.Models.User.42", http.StatusServiceUnavailable))
+	event, _ := json.Marshal(stream.Event{Records: recs})
+	resp, err := invoke(t, h, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failures(resp); !reflect.DeepEqual(got, []string{"200", "300", "500"}) {
+		t.Fatalf("failures = %v, want [200 300 500]", got)
+	}
+	dlqIDs := func() []string {
+		var ids []string
+		for _, l := range srv.Messages("dlq") {
+			ids = append(ids, l.Attributes[deadletter.AttrSourceID].StringValue)
+		}
+		return ids
+	}
+	if got := dlqIDs(); !reflect.DeepEqual(got, []string{"ev-100"}) {
+		t.Fatalf("dead letters after the first delivery = %v, want [ev-100]", got)
+	}
+
+	// Lambda delivers again from the lowest reported, 200.
+	api.SetFault(nil)
+	event, _ = json.Marshal(stream.Event{Records: recs[1:]})
+	if resp, err = invoke(t, h, event); err != nil {
+		t.Fatal(err)
+	}
+	if got := failures(resp); len(got) != 0 {
+		t.Fatalf("failures on redelivery = %v", got)
+	}
+	if got := dlqIDs(); !reflect.DeepEqual(got, []string{"ev-100", "ev-400"}) {
+		t.Fatalf("dead letters = %v, want each poison record once", got)
+	}
+}
