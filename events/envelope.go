@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -32,6 +31,9 @@ type Envelope struct {
 	SocketID string `json:"socket_id,omitempty"`
 	// ID is an optional idempotency key: the same id is broadcast once.
 	ID string `json:"id,omitempty"`
+
+	// payload caches Payload once Validate has computed it.
+	payload *string
 }
 
 // Batch is several envelopes in one trigger: {"batch": [envelope, ...]}.
@@ -96,6 +98,59 @@ func within(prefix string, err error) error {
 // Decode checks shape only; call Validate on each envelope for names, sizes
 // and limits.
 func Decode(body []byte) ([]Envelope, error) {
+	envs, _, err := decode(body)
+	return envs, err
+}
+
+// wire is every top-level field of the three forms, so that the common
+// case, one envelope, is decoded in a single pass.
+type wire struct {
+	Name         string          `json:"name"`
+	Channels     []string        `json:"channels"`
+	Channel      string          `json:"channel"`
+	Data         json.RawMessage `json:"data"`
+	SocketID     string          `json:"socket_id"`
+	ID           string          `json:"id"`
+	Batch        json.RawMessage `json:"batch"`
+	Notification json.RawMessage `json:"notification"`
+}
+
+// decode reports whether body was a batch besides its envelopes. A single
+// envelope, the form nearly every queued message has, takes one decoding
+// pass; batches, notifications and every error take the general path,
+// which says precisely what is wrong.
+func decode(body []byte) ([]Envelope, bool, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		var w wire
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&w) == nil && dec.InputOffset() == int64(len(trimmed)) && w.Batch == nil && w.Notification == nil {
+			e := Envelope{Name: w.Name, Channels: w.Channels, Channel: w.Channel, Data: w.Data, SocketID: w.SocketID, ID: w.ID}
+			if err := foldChannel(&e); err != nil {
+				return nil, false, err
+			}
+			return []Envelope{e}, false, nil
+		}
+	}
+	envs, err := decodeGeneral(body)
+	return envs, err == nil && isBatch(body), err
+}
+
+// foldChannel moves the one-channel spelling into Channels.
+func foldChannel(e *Envelope) error {
+	if e.Channel == "" {
+		return nil
+	}
+	if len(e.Channels) > 0 {
+		return invalid("", "give either \"channel\" or \"channels\", not both")
+	}
+	e.Channels = []string{e.Channel}
+	e.Channel = ""
+	return nil
+}
+
+func decodeGeneral(body []byte) ([]Envelope, error) {
 	var probe map[string]json.RawMessage
 	if err := unmarshalObject(body, &probe); err != nil {
 		return nil, err
@@ -151,12 +206,8 @@ func decodeOne(raw []byte, fields map[string]json.RawMessage) (Envelope, error) 
 	if err := dec.Decode(&e); err != nil {
 		return Envelope{}, decodeError(err)
 	}
-	if e.Channel != "" {
-		if len(e.Channels) > 0 {
-			return Envelope{}, invalid("", "give either \"channel\" or \"channels\", not both")
-		}
-		e.Channels = []string{e.Channel}
-		e.Channel = ""
+	if err := foldChannel(&e); err != nil {
+		return Envelope{}, err
 	}
 	return e, nil
 }
@@ -221,11 +272,10 @@ func otherKeys(m map[string]json.RawMessage, except string) string {
 // the driver's limits. One bad envelope refuses the whole body: the body is
 // the unit a queue retries or dead-letters.
 func Parse(body []byte, lim broadcast.Limits) ([]Envelope, error) {
-	envs, err := Decode(body)
+	envs, batch, err := decode(body)
 	if err != nil {
 		return nil, err
 	}
-	batch := isBatch(body)
 	for i := range envs {
 		if err := envs[i].Validate(lim); err != nil {
 			if batch {
@@ -244,10 +294,21 @@ func isBatch(body []byte) bool {
 	return json.Unmarshal(body, &probe) == nil && probe.Batch != nil
 }
 
-var socketIDPattern = regexp.MustCompile(`^\d+\.\d+$`)
+// ValidSocketID reports whether s has Pusher's socket id form, digits.digits
+// (^\d+\.\d+$, ASCII digits only).
+func ValidSocketID(s string) bool {
+	dot := strings.IndexByte(s, '.')
+	return dot > 0 && dot < len(s)-1 && digits(s[:dot]) && digits(s[dot+1:])
+}
 
-// ValidSocketID reports whether s has Pusher's socket id form, digits.digits.
-func ValidSocketID(s string) bool { return socketIDPattern.MatchString(s) }
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the envelope against Pusher's naming rules and the
 // driver's limits. More than lim.MaxChannelsPerCall channels is not an
@@ -285,6 +346,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	if err != nil {
 		return err
 	}
+	e.payload = &payload
 	if lim.MaxDataBytes > 0 && len(payload) > lim.MaxDataBytes {
 		return invalid("data", "is %d bytes, the limit is %d", len(payload), lim.MaxDataBytes)
 	}
@@ -311,6 +373,10 @@ func (e *Envelope) Payload() (string, error) {
 		}
 		return s, nil
 	}
+	if bytes.IndexAny(d, " \t\r\n") < 0 {
+		// Decoded JSON without white space is already compact.
+		return string(d), nil
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, d); err != nil {
 		return "", invalid("data", "is not valid JSON")
@@ -322,9 +388,14 @@ func (e *Envelope) Payload() (string, error) {
 // fallbackID identifies the trigger (an SQS messageId, a stream eventID) and
 // is used when the envelope carries no id of its own.
 func (e *Envelope) Message(fallbackID string) (broadcast.Message, error) {
-	payload, err := e.Payload()
-	if err != nil {
-		return broadcast.Message{}, err
+	var payload string
+	if e.payload != nil {
+		payload = *e.payload
+	} else {
+		var err error
+		if payload, err = e.Payload(); err != nil {
+			return broadcast.Message{}, err
+		}
 	}
 	id := e.ID
 	if id == "" {

@@ -2,6 +2,8 @@ package events
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -16,6 +18,13 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(c.body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// The single-pass decoding of one envelope agrees with the general
+		// path in every case, errors included.
+		fast, ferr := Decode(body)
+		slow, serr := decodeGeneral(body)
+		if fmt.Sprint(ferr) != fmt.Sprint(serr) || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("Decode = %+v, %v; general path = %+v, %v", fast, ferr, slow, serr)
+		}
 		envs, err := Parse(body, pusherLimits)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
