@@ -30,6 +30,11 @@ func unwrapOnce(body []byte) ([]byte, bool, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return body, false, nil
 	}
+	// Most bodies are envelopes: skip decoding them here when they cannot
+	// be a wrapper (SNS writes "TopicArn", EventBridge "detail-type").
+	if !bytes.Contains(trimmed, []byte(`"TopicArn"`)) && !bytes.Contains(trimmed, []byte(`"detail-type"`)) {
+		return body, false, nil
+	}
 	var probe struct {
 		Type       string          `json:"Type"`
 		TopicArn   string          `json:"TopicArn"`
