@@ -15,7 +15,7 @@ pkg_StreamFunction  := stream
 pkg_PublishFunction := publish
 pkg_AuthFunction    := auth
 
-.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test test-go lint node-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
+.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
 
 all: build
 
