@@ -295,7 +295,7 @@ func TestPoisonAfterARetryWaitsForRedelivery(t *testing.T) {
 	recs := []json.RawMessage{
 		record("Unknown", "100", "INSERT", `{"id":{"N":"1"}}`), // poison before the failure
 		record("Users", "200", "INSERT", `{"id":{"N":"7"}}`),
-		record("Users", "300", "INSERT", `{"id":{"N":"42"}}`), // its channel fails for now, and with it the call it shares with 200 and 500
+		record("Users", "300", "INSERT", `{"id":{"N":"42"}}`),  // its channel fails for now, and with it the call it shares with 200 and 500
 		record("Unknown", "400", "INSERT", `{"id":{"N":"2"}}`), // poison after the failure
 		record("Users", "500", "INSERT", `{"id":{"N":"8"}}`),
 	}
