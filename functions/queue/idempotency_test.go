@@ -30,14 +30,19 @@ import (
 // sent, and a failed broadcast releases its key for the redelivery.
 func TestHandleIdempotent(t *testing.T) {
 	endpoint := testkit.Dynalite(t)
-	db := dynamodb.New(dynamodb.Options{
+	awsCfg := aws.Config{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 2,
-	})
+	}
+	db := dynamodb.NewFromConfig(awsCfg) // creates the table, as an operator would
+	storeDB, err := idempotency.NewDynamoDB(awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const table = "herald-idempotency"
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
@@ -50,7 +55,7 @@ func TestHandleIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	newStore := func() *idempotency.Store {
-		s, err := idempotency.New(idempotency.Config{Table: table}, db)
+		s, err := idempotency.New(idempotency.Config{Table: table}, storeDB)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,13 +29,22 @@ const (
 	secret = "7ad3773142a6692b25b8"
 )
 
-func dynamo(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
+func awsConfig(endpoint string) aws.Config {
+	return aws.Config{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		RetryMaxAttempts: 2,
-	})
+	}
+}
+
+// dynamo is the stores' client, as GuardFromEnv builds it.
+func dynamo(t *testing.T, endpoint string) idempotency.API {
+	db, err := idempotency.NewDynamoDB(awsConfig(endpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 var tables atomic.Int64
@@ -85,7 +94,7 @@ func invocation(t *testing.T) context.Context {
 // the Pusher API stand-in, with a store on dynalite.
 type fixture struct {
 	api    *testkit.PusherAPI
-	db     *dynamodb.Client
+	db     idempotency.API
 	table  string
 	store  *idempotency.Store
 	driver broadcast.Driver
@@ -93,8 +102,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, endpoint string) *fixture {
 	t.Helper()
-	f := &fixture{api: testkit.NewPusherAPI(t, appID, key, secret), db: dynamo(endpoint)}
-	f.table = table(t, f.db)
+	f := &fixture{api: testkit.NewPusherAPI(t, appID, key, secret), db: dynamo(t, endpoint)}
+	// Tables are made with aws-sdk-go-v2, as an operator would.
+	f.table = table(t, dynamodb.NewFromConfig(awsConfig(endpoint)))
 	f.store = store(t, f.db, f.table)
 	p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: f.api.Host(), Port: f.api.Port(), Scheme: "http"})
 	if err != nil {
@@ -246,7 +256,7 @@ func TestIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		down := store(t, dynamo(fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))), "herald-idempotency")
+		down := store(t, dynamo(t, fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))), "herald-idempotency")
 		d := delivery.Guard(p, retry.Policy{}, down, nil)
 		out := delivery.Deliver(invocation(t), d, []delivery.Item{{ID: "m1", Body: body("x", "a")}})
 		wantStatuses(t, out, delivery.Retry)

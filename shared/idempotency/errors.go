@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/smithy-go"
+	"github.com/heraldrt/herald/shared/awsjson"
 )
 
 // Error reports the keys one Claim, Complete or Release call could not
@@ -55,8 +55,7 @@ func temporary(err error) bool {
 	case errors.Is(err, ErrNotHeld), errors.Is(err, context.Canceled):
 		return false
 	}
-	var api smithy.APIError
-	if errors.As(err, &api) && permanentCodes[api.ErrorCode()] {
+	if permanentCodes[awsjson.Code(err)] {
 		return false
 	}
 	return true

@@ -9,10 +9,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Status is what Claim decided for one key.
@@ -46,17 +42,6 @@ func (s Status) String() string {
 	default:
 		return "unavailable"
 	}
-}
-
-// API is the part of the DynamoDB client a Store uses; *dynamodb.Client
-// implements it. These five actions on the table are all the IAM policy
-// needs to allow.
-type API interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // The record's attributes. The names follow Powertools' DynamoDB layout,
@@ -170,10 +155,10 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 		exp:   strconv.FormatInt(exp, 10),
 		until: strconv.FormatInt(until.UnixMilli(), 10),
 		names: map[string]string{"#id": attrID, "#exp": attrExpiration, "#st": attrStatus, "#ipexp": attrInProgress},
-		values: map[string]types.AttributeValue{
-			":now":        &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
-			":nowms":      &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
-			":inprogress": &types.AttributeValueMemberS{Value: statusInProgress},
+		values: map[string]AttributeValue{
+			":now":        {N: strconv.FormatInt(now.Unix(), 10)},
+			":nowms":      {N: strconv.FormatInt(now.UnixMilli(), 10)},
+			":inprogress": {S: statusInProgress},
 		},
 	}
 
@@ -208,32 +193,32 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 }
 
 // claimValues are what one Claim call writes and compares, built once and
-// shared by its requests (the SDK only reads them).
+// shared by its requests (they are only read).
 type claimValues struct {
 	exp, until string
 	names      map[string]string
-	values     map[string]types.AttributeValue
+	values     map[string]AttributeValue
 }
 
 // claim claims one key with a conditional PutItem. A refusal is classified
 // by the record it met; should that record have gone in between (released,
 // or expired), the put is tried again.
 func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.Time) (Status, error) {
-	in := &dynamodb.PutItemInput{
-		TableName: &s.cfg.Table,
-		Item: map[string]types.AttributeValue{
-			attrID:         &types.AttributeValueMemberS{Value: id},
-			attrStatus:     &types.AttributeValueMemberS{Value: statusInProgress},
-			attrExpiration: &types.AttributeValueMemberN{Value: c.exp},
-			attrInProgress: &types.AttributeValueMemberN{Value: c.until},
-			attrOwner:      &types.AttributeValueMemberS{Value: s.owner},
+	in := &PutItemInput{
+		TableName: s.cfg.Table,
+		Item: Item{
+			attrID:         {S: id},
+			attrStatus:     {S: statusInProgress},
+			attrExpiration: {N: c.exp},
+			attrInProgress: {N: c.until},
+			attrOwner:      {S: s.owner},
 		},
-		ConditionExpression:       aws.String(claimCondition),
+		ConditionExpression:       claimCondition,
 		ExpressionAttributeNames:  c.names,
 		ExpressionAttributeValues: c.values,
 		// DynamoDB returns the record that refused the write, which
 		// saves a read; dynalite ignores this and the read is made.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValuesOnConditionCheckFailure: "ALL_OLD",
 	}
 	const attempts = 3
 	for range attempts {
@@ -241,16 +226,15 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 		if err == nil {
 			return Claimed, nil
 		}
-		var refused *types.ConditionalCheckFailedException
-		if !errors.As(err, &refused) {
+		item, refused := conditionFailed(err)
+		if !refused {
 			return Unavailable, err
 		}
-		item := refused.Item
 		if item == nil {
-			got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-				TableName:      &s.cfg.Table,
-				Key:            map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: id}},
-				ConsistentRead: aws.Bool(true),
+			got, err := s.db.GetItem(ctx, &GetItemInput{
+				TableName:      s.cfg.Table,
+				Key:            Item{attrID: {S: id}},
+				ConsistentRead: true,
 			})
 			if err != nil {
 				return Unavailable, err
@@ -267,18 +251,14 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 // classify says what a stored record means at now: Completed or InProgress
 // while it lasts, Unavailable when there is none or it expired (the key may
 // be claimed).
-func classify(item map[string]types.AttributeValue, now time.Time) Status {
+func classify(item Item, now time.Time) Status {
 	if item == nil {
 		return Unavailable
 	}
 	if exp, ok := number(item[attrExpiration]); ok && exp < now.Unix() {
 		return Unavailable
 	}
-	st, _ := item[attrStatus].(*types.AttributeValueMemberS)
-	if st == nil {
-		return Unavailable
-	}
-	switch st.Value {
+	switch item[attrStatus].S {
 	case statusCompleted:
 		return Completed
 	case statusInProgress:
@@ -290,12 +270,11 @@ func classify(item map[string]types.AttributeValue, now time.Time) Status {
 	return Unavailable
 }
 
-func number(v types.AttributeValue) (int64, bool) {
-	n, ok := v.(*types.AttributeValueMemberN)
-	if !ok {
+func number(v AttributeValue) (int64, bool) {
+	if v.N == "" {
 		return 0, false
 	}
-	i, err := strconv.ParseInt(n.Value, 10, 64)
+	i, err := strconv.ParseInt(v.N, 10, 64)
 	return i, err == nil
 }
 
@@ -307,28 +286,28 @@ func (s *Store) prefetch(ctx context.Context, ids []string, pending []int, out [
 	parallel(chunks, s.cfg.Concurrency, func(c int) {
 		part := pending[c*batchGetMax : min((c+1)*batchGetMax, len(pending))]
 		byID := make(map[string]int, len(part))
-		keys := make([]map[string]types.AttributeValue, len(part))
+		keys := make([]Item, len(part))
 		for j, i := range part {
 			byID[ids[i]] = i
-			keys[j] = map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: ids[i]}}
+			keys[j] = Item{attrID: {S: ids[i]}}
 		}
-		req := map[string]types.KeysAndAttributes{s.cfg.Table: {
+		req := map[string]KeysAndAttributes{s.cfg.Table: {
 			Keys:                     keys,
-			ConsistentRead:           aws.Bool(true),
-			ProjectionExpression:     aws.String("#id, #st, #exp, #ipexp"),
+			ConsistentRead:           true,
+			ProjectionExpression:     "#id, #st, #exp, #ipexp",
 			ExpressionAttributeNames: map[string]string{"#id": attrID, "#st": attrStatus, "#exp": attrExpiration, "#ipexp": attrInProgress},
 		}}
 		for len(req) > 0 && ctx.Err() == nil {
-			got, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			got, err := s.db.BatchGetItem(ctx, &BatchGetItemInput{RequestItems: req})
 			if err != nil {
 				return
 			}
 			for _, item := range got.Responses[s.cfg.Table] {
-				id, _ := item[attrID].(*types.AttributeValueMemberS)
-				if id == nil {
+				id := item[attrID].S
+				if id == "" {
 					continue
 				}
-				if i, ok := byID[id.Value]; ok {
+				if i, ok := byID[id]; ok {
 					out[i] = classify(item, now)
 				}
 			}
@@ -358,16 +337,16 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 		return nil
 	}
 	ids, idx := s.uniqueIDs(keys)
-	exp := &types.AttributeValueMemberN{Value: strconv.FormatInt(s.cfg.Now().Add(s.cfg.TTL).Unix(), 10)}
-	completed := &types.AttributeValueMemberS{Value: statusCompleted}
+	exp := AttributeValue{N: strconv.FormatInt(s.cfg.Now().Add(s.cfg.TTL).Unix(), 10)}
+	completed := AttributeValue{S: statusCompleted}
 	errs := make([]error, len(keys))
 	chunks := (len(ids) + batchWriteMax - 1) / batchWriteMax
 	parallel(chunks, s.cfg.Concurrency, func(c int) {
 		lo, hi := c*batchWriteMax, min((c+1)*batchWriteMax, len(ids))
-		writes := make([]types.WriteRequest, 0, hi-lo)
+		writes := make([]WriteRequest, 0, hi-lo)
 		for _, id := range ids[lo:hi] {
-			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
-				attrID:         &types.AttributeValueMemberS{Value: id},
+			writes = append(writes, WriteRequest{PutRequest: &PutRequest{Item: Item{
+				attrID:         {S: id},
 				attrStatus:     completed,
 				attrExpiration: exp,
 			}}})
@@ -379,8 +358,8 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 		// Blame the keys whose writes are still unprocessed.
 		unsent := make(map[string]bool, len(left))
 		for _, w := range left {
-			if id, ok := w.PutRequest.Item[attrID].(*types.AttributeValueMemberS); ok {
-				unsent[id.Value] = true
+			if w.PutRequest != nil {
+				unsent[w.PutRequest.Item[attrID].S] = true
 			}
 		}
 		for j := lo; j < hi; j++ {
@@ -395,11 +374,11 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 // writeAll sends writes with BatchWriteItem, re-sending what DynamoDB left
 // unprocessed (it does under throttling) with a growing pause, until all
 // are written or ctx ends. It returns what was not written and why.
-func (s *Store) writeAll(ctx context.Context, writes []types.WriteRequest) ([]types.WriteRequest, error) {
+func (s *Store) writeAll(ctx context.Context, writes []WriteRequest) ([]WriteRequest, error) {
 	pause := 10 * time.Millisecond
 	for {
-		got, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{s.cfg.Table: writes},
+		got, err := s.db.BatchWriteItem(ctx, &BatchWriteItemInput{
+			RequestItems: map[string][]WriteRequest{s.cfg.Table: writes},
 		})
 		if err != nil {
 			return writes, err
@@ -435,20 +414,19 @@ func (s *Store) Release(ctx context.Context, keys []string) error {
 	ids, idx := s.uniqueIDs(keys)
 	errs := make([]error, len(keys))
 	names := map[string]string{"#owner": attrOwner, "#st": attrStatus}
-	values := map[string]types.AttributeValue{
-		":owner":      &types.AttributeValueMemberS{Value: s.owner},
-		":inprogress": &types.AttributeValueMemberS{Value: statusInProgress},
+	values := map[string]AttributeValue{
+		":owner":      {S: s.owner},
+		":inprogress": {S: statusInProgress},
 	}
 	parallel(len(ids), s.cfg.Concurrency, func(j int) {
-		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 &s.cfg.Table,
-			Key:                       map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: ids[j]}},
-			ConditionExpression:       aws.String(releaseCondition),
+		_, err := s.db.DeleteItem(ctx, &DeleteItemInput{
+			TableName:                 s.cfg.Table,
+			Key:                       Item{attrID: {S: ids[j]}},
+			ConditionExpression:       releaseCondition,
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,
 		})
-		var refused *types.ConditionalCheckFailedException
-		if errors.As(err, &refused) {
+		if _, refused := conditionFailed(err); refused {
 			err = ErrNotHeld
 		}
 		errs[idx[j]] = err

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/heraldrt/herald/infra/testkit"
 )
 
@@ -19,19 +17,19 @@ type counting struct {
 	n atomic.Int64
 }
 
-func (c *counting) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (c *counting) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
 	c.n.Add(1)
-	return c.API.PutItem(ctx, in, o...)
+	return c.API.PutItem(ctx, in)
 }
 
-func (c *counting) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (c *counting) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
 	c.n.Add(1)
-	return c.API.GetItem(ctx, in, o...)
+	return c.API.GetItem(ctx, in)
 }
 
-func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (c *counting) BatchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
 	c.n.Add(1)
-	return c.API.BatchGetItem(ctx, in, o...)
+	return c.API.BatchGetItem(ctx, in)
 }
 
 // claimTarget is what one invocation may spend claiming 1,000 keys against
@@ -44,7 +42,7 @@ const claimTarget = 2 * time.Second
 // BatchGetItem prefetch, at two concurrencies.
 func BenchmarkClaim_1000Keys(b *testing.B) {
 	endpoint := testkit.Dynalite(b)
-	db := client(endpoint, 3)
+	db, tables := client(endpoint, 3), admin(endpoint)
 	const n = 1000
 	for _, conc := range []int{10, 32} {
 		for _, prefetch := range []bool{false, true} {
@@ -56,7 +54,7 @@ func BenchmarkClaim_1000Keys(b *testing.B) {
 				name := fmt.Sprintf("%s/prefetch=%v/concurrency=%d", kind, prefetch, conc)
 				b.Run(name, func(b *testing.B) {
 					api := &counting{API: db}
-					s := newStore(b, api, Config{Table: createTable(b, db), NoPrefetch: !prefetch, Concurrency: conc})
+					s := newStore(b, api, Config{Table: createTable(b, tables), NoPrefetch: !prefetch, Concurrency: conc})
 					ctx := context.Background()
 					keys := make([]string, n)
 					round := 0

@@ -13,27 +13,40 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/awsjson"
 )
 
-// client returns a DynamoDB client for a loopback endpoint, with as many
-// idle connections as a Store keeps requests in flight.
-func client(endpoint string, attempts int) *dynamodb.Client {
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.MaxIdleConnsPerHost = 64
-	})
-	return dynamodb.New(dynamodb.Options{
+// awsConfig is the configuration of a client of a loopback endpoint.
+func awsConfig(endpoint string, attempts int) aws.Config {
+	return aws.Config{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:       httpClient,
 		RetryMaxAttempts: attempts,
-	})
+	}
+}
+
+// client returns the Store's DynamoDB client for a loopback endpoint, with
+// as many idle connections as a Store keeps requests in flight.
+func client(endpoint string, attempts int) *DynamoDB {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	c, err := awsjson.New(awsjson.Config{Service: awsjson.DynamoDB, AWS: awsConfig(endpoint, attempts), HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		panic(err)
+	}
+	return DynamoDBFrom(c)
+}
+
+// admin returns an aws-sdk-go-v2 client for what tests do beside the
+// Store: creating tables.
+func admin(endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsConfig(endpoint, 3))
 }
 
 var tableSeq atomic.Int64
@@ -110,11 +123,11 @@ func mustClaim(t *testing.T, s *Store, ctx context.Context, keys ...string) []St
 // BatchGetItem prefetch: both paths must decide alike.
 func TestStore(t *testing.T) {
 	endpoint := testkit.Dynalite(t)
-	db := client(endpoint, 3)
+	db, tables := client(endpoint, 3), admin(endpoint)
 	for _, prefetch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) {
 			t.Parallel()
-			storeCases(t, db, prefetch)
+			storeCases(t, db, tables, prefetch)
 		})
 	}
 	t.Run("unreachable", func(t *testing.T) {
@@ -133,17 +146,17 @@ func TestStore(t *testing.T) {
 		if e.Temporary || e.Failed != 2 || e.Op != "claim" || e.Table != "no-such-table" || e.Key != "a" {
 			t.Fatalf("err = %+v, want a permanent claim failure of 2 keys, first a", e)
 		}
-		var nf *types.ResourceNotFoundException
-		if !errors.As(err, &nf) {
-			t.Fatalf("err = %v, does not unwrap to ResourceNotFoundException", err)
+		var ae *awsjson.Error
+		if !errors.As(err, &ae) || ae.Code != "ResourceNotFoundException" || ae.StatusCode != 400 || ae.Attempts != 1 {
+			t.Fatalf("err = %v, does not unwrap to a ResourceNotFoundException answered at once", err)
 		}
 	})
 }
 
-func storeCases(t *testing.T, db *dynamodb.Client, prefetch bool) {
+func storeCases(t *testing.T, db API, tables *dynamodb.Client, prefetch bool) {
 	// setup gives a case its own table and a clock its stores share.
 	setup := func(t *testing.T) (func(Config) *Store, *clock) {
-		table := createTable(t, db)
+		table := createTable(t, tables)
 		clk := &clock{}
 		return func(cfg Config) *Store {
 			cfg.Table, cfg.NoPrefetch, cfg.Now = table, !prefetch, clk.Now
@@ -489,23 +502,23 @@ func TestNewNeedsClient(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
-	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v int64) AttributeValue { return AttributeValue{N: fmt.Sprint(v)} }
+	s := func(v string) AttributeValue { return AttributeValue{S: v} }
 	later, earlier := now.Unix()+60, now.Unix()-60
 	cases := []struct {
 		name string
-		item map[string]types.AttributeValue
+		item Item
 		want Status
 	}{
 		{"absent", nil, Unavailable},
-		{"completed", map[string]types.AttributeValue{attrStatus: s(statusCompleted), attrExpiration: n(later)}, Completed},
-		{"completed, TTL passed", map[string]types.AttributeValue{attrStatus: s(statusCompleted), attrExpiration: n(earlier)}, Unavailable},
-		{"completed, expires this second", map[string]types.AttributeValue{attrStatus: s(statusCompleted), attrExpiration: n(now.Unix())}, Completed},
-		{"in progress", map[string]types.AttributeValue{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() + 1)}, InProgress},
-		{"in progress, claim expired", map[string]types.AttributeValue{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() - 1)}, Unavailable},
-		{"in progress without claim expiry", map[string]types.AttributeValue{attrStatus: s(statusInProgress), attrExpiration: n(later)}, InProgress},
-		{"unknown status", map[string]types.AttributeValue{attrStatus: s("EXPIRED"), attrExpiration: n(later)}, Unavailable},
-		{"no status", map[string]types.AttributeValue{attrExpiration: n(later)}, Unavailable},
+		{"completed", Item{attrStatus: s(statusCompleted), attrExpiration: n(later)}, Completed},
+		{"completed, TTL passed", Item{attrStatus: s(statusCompleted), attrExpiration: n(earlier)}, Unavailable},
+		{"completed, expires this second", Item{attrStatus: s(statusCompleted), attrExpiration: n(now.Unix())}, Completed},
+		{"in progress", Item{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() + 1)}, InProgress},
+		{"in progress, claim expired", Item{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() - 1)}, Unavailable},
+		{"in progress without claim expiry", Item{attrStatus: s(statusInProgress), attrExpiration: n(later)}, InProgress},
+		{"unknown status", Item{attrStatus: s("EXPIRED"), attrExpiration: n(later)}, Unavailable},
+		{"no status", Item{attrExpiration: n(later)}, Unavailable},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
