@@ -63,7 +63,7 @@ func queued(t *testing.T) (*publish.Handler, *sqs.Server) {
 	t.Cleanup(ts.Close)
 	u, _ := srv.CreateQueue("broadcast", nil)
 	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: u},
-		publish.WithQueue(sqs.Client(ts.URL)), publish.WithLogger(quiet))
+		publish.WithQueue(sqs.BatchClient(ts.URL)), publish.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func newDLQ(t *testing.T) (*dlq, *deadletter.Sender) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: url})
+	s, err := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,7 @@ func TestPoisonRecords(t *testing.T) {
 		ts := httptest.NewServer(srv)
 		t.Cleanup(ts.Close)
 		url, _ := srv.CreateQueue("dlq", nil)
-		dl, err := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: url})
+		dl, err := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: url})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +286,7 @@ func TestPoisonAfterARetryWaitsForRedelivery(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	url, _ := srv.CreateQueue("dlq", nil)
-	dl, err := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: url})
+	dl, err := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestSend(t *testing.T) {
 	if _, err := deadletter.New(nil, deadletter.Config{}); err == nil {
 		t.Fatal("New without a queue URL succeeded")
 	}
-	s, err := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: url})
+	s, err := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestSendReportsRefusals(t *testing.T) {
 	srv := sqs.New(sqs.Config{})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	s, _ := deadletter.New(sqs.Client(ts.URL), deadletter.Config{QueueURL: ts.URL + "/000000000000/missing"})
+	s, _ := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: ts.URL + "/000000000000/missing"})
 	errs := s.Send(context.Background(), []deadletter.Letter{{Body: "x", Reason: "r", SourceID: "m1", Source: "queue"}})
 	if errs[0] == nil || !strings.Contains(errs[0].Error(), "queue m1") || !strings.Contains(errs[0].Error(), "NonExistentQueue") {
 		t.Fatalf("err = %v", errs[0])

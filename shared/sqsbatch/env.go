@@ -1,8 +1,6 @@
 package sqsbatch
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/heraldrt/herald/shared/config"
 )
 
@@ -13,5 +11,5 @@ func ClientFromEnv(env config.Lookup) (API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqs.NewFromConfig(cfg), nil
+	return NewClient(cfg)
 }

@@ -2,13 +2,11 @@ package sqsbatch
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // SQS limits for one SendMessageBatch call.
@@ -17,9 +15,11 @@ const (
 	MaxBytes   = 256 * 1024
 )
 
-// API is the part of the SQS client the sender uses.
+// API is the part of SQS the sender uses; *Client implements it. A call
+// that fails as a whole returns an error; entries SQS refused are in the
+// output's Failed.
 type API interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+	SendMessageBatch(ctx context.Context, in *SendMessageBatchInput) (*SendMessageBatchOutput, error)
 }
 
 // Message is one message to queue.
@@ -119,17 +119,17 @@ func chunks(msgs []Message, idx []int) [][]int {
 // sendChunk sends one call, records outcomes in errs and returns the
 // indexes worth another attempt.
 func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, chunk []int, errs []error) []int {
-	in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL)}
+	in := &SendMessageBatchInput{QueueUrl: queueURL}
 	for n, i := range chunk {
-		e := types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(n)), MessageBody: aws.String(msgs[i].Body)}
+		e := SendMessageBatchRequestEntry{Id: strconv.Itoa(n), MessageBody: msgs[i].Body}
 		for k, v := range msgs[i].Attributes {
 			if v == "" {
 				continue
 			}
 			if e.MessageAttributes == nil {
-				e.MessageAttributes = map[string]types.MessageAttributeValue{}
+				e.MessageAttributes = map[string]MessageAttributeValue{}
 			}
-			e.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+			e.MessageAttributes[k] = MessageAttributeValue{DataType: "String", StringValue: v}
 		}
 		in.Entries = append(in.Entries, e)
 	}
@@ -140,18 +140,27 @@ func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, ch
 		}
 		return chunk
 	}
-	for _, s := range out.Successful {
-		if n, ok := entry(s.Id, chunk); ok {
-			errs[chunk[n]] = nil
-		}
-	}
 	var retry []int
+	for _, s := range out.Successful {
+		n, ok := entry(s.Id, chunk)
+		if !ok {
+			continue
+		}
+		// As the SDK does: a body SQS did not receive intact is not
+		// queued as sent, so it is sent again.
+		if s.MD5OfMessageBody != "" && s.MD5OfMessageBody != md5Hex(msgs[chunk[n]].Body) {
+			errs[chunk[n]] = &Error{Err: errChecksum}
+			retry = append(retry, chunk[n])
+			continue
+		}
+		errs[chunk[n]] = nil
+	}
 	for _, f := range out.Failed {
 		n, ok := entry(f.Id, chunk)
 		if !ok {
 			continue
 		}
-		errs[chunk[n]] = &Error{Code: aws.ToString(f.Code), SenderFault: f.SenderFault, Err: errors.New(aws.ToString(f.Message))}
+		errs[chunk[n]] = &Error{Code: f.Code, SenderFault: f.SenderFault, Err: errors.New(f.Message)}
 		if !f.SenderFault {
 			retry = append(retry, chunk[n])
 		}
@@ -159,10 +168,10 @@ func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, ch
 	// An entry SQS mentioned neither as sent nor as failed was not sent.
 	seen := map[string]bool{}
 	for _, s := range out.Successful {
-		seen[aws.ToString(s.Id)] = true
+		seen[s.Id] = true
 	}
 	for _, f := range out.Failed {
-		seen[aws.ToString(f.Id)] = true
+		seen[f.Id] = true
 	}
 	for n, i := range chunk {
 		if !seen[strconv.Itoa(n)] {
@@ -173,8 +182,15 @@ func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, ch
 	return retry
 }
 
-func entry(id *string, chunk []int) (int, bool) {
-	n, err := strconv.Atoi(aws.ToString(id))
+var errChecksum = errors.New("the MD5 of the body SQS received does not match the body sent")
+
+func md5Hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func entry(id string, chunk []int) (int, bool) {
+	n, err := strconv.Atoi(id)
 	if err != nil || n < 0 || n >= len(chunk) {
 		return 0, false
 	}

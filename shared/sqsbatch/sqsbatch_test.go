@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/heraldrt/herald/infra/sqs"
 	"github.com/heraldrt/herald/shared/sqsbatch"
 )
@@ -20,11 +19,11 @@ type counting struct {
 	calls []int
 }
 
-func (c *counting) SendMessageBatch(ctx context.Context, in *awssqs.SendMessageBatchInput, opts ...func(*awssqs.Options)) (*awssqs.SendMessageBatchOutput, error) {
+func (c *counting) SendMessageBatch(ctx context.Context, in *sqsbatch.SendMessageBatchInput) (*sqsbatch.SendMessageBatchOutput, error) {
 	c.mu.Lock()
 	c.calls = append(c.calls, len(in.Entries))
 	c.mu.Unlock()
-	return c.API.SendMessageBatch(ctx, in, opts...)
+	return c.API.SendMessageBatch(ctx, in)
 }
 
 func setup(t *testing.T) (*sqs.Server, *counting, string) {
@@ -32,7 +31,7 @@ func setup(t *testing.T) (*sqs.Server, *counting, string) {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	url, _ := srv.CreateQueue("q", nil)
-	return srv, &counting{API: sqs.Client(ts.URL)}, url
+	return srv, &counting{API: sqs.BatchClient(ts.URL)}, url
 }
 
 func TestSendChunksAndKeepsOrder(t *testing.T) {
