@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -102,36 +104,13 @@ func Decode(body []byte) ([]Envelope, error) {
 	return envs, err
 }
 
-// wire is every top-level field of the three forms, so that the common
-// case, one envelope, is decoded in a single pass.
-type wire struct {
-	Name         string          `json:"name"`
-	Channels     []string        `json:"channels"`
-	Channel      string          `json:"channel"`
-	Data         json.RawMessage `json:"data"`
-	SocketID     string          `json:"socket_id"`
-	ID           string          `json:"id"`
-	Batch        json.RawMessage `json:"batch"`
-	Notification json.RawMessage `json:"notification"`
-}
-
 // decode reports whether body was a batch besides its envelopes. A single
-// envelope, the form nearly every queued message has, takes one decoding
-// pass; batches, notifications and every error take the general path,
-// which says precisely what is wrong.
+// envelope, the form nearly every queued message has, is read by
+// scanEnvelope in one pass; batches, notifications and every error take the
+// general path, which says precisely what is wrong.
 func decode(body []byte) ([]Envelope, bool, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var w wire
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&w) == nil && dec.InputOffset() == int64(len(trimmed)) && w.Batch == nil && w.Notification == nil {
-			e := Envelope{Name: w.Name, Channels: w.Channels, Channel: w.Channel, Data: w.Data, SocketID: w.SocketID, ID: w.ID}
-			if err := foldChannel(&e); err != nil {
-				return nil, false, err
-			}
-			return []Envelope{e}, false, nil
-		}
+	if e, ok := scanEnvelope(body); ok {
+		return []Envelope{e}, false, nil
 	}
 	envs, err := decodeGeneral(body)
 	return envs, err == nil && isBatch(body), err
@@ -325,18 +304,30 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	if len(e.Channels) == 0 {
 		return invalid("channels", "at least one channel is required")
 	}
-	seen := make(map[string]int, len(e.Channels))
+	// Duplicates are found by comparing with the channels before, or, in
+	// long lists, with a map: most envelopes name one channel.
+	var seen map[string]int
+	if len(e.Channels) > 8 {
+		seen = make(map[string]int, len(e.Channels))
+	}
 	for i, ch := range e.Channels {
-		path := fmt.Sprintf("channels[%d]", i)
+		path := func() string { return "channels[" + strconv.Itoa(i) + "]" }
 		if err := channel.Validate(ch); err != nil {
-			return invalid(path, "%v", err)
+			return invalid(path(), "%v", err)
 		}
-		if j, dup := seen[ch]; dup {
-			return invalid(path, "%q is also channels[%d]", ch, j)
+		j, dup := -1, false
+		if seen != nil {
+			j, dup = seen[ch]
+			seen[ch] = i
+		} else {
+			j = slices.Index(e.Channels[:i], ch)
+			dup = j >= 0
 		}
-		seen[ch] = i
-		if channel.KindOf(ch) == channel.PrivateEncrypted && len(e.Channels) > 1 {
-			return invalid(path, "%q: an encrypted channel must be the only channel of its envelope (each is encrypted with its own key)", ch)
+		if dup {
+			return invalid(path(), "%q is also channels[%d]", ch, j)
+		}
+		if len(e.Channels) > 1 && channel.KindOf(ch) == channel.PrivateEncrypted {
+			return invalid(path(), "%q: an encrypted channel must be the only channel of its envelope (each is encrypted with its own key)", ch)
 		}
 	}
 	if len(e.Data) == 0 {
@@ -373,8 +364,8 @@ func (e *Envelope) Payload() (string, error) {
 		}
 		return s, nil
 	}
-	if bytes.IndexAny(d, " \t\r\n") < 0 {
-		// Decoded JSON without white space is already compact.
+	if compact(d) {
+		// Decoded JSON without white space between tokens is compact already.
 		return string(d), nil
 	}
 	var buf bytes.Buffer
