@@ -180,11 +180,12 @@ var tableSeq atomic.Int64
 
 func newStore(t *testing.T, endpoint string) *idempotency.Store {
 	t.Helper()
-	db := dynamodb.New(dynamodb.Options{
+	awsCfg := aws.Config{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		RetryMaxAttempts: 5,
-	})
+	}
+	db := dynamodb.NewFromConfig(awsCfg) // creates the table, as an operator would
 	name := fmt.Sprintf("faults-%d", tableSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -203,7 +204,11 @@ func newStore(t *testing.T, endpoint string) *idempotency.Store {
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	s, err := idempotency.New(idempotency.Config{Table: name}, db)
+	storeDB, err := idempotency.NewDynamoDB(awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := idempotency.New(idempotency.Config{Table: name}, storeDB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +265,8 @@ func runQueue(t *testing.T, ctx context.Context, n int, idem bool, store *idempo
 	mq := sqs.New(sqs.Config{Now: clock.Now})
 	sqsTS := httptest.NewServer(mq)
 	t.Cleanup(sqsTS.Close)
-	client := sqs.Client(sqsTS.URL)
+	client := sqs.Client(sqsTS.URL)     // receives and deletes, as Lambda's event source does
+	batch := sqs.BatchClient(sqsTS.URL) // sends, as herald's functions do
 	dlqURL, err := mq.CreateQueue("broadcast-dlq", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -288,13 +294,13 @@ func runQueue(t *testing.T, ctx context.Context, n int, idem bool, store *idempo
 			msgs = append(msgs, sqsbatch.Message{Body: envelope(i)})
 		}
 	}
-	for i, err := range sqsbatch.Send(ctx, client, qURL, msgs, 3) {
+	for i, err := range sqsbatch.Send(ctx, batch, qURL, msgs, 3) {
 		if err != nil {
 			t.Fatalf("queueing message %d: %v", i, err)
 		}
 	}
 
-	dl, err := deadletter.New(client, deadletter.Config{QueueURL: dlqURL})
+	dl, err := deadletter.New(batch, deadletter.Config{QueueURL: dlqURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,12 +482,11 @@ func runStream(t *testing.T, ctx context.Context, n int, idem bool, store *idemp
 	mq := sqs.New(sqs.Config{})
 	sqsTS := httptest.NewServer(mq)
 	t.Cleanup(sqsTS.Close)
-	client := sqs.Client(sqsTS.URL)
 	dlqURL, err := mq.CreateQueue("stream-dlq", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := deadletter.New(client, deadletter.Config{QueueURL: dlqURL})
+	dl, err := deadletter.New(sqs.BatchClient(sqsTS.URL), deadletter.Config{QueueURL: dlqURL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 func TestAWSFromLambdaEnvironment(t *testing.T) {
@@ -31,7 +30,11 @@ func TestAWSFromLambdaEnvironment(t *testing.T) {
 	}
 	// The per-service endpoint variable reaches a real client: the signed
 	// request arrives at the stub.
-	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(testARN)})
+	client, err := NewSecretsManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.GetSecretValue(context.Background(), &GetSecretValueInput{SecretId: testARN})
 	if err != nil {
 		t.Fatal(err)
 	}

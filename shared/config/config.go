@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // SecretARNVar names the environment variable holding the Secrets Manager
@@ -37,11 +35,6 @@ func (l Lookup) get(key string) string {
 	return strings.TrimSpace(v)
 }
 
-// SecretsClient is the part of the Secrets Manager client Load needs.
-type SecretsClient interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
 // Load returns the process environment, completed by the secret that
 // BROADCAST_SECRET_ARN names when it is set. The secret is fetched once,
 // here, with the AWS configuration of the function's role (see AWS).
@@ -54,7 +47,11 @@ func Load(ctx context.Context) (Lookup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: loading AWS configuration: %w", SecretARNVar, err)
 	}
-	return WithSecret(ctx, env, secretsmanager.NewFromConfig(cfg))
+	client, err := NewSecretsManager(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", SecretARNVar, err)
+	}
+	return WithSecret(ctx, env, client)
 }
 
 // WithSecret returns base completed by the JSON object of the secret that
@@ -66,7 +63,7 @@ func WithSecret(ctx context.Context, base Lookup, client SecretsClient) (Lookup,
 	if arn == "" {
 		return base, nil
 	}
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+	out, err := client.GetSecretValue(ctx, &GetSecretValueInput{SecretId: arn})
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading secret: %w", SecretARNVar, err)
 	}

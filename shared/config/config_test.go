@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 const (
@@ -58,13 +57,17 @@ func newSecretsStub(t *testing.T, secret string) *secretsStub {
 	return s
 }
 
-func (s *secretsStub) client() *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
+func (s *secretsStub) client() *SecretsManager {
+	c, err := NewSecretsManager(aws.Config{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(s.srv.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
 	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
 }
 
 func TestWithSecretPrecedence(t *testing.T) {

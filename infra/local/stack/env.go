@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/heraldrt/herald/shared/config"
 )
 
@@ -176,7 +174,11 @@ func withSecret(ctx context.Context, lookup func(string) (string, bool)) (func(s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
 	}
-	out, err := config.WithSecret(ctx, l, secretsmanager.NewFromConfig(awsCfg))
+	client, err := config.NewSecretsManager(awsCfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
+	}
+	out, err := config.WithSecret(ctx, l, client)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byt
 		return nil, err
 	}
 	env := newEnv(lookup, c.ServerAddr, sqsURL)
-	fns, err := buildFunctions(ctx, env, newSQSClient(sqsURL), c.Logger)
+	fns, err := buildFunctions(ctx, env, newFunctionsSQSClient(sqsURL), c.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("building the functions: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/heraldrt/herald/infra/server"
 	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // ShutdownTimeout bounds a graceful shutdown: what is still running after
@@ -91,7 +92,7 @@ func New(cfg Config) (*Stack, error) {
 	}
 	s.client = newSQSClient(sqsURL)
 	s.users = newUsersTable()
-	if s.fns, err = buildFunctions(s.life, s.env, s.client, s.log); err != nil {
+	if s.fns, err = buildFunctions(s.life, s.env, newFunctionsSQSClient(sqsURL), s.log); err != nil {
 		err = fmt.Errorf("building the functions: %w", err)
 		return nil, err
 	}
@@ -173,6 +174,21 @@ func newSQSClient(endpoint string) *awssqs.Client {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
+}
+
+// newFunctionsSQSClient is the SQS client the functions send with in AWS
+// (sqsbatch's, over awsjson), for the local endpoint.
+func newFunctionsSQSClient(endpoint string) sqsAPI {
+	c, err := sqsbatch.NewClient(aws.Config{
+		Region:       localRegion,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	if err != nil {
+		// The endpoint is the stack's own listener address.
+		panic(err)
+	}
+	return c
 }
 
 // URLs are where the stack listens.
