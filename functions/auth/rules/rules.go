@@ -7,10 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/cel-go/cel"
-	"github.com/google/cel-go/ext"
 	"gopkg.in/yaml.v3"
 
+	"github.com/heraldrt/herald/functions/auth/rules/expr"
 	"github.com/heraldrt/herald/shared/channel"
 )
 
@@ -32,14 +31,14 @@ type ChannelRule struct {
 	// Kinds restricts the rule to some kinds: private, presence,
 	// private-encrypted. Empty means all three.
 	Kinds []string `yaml:"kinds"`
-	// Allow is a CEL condition that must yield true.
+	// Allow is a condition (see package expr) that must yield true.
 	Allow string `yaml:"allow"`
 	// Member says who a presence member is. Without it the id is user.sub
 	// and there is no info.
 	Member *MemberRule `yaml:"member"`
 }
 
-// MemberRule holds CEL expressions for a member's (or signed-in user's) id
+// MemberRule holds expressions for a member's (or signed-in user's) id
 // and info.
 type MemberRule struct {
 	// ID must yield a string (or a whole number, written in decimal).
@@ -78,18 +77,24 @@ type rule struct {
 	name    string
 	pattern *pattern
 	kinds   []channel.Kind
-	allow   cel.Program
+	allow   *expr.Program
 	member  *memberProgram
 }
 
 type memberProgram struct {
-	id   cel.Program
-	info cel.Program
+	id   *expr.Program
+	info *expr.Program
 }
 
-// costLimit bounds one evaluation. Conditions over a token's claims cost a
-// few dozen units; the limit only stops comprehensions over huge inputs.
-const costLimit = 100_000
+// baseVars are the variables every expression sees, in the order their
+// values are passed; a rule's pattern parameters follow them.
+var baseVars = []expr.Var{
+	{Name: "user", Type: expr.MapOf(expr.String, expr.Dyn)},
+	{Name: "channel", Type: expr.String},
+	{Name: "kind", Type: expr.String},
+}
+
+var infoType = expr.MapOf(expr.String, expr.Dyn)
 
 // DefaultMemberID is the expression used when a rule gives no member id.
 const DefaultMemberID = "user.sub"
@@ -112,18 +117,9 @@ func Parse(data []byte, source string) (*Set, error) {
 
 // Compile compiles a File.
 func Compile(f File) (*Set, error) {
-	base, err := cel.NewEnv(
-		cel.Variable("user", cel.MapType(cel.StringType, cel.DynType)),
-		cel.Variable("channel", cel.StringType),
-		cel.Variable("kind", cel.StringType),
-		ext.Strings(),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("CEL environment: %w", err)
-	}
 	s := &Set{}
 	for i, cr := range f.Channels {
-		r, err := compileRule(base, i, cr)
+		r, err := compileRule(i, cr)
 		if err != nil {
 			return nil, err
 		}
@@ -133,14 +129,15 @@ func Compile(f File) (*Set, error) {
 	if um == nil {
 		um = &MemberRule{}
 	}
-	s.user, err = compileMember(base, *um)
+	var err error
+	s.user, err = compileMember(baseVars, *um)
 	if err != nil {
 		return nil, fmt.Errorf("user: %w", err)
 	}
 	return s, nil
 }
 
-func compileRule(base *cel.Env, i int, cr ChannelRule) (*rule, error) {
+func compileRule(i int, cr ChannelRule) (*rule, error) {
 	r := &rule{name: fmt.Sprintf("channels[%d] (%q)", i, cr.Pattern)}
 	var err error
 	if r.pattern, err = compilePattern(cr.Pattern); err != nil {
@@ -156,39 +153,35 @@ func compileRule(base *cel.Env, i int, cr ChannelRule) (*rule, error) {
 	if strings.TrimSpace(cr.Allow) == "" {
 		return nil, fmt.Errorf("%s: allow is empty (write \"true\" to let every signed-in user in)", r.name)
 	}
-	vars := make([]cel.EnvOption, 0, len(r.pattern.params))
+	vars := slices.Clone(baseVars)
 	for _, p := range r.pattern.params {
-		vars = append(vars, cel.Variable(p, cel.StringType))
+		vars = append(vars, expr.Var{Name: p, Type: expr.String})
 	}
-	env, err := base.Extend(vars...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.name, err)
-	}
-	if r.allow, err = compileExpr(env, cr.Allow, cel.BoolType); err != nil {
+	if r.allow, err = compileExpr(vars, cr.Allow, expr.Bool); err != nil {
 		return nil, fmt.Errorf("%s: allow: %w", r.name, err)
 	}
 	m := MemberRule{}
 	if cr.Member != nil {
 		m = *cr.Member
 	}
-	if r.member, err = compileMember(env, m); err != nil {
+	if r.member, err = compileMember(vars, m); err != nil {
 		return nil, fmt.Errorf("%s: member: %w", r.name, err)
 	}
 	return r, nil
 }
 
-func compileMember(env *cel.Env, m MemberRule) (*memberProgram, error) {
+func compileMember(vars []expr.Var, m MemberRule) (*memberProgram, error) {
 	id := m.ID
 	if strings.TrimSpace(id) == "" {
 		id = DefaultMemberID
 	}
 	mp := &memberProgram{}
 	var err error
-	if mp.id, err = compileExpr(env, id, nil); err != nil {
+	if mp.id, err = compileExpr(vars, id, nil); err != nil {
 		return nil, fmt.Errorf("id: %w", err)
 	}
 	if strings.TrimSpace(m.Info) != "" {
-		if mp.info, err = compileExpr(env, m.Info, cel.MapType(cel.StringType, cel.DynType)); err != nil {
+		if mp.info, err = compileExpr(vars, m.Info, infoType); err != nil {
 			return nil, fmt.Errorf("info: %w", err)
 		}
 	}
@@ -198,20 +191,15 @@ func compileMember(env *cel.Env, m MemberRule) (*memberProgram, error) {
 // compileExpr compiles and type-checks expr. want, when set, is the type
 // the result must have; dyn results (a claim's value) are checked when
 // evaluated.
-func compileExpr(env *cel.Env, expr string, want *cel.Type) (cel.Program, error) {
-	ast, iss := env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("%q does not compile: %w", expr, iss.Err())
+func compileExpr(vars []expr.Var, src string, want *expr.Type) (*expr.Program, error) {
+	prg, err := expr.Compile(src, vars)
+	if err != nil {
+		return nil, fmt.Errorf("%q does not compile: %w", src, err)
 	}
 	if want != nil {
-		out := ast.OutputType()
-		if !out.IsExactType(cel.DynType) && !want.IsAssignableType(out) {
-			return nil, fmt.Errorf("%q yields %s, want %s", expr, out, want)
+		if out := prg.Type(); !out.AssignableTo(want) {
+			return nil, fmt.Errorf("%q yields %s, want %s", src, out, want)
 		}
-	}
-	prg, err := env.Program(ast, cel.CostLimit(costLimit), cel.InterruptCheckFrequency(100))
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", expr, err)
 	}
 	return prg, nil
 }
@@ -225,23 +213,23 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 	if r == nil {
 		return Decision{Reason: fmt.Sprintf("no rule matches %s channel %q", kind, name)}
 	}
-	vars := make(map[string]any, 3+len(params))
-	for k, v := range params {
-		vars[k] = v
+	// The variables in the order of baseVars, then the parameters in the
+	// pattern's order (params[0] is the whole match).
+	vars := make([]any, 0, len(baseVars)+len(params)-1)
+	vars = append(vars, claims, name, kindNames[kind])
+	for _, p := range params[1:] {
+		vars = append(vars, p)
 	}
-	vars["user"] = claims
-	vars["channel"] = name
-	vars["kind"] = kind.String()
 
 	d := Decision{Rule: r.name}
-	out, _, err := r.allow.ContextEval(ctx, vars)
+	out, err := r.allow.Eval(ctx, vars)
 	if err != nil {
 		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
 		return d
 	}
-	ok, isBool := out.Value().(bool)
+	ok, isBool := out.(bool)
 	if !isBool {
-		d.Reason = fmt.Sprintf("rule %s: allow yields %s, not a bool", r.name, out.Type().TypeName())
+		d.Reason = fmt.Sprintf("rule %s: allow yields %s, not a bool", r.name, expr.TypeName(out))
 		return d
 	}
 	if !ok {
@@ -262,7 +250,7 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 
 // User says who the user with these claims is, for user sign-in.
 func (s *Set) User(ctx context.Context, claims map[string]any) (Member, error) {
-	m, err := s.user.eval(ctx, map[string]any{"user": claims, "channel": "", "kind": "user"})
+	m, err := s.user.eval(ctx, []any{claims, "", "user"})
 	if err != nil {
 		return Member{}, fmt.Errorf("user: %w", err)
 	}
@@ -272,14 +260,25 @@ func (s *Set) User(ctx context.Context, claims map[string]any) (Member, error) {
 // Match returns the rule that decides a channel name and the parameters it
 // binds; ok is false when no rule matches. It evaluates nothing.
 func (s *Set) Match(name string) (rule string, params map[string]string, ok bool) {
-	r, p := s.match(channel.KindOf(name), channel.Base(name))
+	base := channel.Base(name)
+	r, _ := s.match(channel.KindOf(name), base)
 	if r == nil {
 		return "", nil, false
 	}
-	return r.name, p, true
+	params, _ = r.pattern.match(base)
+	return r.name, params, true
 }
 
-func (s *Set) match(kind channel.Kind, base string) (*rule, map[string]string) {
+// kindNames are the values of the kind variable, boxed once.
+var kindNames = map[channel.Kind]any{
+	channel.Private:          channel.Private.String(),
+	channel.Presence:         channel.Presence.String(),
+	channel.PrivateEncrypted: channel.PrivateEncrypted.String(),
+}
+
+// match finds the deciding rule and its pattern's submatches: the whole
+// base name, then one per parameter.
+func (s *Set) match(kind channel.Kind, base string) (*rule, []string) {
 	if !kind.NeedsAuth() {
 		return nil, nil
 	}
@@ -287,15 +286,15 @@ func (s *Set) match(kind channel.Kind, base string) (*rule, map[string]string) {
 		if len(r.kinds) > 0 && !slices.Contains(r.kinds, kind) {
 			continue
 		}
-		if params, ok := r.pattern.match(base); ok {
-			return r, params
+		if m := r.pattern.submatch(base); m != nil {
+			return r, m
 		}
 	}
 	return nil, nil
 }
 
-func (mp *memberProgram) eval(ctx context.Context, vars map[string]any) (Member, error) {
-	out, _, err := mp.id.ContextEval(ctx, vars)
+func (mp *memberProgram) eval(ctx context.Context, vars []any) (Member, error) {
+	out, err := mp.id.Eval(ctx, vars)
 	if err != nil {
 		return Member{}, fmt.Errorf("id: %w", err)
 	}
@@ -307,7 +306,7 @@ func (mp *memberProgram) eval(ctx context.Context, vars map[string]any) (Member,
 	if mp.info == nil {
 		return m, nil
 	}
-	out, _, err = mp.info.ContextEval(ctx, vars)
+	out, err = mp.info.Eval(ctx, vars)
 	if err != nil {
 		return Member{}, fmt.Errorf("info: %w", err)
 	}
@@ -317,7 +316,7 @@ func (mp *memberProgram) eval(ctx context.Context, vars map[string]any) (Member,
 	}
 	info, ok := v.(map[string]any)
 	if !ok {
-		return Member{}, fmt.Errorf("info yields %s, want a map", out.Type().TypeName())
+		return Member{}, fmt.Errorf("info yields %s, want a map", expr.TypeName(out))
 	}
 	m.Info = info
 	return m, nil

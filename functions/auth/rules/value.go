@@ -5,9 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/common/types/ref"
-	"github.com/google/cel-go/common/types/traits"
+	"github.com/heraldrt/herald/functions/auth/rules/expr"
 )
 
 // maxDepth bounds the nesting of member info; Pusher's 1 KB limit on user
@@ -17,68 +15,52 @@ const maxDepth = 32
 // idString turns a member id into the string Pusher wants. Whole numbers
 // are accepted because many apps number their users; they are written in
 // decimal, never in exponent form.
-func idString(v ref.Val) (string, error) {
+func idString(v any) (string, error) {
 	switch x := v.(type) {
-	case types.String:
-		return string(x), nil
-	case types.Int:
-		return strconv.FormatInt(int64(x), 10), nil
-	case types.Uint:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case types.Double:
-		f := float64(x)
-		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			return strconv.FormatFloat(f, 'f', -1, 64), nil
+	case string:
+		return x, nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
 		}
-		return "", fmt.Errorf("yields %v, which is not a whole number", f)
+		return "", fmt.Errorf("yields %v, which is not a whole number", x)
 	}
-	return "", fmt.Errorf("yields %s, want a string", v.Type().TypeName())
+	return "", fmt.Errorf("yields %s, want a string", expr.TypeName(v))
 }
 
-// native converts a CEL value into plain Go values that encoding/json writes
-// as the JSON they mean.
-func native(v ref.Val, depth int) (any, error) {
+// native copies an evaluated value into plain Go values that
+// encoding/json writes as the JSON they mean, refusing what JSON cannot
+// hold. The copy keeps the member from sharing the claims' lists and maps.
+func native(v any, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
 	}
 	switch x := v.(type) {
-	case types.Null:
-		return nil, nil
-	case types.Bool:
-		return bool(x), nil
-	case types.String:
-		return string(x), nil
-	case types.Int:
-		return int64(x), nil
-	case types.Uint:
-		return uint64(x), nil
-	case types.Double:
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%v cannot be written as JSON", f)
+	case nil, bool, string, int64, uint64:
+		return x, nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%v cannot be written as JSON", x)
 		}
-		return f, nil
-	}
-	if m, ok := v.(traits.Mapper); ok {
-		out := map[string]any{}
-		for it := m.Iterator(); it.HasNext() == types.True; {
-			k := it.Next()
-			ks, ok := k.(types.String)
-			if !ok {
-				return nil, fmt.Errorf("map key %v is a %s, JSON keys are strings", k.Value(), k.Type().TypeName())
-			}
-			val, err := native(m.Get(k), depth+1)
+		return x, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			val, err := native(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			out[string(ks)] = val
+			out[k] = val
 		}
 		return out, nil
-	}
-	if l, ok := v.(traits.Lister); ok {
-		out := []any{}
-		for it := l.Iterator(); it.HasNext() == types.True; {
-			val, err := native(it.Next(), depth+1)
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			val, err := native(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -86,5 +68,5 @@ func native(v ref.Val, depth int) (any, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("a %s cannot be written as JSON", v.Type().TypeName())
+	return nil, fmt.Errorf("a %s cannot be written as JSON", expr.TypeName(v))
 }

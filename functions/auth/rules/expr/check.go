@@ -1,0 +1,368 @@
+package expr
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// checker resolves names to slots, expands macros and gives every node a
+// static type, refusing what can never evaluate (CEL's type checker does
+// the same for these constructs).
+type checker struct {
+	scope  []binding
+	nslots int
+}
+
+type binding struct {
+	name string
+	slot int
+	typ  *Type
+}
+
+func (c *checker) lookup(name string) (binding, bool) {
+	for i := len(c.scope) - 1; i >= 0; i-- {
+		if c.scope[i].name == name {
+			return c.scope[i], true
+		}
+	}
+	return binding{}, false
+}
+
+func errorf(n *node, format string, args ...any) error {
+	return &Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func unsupportedf(n *node, format string, args ...any) error {
+	return &Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
+}
+
+func noOverload(n *node, name string, args ...*Type) error {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += ", "
+		}
+		s += a.String()
+	}
+	return errorf(n, "found no matching overload for '%s' applied to '(%s)'", name, s)
+}
+
+func (c *checker) check(n *node) error {
+	switch n.op {
+	case opLit:
+		n.typ = literalType(n.val)
+	case opIdent:
+		b, ok := c.lookup(n.name)
+		if !ok {
+			return errorf(n, "undeclared reference to '%s'", n.name)
+		}
+		n.slot, n.typ = b.slot, b.typ
+	case opList:
+		ts := make([]*Type, len(n.args))
+		for i, a := range n.args {
+			if err := c.check(a); err != nil {
+				return err
+			}
+			ts[i] = a.typ
+		}
+		n.typ = ListOf(join(ts))
+	case opMap:
+		var ks, vs []*Type
+		for i, a := range n.args {
+			if err := c.check(a); err != nil {
+				return err
+			}
+			if i%2 == 1 {
+				vs = append(vs, a.typ)
+				continue
+			}
+			if !a.typ.is(KindString, KindDyn) {
+				return unsupportedf(a, "map keys of type %s are not supported, only strings", a.typ)
+			}
+			ks = append(ks, a.typ)
+		}
+		n.typ = MapOf(join(ks), join(vs))
+	case opSelect:
+		if err := c.check(n.args[0]); err != nil {
+			return err
+		}
+		t, err := selectType(n, n.args[0].typ)
+		if err != nil {
+			return err
+		}
+		n.typ = t
+	case opIndex:
+		return c.checkIndex(n)
+	case opNot:
+		if err := c.check(n.args[0]); err != nil {
+			return err
+		}
+		if !n.args[0].typ.is(KindBool, KindDyn) {
+			return noOverload(n, "!_", n.args[0].typ)
+		}
+		n.typ = Bool
+	case opNeg:
+		if err := c.check(n.args[0]); err != nil {
+			return err
+		}
+		t := n.args[0].typ
+		if !t.is(KindInt, KindDouble, KindDyn) {
+			return noOverload(n, "-_", t)
+		}
+		n.typ = t
+	case opAnd, opOr:
+		for _, a := range n.args {
+			if err := c.check(a); err != nil {
+				return err
+			}
+			if !a.typ.is(KindBool, KindDyn) {
+				return errorf(a, "expected type 'bool' but found '%s'", a.typ)
+			}
+		}
+		n.typ = Bool
+	case opCond:
+		for _, a := range n.args {
+			if err := c.check(a); err != nil {
+				return err
+			}
+		}
+		if !n.args[0].typ.is(KindBool, KindDyn) {
+			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
+		}
+		t, ok := unify(n.args[1].typ, n.args[2].typ)
+		if !ok {
+			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
+		}
+		n.typ = t
+	case opBinary:
+		return c.checkBinary(n)
+	case opCall:
+		return c.checkCall(n)
+	}
+	return nil
+}
+
+func literalType(v any) *Type {
+	switch v.(type) {
+	case bool:
+		return Bool
+	case int64:
+		return Int
+	case uint64:
+		return Uint
+	case float64:
+		return Double
+	case string:
+		return String
+	}
+	return Null
+}
+
+func selectType(n *node, t *Type) (*Type, error) {
+	switch {
+	case t.Kind == KindDyn:
+		return Dyn, nil
+	case t.Kind == KindMap && t.Key.is(KindString, KindDyn):
+		return t.Elem, nil
+	}
+	return nil, errorf(n, "type '%s' does not support field selection", t)
+}
+
+func (c *checker) checkIndex(n *node) error {
+	for _, a := range n.args {
+		if err := c.check(a); err != nil {
+			return err
+		}
+	}
+	t, i := n.args[0].typ, n.args[1].typ
+	switch t.Kind {
+	case KindDyn:
+		n.typ = Dyn
+		return nil
+	case KindList:
+		if i.is(KindInt, KindDyn) {
+			n.typ = t.Elem
+			return nil
+		}
+	case KindMap:
+		if _, ok := unify(i, t.Key); ok {
+			n.typ = t.Elem
+			return nil
+		}
+	}
+	return noOverload(n, "_[_]", t, i)
+}
+
+var numeric = []Kind{KindInt, KindUint, KindDouble}
+
+func (c *checker) checkBinary(n *node) error {
+	for _, a := range n.args {
+		if err := c.check(a); err != nil {
+			return err
+		}
+	}
+	l, r := n.args[0].typ, n.args[1].typ
+	fail := func() error { return noOverload(n, binaryNames[n.name], l, r) }
+	switch n.name {
+	case "==", "!=":
+		if _, ok := unify(l, r); !ok {
+			return fail()
+		}
+		n.typ = Bool
+	case "<", "<=", ">", ">=":
+		t, ok := unify(l, r)
+		if !ok || !t.is(KindBool, KindInt, KindUint, KindDouble, KindString, KindDyn) {
+			return fail()
+		}
+		n.typ = Bool
+	case "in":
+		switch r.Kind {
+		case KindList:
+			if _, ok := unify(l, r.Elem); !ok {
+				return fail()
+			}
+		case KindMap:
+			if _, ok := unify(l, r.Key); !ok {
+				return fail()
+			}
+		case KindDyn:
+		default:
+			return fail()
+		}
+		n.typ = Bool
+	case "+":
+		t, ok := unify(l, r)
+		if !ok || !t.is(KindInt, KindUint, KindDouble, KindString, KindList, KindDyn) {
+			return fail()
+		}
+		n.typ = t
+	case "-", "*", "/":
+		t, ok := unify(l, r)
+		if !ok || !t.is(append(numeric, KindDyn)...) {
+			return fail()
+		}
+		n.typ = t
+	case "%":
+		t, ok := unify(l, r)
+		if !ok || !t.is(KindInt, KindUint, KindDyn) {
+			return fail()
+		}
+		n.typ = t
+	}
+	return nil
+}
+
+var binaryNames = map[string]string{
+	"==": "_==_", "!=": "_!=_", "<": "_<_", "<=": "_<=_", ">": "_>_", ">=": "_>=_",
+	"in": "@in", "+": "_+_", "-": "_-_", "*": "_*_", "/": "_/_", "%": "_%_",
+}
+
+// macros are CEL's comprehension macros: target.name(var, ...).
+var macros = map[string]int{"all": 2, "exists": 2, "exists_one": 2, "filter": 2, "map": 2}
+
+func (c *checker) checkCall(n *node) error {
+	if !n.recv && n.name == "has" {
+		if len(n.args) != 1 || n.args[0].op != opSelect {
+			return errorf(n, "invalid argument to has() macro")
+		}
+		sel := n.args[0]
+		if err := c.check(sel.args[0]); err != nil {
+			return err
+		}
+		if _, err := selectType(sel, sel.args[0].typ); err != nil {
+			return err
+		}
+		n.op, n.name, n.args, n.typ = opHas, sel.name, sel.args, Bool
+		return nil
+	}
+	if _, ok := macros[n.name]; ok && n.recv && (len(n.args) == 3 || n.name == "map" && len(n.args) == 4) {
+		if n.args[1].op != opIdent {
+			return errorf(n.args[1], "argument to %s is not an identifier", n.name)
+		}
+		return c.checkLoop(n)
+	}
+	if _, ok := macros[n.name]; ok && n.recv {
+		return errorf(n, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
+	}
+	f, ok := functions[n.name]
+	if !ok {
+		if unsupportedFunctions[n.name] {
+			return unsupportedf(n, "function %s is not supported", n.name)
+		}
+		return errorf(n, "undeclared reference to '%s'", n.name)
+	}
+	ts := make([]*Type, len(n.args))
+	for i, a := range n.args {
+		if err := c.check(a); err != nil {
+			return err
+		}
+		ts[i] = a.typ
+	}
+	if (n.recv && !f.member) || (!n.recv && !f.global) || !f.arity(len(ts)) {
+		return noOverload(n, n.name, ts...)
+	}
+	t, ok := f.check(ts)
+	if !ok {
+		return noOverload(n, n.name, ts...)
+	}
+	n.fn, n.typ = f, t
+	// A constant pattern is compiled once, here; a bad one stops start-up.
+	if n.name == "matches" {
+		if lit := n.args[1]; lit.op == opLit {
+			if s, ok := lit.val.(string); ok {
+				re, err := regexp.Compile(s)
+				if err != nil {
+					return errorf(lit, "invalid regular expression: %v", err)
+				}
+				lit.val = re
+			}
+		}
+	}
+	return nil
+}
+
+func (c *checker) checkLoop(n *node) error {
+	target, iter := n.args[0], n.args[1].name
+	if err := c.check(target); err != nil {
+		return err
+	}
+	var elem *Type
+	switch t := target.typ; t.Kind {
+	case KindList:
+		elem = t.Elem
+	case KindMap:
+		elem = t.Key
+	case KindDyn:
+		elem = Dyn
+	default:
+		return errorf(target, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", t)
+	}
+	n.op, n.slot, n.args = opLoop, c.nslots, append([]*node{target}, n.args[2:]...)
+	c.nslots++
+	c.scope = append(c.scope, binding{name: iter, slot: n.slot, typ: elem})
+	defer func() { c.scope = c.scope[:len(c.scope)-1] }()
+	for _, a := range n.args[1:] {
+		if err := c.check(a); err != nil {
+			return err
+		}
+	}
+	body := n.args[len(n.args)-1]
+	predicates := n.args[1:]
+	if n.name == "map" {
+		predicates = n.args[1 : len(n.args)-1]
+	}
+	for _, p := range predicates {
+		if !p.typ.is(KindBool, KindDyn) {
+			return errorf(p, "expected type 'bool' but found '%s'", p.typ)
+		}
+	}
+	switch n.name {
+	case "map":
+		n.typ = ListOf(body.typ)
+	case "filter":
+		n.typ = ListOf(elem)
+	default:
+		n.typ = Bool
+	}
+	return nil
+}

@@ -1,0 +1,26 @@
+// Package expr is the expression language of herald's channel rules: the
+// part of CEL (https://cel.dev) that conditions over a token's claims
+// need, with CEL's syntax and semantics, evaluated by a small tree walker
+// instead of cel-go, so the auth function stays small and starts fast.
+//
+// Supported: int, uint, double, string (quoted, triple-quoted, raw), bool
+// and null literals; lists; maps with string keys; variables, field
+// selection, indexing and has(); ! and unary -; * / % + -; comparisons
+// (numbers compare across int, uint and double); in; && and || (an error
+// on one side is absorbed when the other side decides); ?:; size,
+// startsWith, endsWith, contains, matches (RE2), int, uint, double,
+// string, bool, dyn; lowerAscii, upperAscii, charAt, indexOf, split and
+// join from CEL's strings extension; the macros all, exists, exists_one,
+// map and filter. Integer overflow and division by zero are errors.
+//
+// Everything else CEL has (bytes, timestamps and durations, type(),
+// protocol buffer messages, optional syntax, the rest of the strings
+// extension) is a compile error saying it is not supported. Compile also
+// refuses what CEL's type checker refuses for these constructs: unknown
+// names, wrong argument counts, operands that can never fit.
+//
+// A compiled Program is evaluated many times over plain Go values, with a
+// step budget (CostLimit) so that no expression can make a request run
+// away. The package knows nothing of channels or tokens; package rules
+// gives it those.
+package expr

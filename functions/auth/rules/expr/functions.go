@@ -1,0 +1,341 @@
+package expr
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// function is a built-in function or method. Arguments arrive evaluated,
+// the receiver first; unused ones are nil.
+type function struct {
+	global, member bool
+	arity          func(n int) bool
+	check          func(args []*Type) (*Type, bool)
+	eval           func(e *evaluator, a, b, c any) (any, error)
+}
+
+func arity(want ...int) func(int) bool {
+	return func(n int) bool {
+		for _, w := range want {
+			if n == w {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// sig accepts arguments of the given kinds (dyn always fits) and yields
+// out.
+func sig(out *Type, kinds ...[]Kind) func([]*Type) (*Type, bool) {
+	return func(args []*Type) (*Type, bool) {
+		for i, a := range args {
+			if a.Kind != KindDyn && !a.is(kinds[i]...) {
+				return nil, false
+			}
+		}
+		return out, true
+	}
+}
+
+var (
+	kString = []Kind{KindString}
+	kInt    = []Kind{KindInt}
+	kSized  = []Kind{KindString, KindList, KindMap}
+)
+
+var functions map[string]*function
+
+func init() {
+	// Assigned in init: the entries refer to evaluator methods that refer
+	// back to the table.
+	functions = map[string]*function{
+		"size":       {global: true, member: true, arity: arity(1), check: sig(Int, kSized), eval: evalSize},
+		"startsWith": {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasPrefix)},
+		"endsWith":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasSuffix)},
+		"contains":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.Contains)},
+		"matches":    {global: true, member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: evalMatches},
+		"int":        {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toInt},
+		"uint":       {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
+		"double":     {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
+		"string":     {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool}), eval: toString},
+		"bool":       {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
+		"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
+			eval: func(_ *evaluator, a, _, _ any) (any, error) { return a, nil }},
+		"lowerAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
+		"upperAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
+		"charAt":     {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
+		"indexOf":    {member: true, arity: arity(2), check: sig(Int, kString, kString), eval: evalIndexOf},
+		"split":      {member: true, arity: arity(2), check: sig(ListOf(String), kString, kString), eval: evalSplit},
+		"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
+			ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
+			return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
+		}, eval: evalJoin},
+	}
+}
+
+// unsupportedFunctions are part of CEL (or of the strings extension) but
+// not of herald's rules language: naming them gives a clearer error than
+// "undeclared reference".
+var unsupportedFunctions = map[string]bool{
+	"type": true, "bytes": true, "duration": true, "timestamp": true,
+	"getFullYear": true, "getMonth": true, "getDate": true, "getDayOfMonth": true, "getDayOfWeek": true,
+	"getDayOfYear": true, "getHours": true, "getMinutes": true, "getSeconds": true, "getMilliseconds": true,
+	"lastIndexOf": true, "replace": true, "substring": true, "trim": true, "reverse": true,
+	"format": true, "quote": true, "optMap": true, "optFlatMap": true, "transformList": true,
+	"transformMap": true, "transformMapEntry": true,
+}
+
+var errNoOverload = fmt.Errorf("no such overload")
+
+func evalSize(e *evaluator, a, _, _ any) (any, error) {
+	switch x := a.(type) {
+	case string:
+		e.charge(len(x) / 64)
+		return int64(utf8.RuneCountInString(x)), nil
+	case []any:
+		return int64(len(x)), nil
+	case map[string]any:
+		return int64(len(x)), nil
+	}
+	return nil, errNoOverload
+}
+
+func stringPredicate(f func(s, t string) bool) func(*evaluator, any, any, any) (any, error) {
+	return func(e *evaluator, a, b, _ any) (any, error) {
+		s, ok1 := a.(string)
+		t, ok2 := b.(string)
+		if !ok1 || !ok2 {
+			return nil, errNoOverload
+		}
+		e.charge(len(s) / 64)
+		return f(s, t), nil
+	}
+}
+
+func stringMap(f func(string) string) func(*evaluator, any, any, any) (any, error) {
+	return func(e *evaluator, a, _, _ any) (any, error) {
+		s, ok := a.(string)
+		if !ok {
+			return nil, errNoOverload
+		}
+		e.charge(len(s) / 64)
+		return f(s), nil
+	}
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+func asciiUpper(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
+}
+
+func evalMatches(e *evaluator, a, b, _ any) (any, error) {
+	s, ok := a.(string)
+	if !ok {
+		return nil, errNoOverload
+	}
+	re, ok := b.(*regexp.Regexp)
+	if !ok {
+		p, isString := b.(string)
+		if !isString {
+			return nil, errNoOverload
+		}
+		e.charge(len(p))
+		var err error
+		if re, err = regexp.Compile(p); err != nil {
+			return nil, err
+		}
+	}
+	e.charge(len(s) / 16)
+	return re.MatchString(s), nil
+}
+
+func evalCharAt(e *evaluator, a, b, _ any) (any, error) {
+	s, ok1 := a.(string)
+	i, ok2 := b.(int64)
+	if !ok1 || !ok2 {
+		return nil, errNoOverload
+	}
+	e.charge(len(s) / 64)
+	n := int64(utf8.RuneCountInString(s))
+	if i < 0 || i > n {
+		return nil, fmt.Errorf("index out of range: %d", i)
+	}
+	for j := range s {
+		if i == 0 {
+			r, _ := utf8.DecodeRuneInString(s[j:])
+			return string(r), nil
+		}
+		i--
+	}
+	return "", nil
+}
+
+func evalIndexOf(e *evaluator, a, b, _ any) (any, error) {
+	s, ok1 := a.(string)
+	t, ok2 := b.(string)
+	if !ok1 || !ok2 {
+		return nil, errNoOverload
+	}
+	e.charge(len(s) / 16)
+	i := strings.Index(s, t)
+	if i < 0 {
+		return int64(-1), nil
+	}
+	return int64(utf8.RuneCountInString(s[:i])), nil
+}
+
+func evalSplit(e *evaluator, a, b, _ any) (any, error) {
+	s, ok1 := a.(string)
+	sep, ok2 := b.(string)
+	if !ok1 || !ok2 {
+		return nil, errNoOverload
+	}
+	parts := strings.Split(s, sep)
+	e.charge(len(parts) + len(s)/64)
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out, nil
+}
+
+func evalJoin(e *evaluator, a, b, _ any) (any, error) {
+	l, ok := a.([]any)
+	if !ok {
+		return nil, errNoOverload
+	}
+	sep := ""
+	if b != nil {
+		if sep, ok = b.(string); !ok {
+			return nil, errNoOverload
+		}
+	}
+	var sb strings.Builder
+	for i, v := range l {
+		s, ok := v.(string)
+		if !ok {
+			return nil, errNoOverload
+		}
+		if i > 0 {
+			sb.WriteString(sep)
+		}
+		sb.WriteString(s)
+	}
+	e.charge(len(l) + sb.Len()/64)
+	return sb.String(), nil
+}
+
+var (
+	errIntOverflow  = fmt.Errorf("integer overflow")
+	errUintOverflow = fmt.Errorf("unsigned integer overflow")
+)
+
+func conversionError(from any, to string) error {
+	return fmt.Errorf("type conversion error from '%s' to '%s'", typeName(from), to)
+}
+
+func toInt(_ *evaluator, a, _, _ any) (any, error) {
+	switch x := a.(type) {
+	case int64:
+		return x, nil
+	case uint64:
+		if x > math.MaxInt64 {
+			return nil, errIntOverflow
+		}
+		return int64(x), nil
+	case float64:
+		if math.IsNaN(x) || x <= math.MinInt64 || x >= math.MaxInt64 {
+			return nil, errIntOverflow
+		}
+		return int64(x), nil
+	case string:
+		if i, err := strconv.ParseInt(x, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	return nil, conversionError(a, "int")
+}
+
+func toUint(_ *evaluator, a, _, _ any) (any, error) {
+	switch x := a.(type) {
+	case int64:
+		if x < 0 {
+			return nil, errUintOverflow
+		}
+		return uint64(x), nil
+	case uint64:
+		return x, nil
+	case float64:
+		if math.IsNaN(x) || x < 0 || x >= 1<<64 {
+			return nil, errUintOverflow
+		}
+		return uint64(x), nil
+	case string:
+		if u, err := strconv.ParseUint(x, 10, 64); err == nil {
+			return u, nil
+		}
+	}
+	return nil, conversionError(a, "uint")
+}
+
+func toDouble(_ *evaluator, a, _, _ any) (any, error) {
+	switch x := a.(type) {
+	case int64:
+		return float64(x), nil
+	case uint64:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	case string:
+		if f, err := strconv.ParseFloat(x, 64); err == nil {
+			return f, nil
+		}
+	}
+	return nil, conversionError(a, "double")
+}
+
+func toString(_ *evaluator, a, _, _ any) (any, error) {
+	switch x := a.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case float64:
+		return fmt.Sprintf("%g", x), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case string:
+		return x, nil
+	}
+	return nil, conversionError(a, "string")
+}
+
+func toBool(_ *evaluator, a, _, _ any) (any, error) {
+	switch x := a.(type) {
+	case bool:
+		return x, nil
+	case string:
+		if b, err := strconv.ParseBool(x); err == nil {
+			return b, nil
+		}
+	}
+	return nil, conversionError(a, "bool")
+}

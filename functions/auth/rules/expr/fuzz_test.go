@@ -1,0 +1,62 @@
+package expr
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// FuzzEval evaluates arbitrary expressions over arbitrary claims with both
+// this package and cel-go and requires the same outcome (see differ). It
+// also checks that Compile and Eval never panic, whatever the input.
+func FuzzEval(f *testing.F) {
+	for _, src := range differential {
+		f.Add(src, testClaims)
+	}
+	f.Add(`user.a.exists(x, x.b == user.c)`, `{"a": [{"b": 1}, {"b": "1"}], "c": 1.0}`)
+	f.Add(`user.x.map(k, k + user.x[k])`, `{"x": {"p": "q"}}`)
+	env := celEnv(f)
+	f.Fuzz(func(t *testing.T, src, doc string) {
+		if len(src) > MaxLength || len(doc) > 16<<10 {
+			return
+		}
+		var claims map[string]any
+		if json.Unmarshal([]byte(doc), &claims) != nil || claims == nil {
+			return
+		}
+		vals := map[string]any{"user": claims, "channel": "private-a.b", "kind": "private", "id": "b"}
+		h := runHerald(src, []any{claims, vals["channel"], vals["kind"], vals["id"]})
+		c := runCEL(env, src, vals)
+		if d := differ(h, c); d != "" && !(iteratesMap(src) && sameElements(h.val, c.val)) {
+			t.Fatalf("%s over %s: %s", src, doc, d)
+		}
+	})
+}
+
+// iteratesMap reports whether src may build a list from a map's keys,
+// whose order cel-go leaves to Go's map iteration and this package sorts.
+func iteratesMap(src string) bool {
+	return strings.Contains(src, "map(") || strings.Contains(src, "filter(")
+}
+
+// sameElements reports whether two lists hold the same elements in any
+// order.
+func sameElements(a, b any) bool {
+	x, ok1 := a.([]any)
+	y, ok2 := b.([]any)
+	if !ok1 || !ok2 || len(x) != len(y) {
+		return false
+	}
+	used := make([]bool, len(y))
+outer:
+	for _, v := range x {
+		for j, w := range y {
+			if !used[j] && same(v, w) {
+				used[j] = true
+				continue outer
+			}
+		}
+		return false
+	}
+	return true
+}

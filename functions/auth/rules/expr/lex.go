@@ -1,0 +1,246 @@
+package expr
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+type tokKind int
+
+const (
+	tEOF tokKind = iota
+	tIdent
+	tInt
+	tUint
+	tDouble
+	tString
+	tPunct // operators and brackets; the text says which
+)
+
+type token struct {
+	kind tokKind
+	pos  int    // byte offset in the source
+	text string // punctuation or identifier; the decoded value of a string
+	num  any    // int64, uint64 or float64 for number tokens
+}
+
+// lexer turns the source into tokens on demand.
+type lexer struct {
+	src string
+	pos int
+}
+
+// punct lists the operators, longest first so "<=" wins over "<".
+var punct = []string{"&&", "||", "<=", ">=", "==", "!=", "(", ")", "[", "]", "{", "}", ".", ",", ":", "?", "+", "-", "*", "/", "%", "!", "<", ">"}
+
+func (l *lexer) next() (token, error) {
+	l.skipSpace()
+	if l.pos >= len(l.src) {
+		return token{kind: tEOF, pos: l.pos}, nil
+	}
+	start := l.pos
+	c := l.src[l.pos]
+	switch {
+	case c == '.' && l.pos+1 < len(l.src) && isDigit(l.src[l.pos+1]):
+		return l.number()
+	case isDigit(c):
+		return l.number()
+	case c == '"' || c == '\'':
+		return l.str(false)
+	case (c == 'r' || c == 'R') && l.quoteAt(l.pos+1):
+		l.pos++
+		return l.str(true)
+	case (c == 'b' || c == 'B') && (l.quoteAt(l.pos+1) || (l.pos+2 < len(l.src) && (l.src[l.pos+1]|0x20) == 'r' && l.quoteAt(l.pos+2))),
+		(c == 'r' || c == 'R') && l.pos+2 < len(l.src) && (l.src[l.pos+1]|0x20) == 'b' && l.quoteAt(l.pos+2):
+		return token{}, unsupportedAt(start, "bytes literals are not supported")
+	case isIdentStart(c):
+		for l.pos < len(l.src) && isIdentPart(l.src[l.pos]) {
+			l.pos++
+		}
+		return token{kind: tIdent, pos: start, text: l.src[start:l.pos]}, nil
+	}
+	for _, p := range punct {
+		if strings.HasPrefix(l.src[l.pos:], p) {
+			l.pos += len(p)
+			return token{kind: tPunct, pos: start, text: p}, nil
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(l.src[l.pos:])
+	return token{}, l.errorf(start, "unexpected character %q", r)
+}
+
+func (l *lexer) quoteAt(i int) bool {
+	return i < len(l.src) && (l.src[i] == '"' || l.src[i] == '\'')
+}
+
+func (l *lexer) skipSpace() {
+	for l.pos < len(l.src) {
+		switch c := l.src[l.pos]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			l.pos++
+		case c == '/' && l.pos+1 < len(l.src) && l.src[l.pos+1] == '/':
+			for l.pos < len(l.src) && l.src[l.pos] != '\n' {
+				l.pos++
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (l *lexer) number() (token, error) {
+	start := l.pos
+	s := l.src
+	if strings.HasPrefix(s[l.pos:], "0x") || strings.HasPrefix(s[l.pos:], "0X") {
+		l.pos += 2
+		for l.pos < len(s) && isHex(s[l.pos]) {
+			l.pos++
+		}
+		digits := s[start+2 : l.pos]
+		if digits == "" {
+			return token{}, l.errorf(start, "malformed hexadecimal literal")
+		}
+		return l.integer(start, digits, 16)
+	}
+	for l.pos < len(s) && isDigit(s[l.pos]) {
+		l.pos++
+	}
+	float := false
+	if l.pos+1 < len(s) && s[l.pos] == '.' && isDigit(s[l.pos+1]) {
+		float = true
+		l.pos++
+		for l.pos < len(s) && isDigit(s[l.pos]) {
+			l.pos++
+		}
+	}
+	if l.pos < len(s) && (s[l.pos] == 'e' || s[l.pos] == 'E') {
+		j := l.pos + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j < len(s) && isDigit(s[j]) {
+			float = true
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			l.pos = j
+		}
+	}
+	if float {
+		f, err := strconv.ParseFloat(s[start:l.pos], 64)
+		if err != nil {
+			return token{}, l.errorf(start, "malformed double literal %s", s[start:l.pos])
+		}
+		return token{kind: tDouble, pos: start, num: f}, nil
+	}
+	return l.integer(start, s[start:l.pos], 10)
+}
+
+func (l *lexer) integer(start int, digits string, base int) (token, error) {
+	if l.pos < len(l.src) && (l.src[l.pos] == 'u' || l.src[l.pos] == 'U') {
+		l.pos++
+		u, err := strconv.ParseUint(digits, base, 64)
+		if err != nil {
+			return token{}, l.errorf(start, "uint literal %s is out of range", l.src[start:l.pos])
+		}
+		return token{kind: tUint, pos: start, num: u}, nil
+	}
+	// Parsed as unsigned here: the parser folds a leading minus in, so
+	// that -9223372036854775808 is a valid int.
+	u, err := strconv.ParseUint(digits, base, 64)
+	if err != nil || u > 1<<63 {
+		return token{}, l.errorf(start, "int literal %s is out of range", l.src[start:l.pos])
+	}
+	return token{kind: tInt, pos: start, num: u}, nil
+}
+
+// str reads a quoted string; l.pos is at the opening quote.
+func (l *lexer) str(raw bool) (token, error) {
+	start := l.pos
+	q := l.src[l.pos : l.pos+1]
+	if strings.HasPrefix(l.src[l.pos:], q+q+q) {
+		q = q + q + q
+	}
+	l.pos += len(q)
+	var b strings.Builder
+	for {
+		if l.pos >= len(l.src) {
+			return token{}, l.errorf(start, "unterminated string literal")
+		}
+		if strings.HasPrefix(l.src[l.pos:], q) {
+			l.pos += len(q)
+			return token{kind: tString, pos: start, text: b.String()}, nil
+		}
+		c := l.src[l.pos]
+		if len(q) == 1 && (c == '\n' || c == '\r') {
+			return token{}, l.errorf(start, "unterminated string literal")
+		}
+		if c == '\\' && !raw {
+			if err := l.escape(&b); err != nil {
+				return token{}, err
+			}
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(l.src[l.pos:])
+		if r == utf8.RuneError && n == 1 {
+			return token{}, l.errorf(l.pos, "invalid UTF-8 in string literal")
+		}
+		b.WriteString(l.src[l.pos : l.pos+n])
+		l.pos += n
+	}
+}
+
+var simpleEscapes = map[byte]string{'a': "\a", 'b': "\b", 'f': "\f", 'n': "\n", 'r': "\r", 't': "\t", 'v': "\v", '\\': "\\", '?': "?", '"': "\"", '\'': "'", '`': "`"}
+
+func (l *lexer) escape(b *strings.Builder) error {
+	at := l.pos
+	l.pos++ // the backslash
+	if l.pos >= len(l.src) {
+		return l.errorf(at, "unterminated string literal")
+	}
+	c := l.src[l.pos]
+	l.pos++
+	if s, ok := simpleEscapes[c]; ok {
+		b.WriteString(s)
+		return nil
+	}
+	var digits, base int
+	switch c {
+	case 'x', 'X':
+		digits, base = 2, 16
+	case 'u':
+		digits, base = 4, 16
+	case 'U':
+		digits, base = 8, 16
+	case '0', '1', '2', '3':
+		digits, base = 3, 8
+		l.pos-- // the first octal digit is part of the number
+	default:
+		return l.errorf(at, "invalid escape sequence \\%c", c)
+	}
+	if l.pos+digits > len(l.src) {
+		return l.errorf(at, "invalid escape sequence")
+	}
+	n, err := strconv.ParseUint(l.src[l.pos:l.pos+digits], base, 32)
+	if err != nil {
+		return l.errorf(at, "invalid escape sequence \\%s", l.src[l.pos-1:l.pos+digits])
+	}
+	l.pos += digits
+	r := rune(n)
+	if (r >= 0xD800 && r < 0xE000) || r > utf8.MaxRune {
+		return l.errorf(at, "invalid code point in escape sequence")
+	}
+	b.WriteRune(r)
+	return nil
+}
+
+func (l *lexer) errorf(pos int, format string, args ...any) error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
+func isHex(c byte) bool        { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f' }
+func isIdentStart(c byte) bool { return c == '_' || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+func isIdentPart(c byte) bool  { return isIdentStart(c) || isDigit(c) }

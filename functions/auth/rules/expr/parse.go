@@ -1,0 +1,456 @@
+package expr
+
+import (
+	"fmt"
+	"math"
+)
+
+// op says what a node does.
+type op int
+
+const (
+	opLit    op = iota // val
+	opIdent            // name, resolved to slot by the checker
+	opList             // args are the elements
+	opMap              // args are key, value, key, value, ...
+	opSelect           // args[0].name
+	opHas              // has(args[0].name)
+	opIndex            // args[0][args[1]]
+	opCall             // name(args...); recv says args[0] was the receiver
+	opNot              // !args[0]
+	opNeg              // -args[0]
+	opBinary           // args[0] name args[1]: arithmetic, comparison, in
+	opAnd              // args[0] && args[1]
+	opOr               // args[0] || args[1]
+	opCond             // args[0] ? args[1] : args[2]
+	opLoop             // a macro over args[0]: name is the macro, iter the variable
+)
+
+// node is one expression in the tree.
+type node struct {
+	op   op
+	pos  int
+	name string
+	val  any
+	args []*node
+	recv bool
+
+	// Filled in by the checker.
+	typ  *Type
+	slot int // opIdent and opLoop: the variable's slot
+	fn   *function
+}
+
+// Limits on what the parser accepts, so a rules file cannot make start-up
+// (or a request) do unbounded work.
+const (
+	// MaxLength is the longest expression, in bytes.
+	MaxLength = 4096
+	// MaxDepth is the deepest nesting of sub-expressions.
+	MaxDepth = 64
+)
+
+type parser struct {
+	lex   lexer
+	tok   token
+	depth int
+}
+
+func parse(src string) (*node, error) {
+	if len(src) > MaxLength {
+		return nil, &Error{Msg: fmt.Sprintf("expression is %d bytes long, the limit is %d", len(src), MaxLength)}
+	}
+	p := &parser{lex: lexer{src: src}}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	n, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tEOF {
+		return nil, p.unexpected()
+	}
+	return n, nil
+}
+
+func (p *parser) advance() error {
+	t, err := p.lex.next()
+	if err != nil {
+		return err
+	}
+	p.tok = t
+	return nil
+}
+
+func (p *parser) is(punct string) bool { return p.tok.kind == tPunct && p.tok.text == punct }
+
+func (p *parser) expect(punct string) error {
+	if !p.is(punct) {
+		return p.errorf(p.tok.pos, "expected %q, found %s", punct, describe(p.tok))
+	}
+	return p.advance()
+}
+
+func (p *parser) unexpected() error {
+	return p.errorf(p.tok.pos, "unexpected %s", describe(p.tok))
+}
+
+func describe(t token) string {
+	switch t.kind {
+	case tEOF:
+		return "end of expression"
+	case tIdent:
+		return fmt.Sprintf("%q", t.text)
+	case tPunct:
+		return fmt.Sprintf("%q", t.text)
+	case tString:
+		return "string literal"
+	}
+	return "number"
+}
+
+func (p *parser) errorf(pos int, format string, args ...any) error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.errorf(p.tok.pos, "expression nests deeper than %d levels", MaxDepth)
+	}
+	return nil
+}
+
+// expr: or ('?' or ':' expr)?
+func (p *parser) expr() (*node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	c, err := p.or()
+	if err != nil || !p.is("?") {
+		return c, err
+	}
+	pos := p.tok.pos
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	a, err := p.or()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expect(":"); err != nil {
+		return nil, err
+	}
+	b, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	return &node{op: opCond, pos: pos, args: []*node{c, a, b}}, nil
+}
+
+func (p *parser) or() (*node, error) {
+	l, err := p.and()
+	for err == nil && p.is("||") {
+		pos := p.tok.pos
+		var r *node
+		if err = p.advance(); err == nil {
+			if r, err = p.and(); err == nil {
+				l = &node{op: opOr, pos: pos, args: []*node{l, r}}
+			}
+		}
+	}
+	return l, err
+}
+
+func (p *parser) and() (*node, error) {
+	l, err := p.relation()
+	for err == nil && p.is("&&") {
+		pos := p.tok.pos
+		var r *node
+		if err = p.advance(); err == nil {
+			if r, err = p.relation(); err == nil {
+				l = &node{op: opAnd, pos: pos, args: []*node{l, r}}
+			}
+		}
+	}
+	return l, err
+}
+
+var relations = map[string]bool{"<": true, "<=": true, ">": true, ">=": true, "==": true, "!=": true}
+
+func (p *parser) relation() (*node, error) {
+	l, err := p.sum()
+	for err == nil && (p.tok.kind == tPunct && relations[p.tok.text] || p.tok.kind == tIdent && p.tok.text == "in") {
+		t := p.tok
+		var r *node
+		if err = p.advance(); err == nil {
+			if r, err = p.sum(); err == nil {
+				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
+			}
+		}
+	}
+	return l, err
+}
+
+func (p *parser) sum() (*node, error) {
+	l, err := p.product()
+	for err == nil && (p.is("+") || p.is("-")) {
+		t := p.tok
+		var r *node
+		if err = p.advance(); err == nil {
+			if r, err = p.product(); err == nil {
+				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
+			}
+		}
+	}
+	return l, err
+}
+
+func (p *parser) product() (*node, error) {
+	l, err := p.unary()
+	for err == nil && (p.is("*") || p.is("/") || p.is("%")) {
+		t := p.tok
+		var r *node
+		if err = p.advance(); err == nil {
+			if r, err = p.unary(); err == nil {
+				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
+			}
+		}
+	}
+	return l, err
+}
+
+// unary: member | '!'+ member | '-'+ member. As in CEL, an even run of the
+// same operator cancels out, and the two may not be mixed without
+// parentheses.
+func (p *parser) unary() (*node, error) {
+	if !p.is("!") && !p.is("-") {
+		return p.member()
+	}
+	sym, pos, n := p.tok.text, p.tok.pos, 0
+	for p.is(sym) {
+		// A minus right before a number is the number's sign.
+		if sym == "-" && p.numberFollows() {
+			break
+		}
+		n++
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
+	operand, err := p.member()
+	if err != nil || n%2 == 0 {
+		return operand, err
+	}
+	o := opNot
+	if sym == "-" {
+		o = opNeg
+	}
+	return &node{op: o, pos: pos, args: []*node{operand}}, nil
+}
+
+// numberFollows reports whether the current "-" is directly followed by an
+// int or double literal.
+func (p *parser) numberFollows() bool {
+	save := p.lex
+	t, err := p.lex.next()
+	p.lex = save
+	return err == nil && (t.kind == tInt || t.kind == tDouble)
+}
+
+// member: primary ('.' IDENT ('(' args ')')? | '[' expr ']')*
+func (p *parser) member() (*node, error) {
+	n, err := p.primary()
+	for err == nil {
+		switch {
+		case p.is("."):
+			if err = p.advance(); err != nil {
+				return nil, err
+			}
+			if p.is("?") {
+				return nil, unsupportedAt(p.tok.pos, "optional field selection (.?) is not supported")
+			}
+			if p.tok.kind != tIdent || keywords[p.tok.text] {
+				return nil, p.errorf(p.tok.pos, "expected a field or method name after '.', found %s", describe(p.tok))
+			}
+			name, pos := p.tok.text, p.tok.pos
+			if err = p.advance(); err != nil {
+				return nil, err
+			}
+			if p.is("(") {
+				var args []*node
+				if args, err = p.args(")"); err != nil {
+					return nil, err
+				}
+				n = &node{op: opCall, pos: pos, name: name, recv: true, args: append([]*node{n}, args...)}
+				continue
+			}
+			n = &node{op: opSelect, pos: pos, name: name, args: []*node{n}}
+		case p.is("["):
+			pos := p.tok.pos
+			if err = p.advance(); err != nil {
+				return nil, err
+			}
+			if p.is("?") {
+				return nil, unsupportedAt(p.tok.pos, "optional indexing ([?]) is not supported")
+			}
+			var i *node
+			if i, err = p.expr(); err != nil {
+				return nil, err
+			}
+			if err = p.expect("]"); err != nil {
+				return nil, err
+			}
+			n = &node{op: opIndex, pos: pos, args: []*node{n, i}}
+		default:
+			return n, nil
+		}
+	}
+	return nil, err
+}
+
+// args reads expressions separated by commas up to end; the current token
+// is the opening bracket.
+func (p *parser) args(end string) ([]*node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	var out []*node
+	for !p.is(end) {
+		if len(out) > 0 {
+			if err := p.expect(","); err != nil {
+				return nil, err
+			}
+			// Lists and maps allow a trailing comma; calls do not.
+			if p.is(end) && end != ")" {
+				break
+			}
+		}
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		if end == "}" {
+			if err := p.expect(":"); err != nil {
+				return nil, err
+			}
+			v, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+	}
+	return out, p.advance()
+}
+
+// keywords are never names, not even of fields.
+var keywords = map[string]bool{"in": true, "true": true, "false": true, "null": true}
+
+// reservedWords may not be used as identifiers (CEL's language definition).
+var reservedWords = map[string]bool{
+	"as": true, "break": true, "const": true, "continue": true, "else": true,
+	"for": true, "function": true, "if": true, "import": true, "let": true,
+	"loop": true, "package": true, "namespace": true, "return": true,
+	"var": true, "void": true, "while": true, "in": true,
+	"true": true, "false": true, "null": true,
+}
+
+func (p *parser) primary() (*node, error) {
+	t := p.tok
+	switch t.kind {
+	case tInt, tDouble, tUint, tString:
+		if t.kind == tInt && t.num.(uint64) > math.MaxInt64 {
+			return nil, p.errorf(t.pos, "int literal is out of range")
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		return &node{op: opLit, pos: t.pos, val: literal(t, false)}, nil
+	case tIdent:
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		switch t.text {
+		case "true", "false":
+			return &node{op: opLit, pos: t.pos, val: t.text == "true"}, nil
+		case "null":
+			return &node{op: opLit, pos: t.pos, val: nil}, nil
+		}
+		if reservedWords[t.text] {
+			return nil, p.errorf(t.pos, "reserved identifier %q", t.text)
+		}
+		if p.is("(") {
+			args, err := p.args(")")
+			if err != nil {
+				return nil, err
+			}
+			return &node{op: opCall, pos: t.pos, name: t.text, args: args}, nil
+		}
+		if p.is("{") {
+			return nil, unsupportedAt(t.pos, "message construction (%s{...}) is not supported", t.text)
+		}
+		return &node{op: opIdent, pos: t.pos, name: t.text}, nil
+	case tPunct:
+		switch t.text {
+		case "(":
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			e, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			return e, p.expect(")")
+		case "[":
+			args, err := p.args("]")
+			return &node{op: opList, pos: t.pos, args: args}, err
+		case "{":
+			args, err := p.args("}")
+			return &node{op: opMap, pos: t.pos, args: args}, err
+		case "-":
+			// The sign of a number literal (see unary).
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			if p.tok.kind != tInt && p.tok.kind != tDouble {
+				return nil, p.unexpected()
+			}
+			n := p.tok
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			return &node{op: opLit, pos: t.pos, val: literal(n, true)}, nil
+		case ".":
+			return nil, unsupportedAt(t.pos, "names with a leading dot are not supported")
+		}
+	}
+	return nil, p.unexpected()
+}
+
+// literal is the value of a literal token; the lexer has checked its range.
+func literal(t token, negative bool) any {
+	switch t.kind {
+	case tInt:
+		u := t.num.(uint64)
+		if negative {
+			return -int64(u) // 1<<63 wraps to MinInt64, as wanted
+		}
+		return int64(u) // primary has refused values above MaxInt64
+	case tUint:
+		return t.num.(uint64)
+	case tDouble:
+		if negative {
+			return -t.num.(float64)
+		}
+		return t.num.(float64)
+	}
+	return t.text
+}

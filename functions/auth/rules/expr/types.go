@@ -1,0 +1,130 @@
+package expr
+
+// Kind is the kind of a static type.
+type Kind int
+
+// The kinds of static types, as CEL names them.
+const (
+	KindDyn Kind = iota
+	KindNull
+	KindBool
+	KindInt
+	KindUint
+	KindDouble
+	KindString
+	KindList
+	KindMap
+)
+
+// Type is the static type of an expression. Dyn is a value whose type is
+// only known when the expression is evaluated, such as a token claim.
+type Type struct {
+	Kind Kind
+	// Key is a map's key type; Elem a list's element or a map's value type.
+	Key, Elem *Type
+}
+
+// The scalar types.
+var (
+	Dyn    = &Type{Kind: KindDyn}
+	Null   = &Type{Kind: KindNull}
+	Bool   = &Type{Kind: KindBool}
+	Int    = &Type{Kind: KindInt}
+	Uint   = &Type{Kind: KindUint}
+	Double = &Type{Kind: KindDouble}
+	String = &Type{Kind: KindString}
+)
+
+// ListOf is the type of a list of elem.
+func ListOf(elem *Type) *Type { return &Type{Kind: KindList, Elem: elem} }
+
+// MapOf is the type of a map from key to elem.
+func MapOf(key, elem *Type) *Type { return &Type{Kind: KindMap, Key: key, Elem: elem} }
+
+var kindNames = [...]string{"dyn", "null_type", "bool", "int", "uint", "double", "string", "list", "map"}
+
+// String names the type as CEL does: "int", "list(string)",
+// "map(string, dyn)".
+func (t *Type) String() string {
+	switch t.Kind {
+	case KindList:
+		return "list(" + t.Elem.String() + ")"
+	case KindMap:
+		return "map(" + t.Key.String() + ", " + t.Elem.String() + ")"
+	}
+	return kindNames[t.Kind]
+}
+
+// Equal reports whether t and u are the same type.
+func (t *Type) Equal(u *Type) bool {
+	if t.Kind != u.Kind {
+		return false
+	}
+	switch t.Kind {
+	case KindList:
+		return t.Elem.Equal(u.Elem)
+	case KindMap:
+		return t.Key.Equal(u.Key) && t.Elem.Equal(u.Elem)
+	}
+	return true
+}
+
+// AssignableTo reports whether a value of type t may be used where want is
+// expected; dyn fits everywhere, since it is checked when evaluated.
+func (t *Type) AssignableTo(want *Type) bool {
+	_, ok := unify(t, want)
+	return ok
+}
+
+// unify finds the type that both a and b can be, treating dyn as a
+// wildcard, the way CEL binds a type parameter.
+func unify(a, b *Type) (*Type, bool) {
+	switch {
+	case a.Kind == KindDyn:
+		return b, true
+	case b.Kind == KindDyn:
+		return a, true
+	case a.Kind != b.Kind:
+		return nil, false
+	case a.Kind == KindList:
+		e, ok := unify(a.Elem, b.Elem)
+		if !ok {
+			return nil, false
+		}
+		return ListOf(e), true
+	case a.Kind == KindMap:
+		k, ok := unify(a.Key, b.Key)
+		if !ok {
+			return nil, false
+		}
+		e, ok := unify(a.Elem, b.Elem)
+		if !ok {
+			return nil, false
+		}
+		return MapOf(k, e), true
+	}
+	return a, true
+}
+
+// join is the element type of a list (or map) literal: the common type of
+// its elements, or dyn when they differ.
+func join(ts []*Type) *Type {
+	if len(ts) == 0 {
+		return Dyn
+	}
+	for _, t := range ts[1:] {
+		if !t.Equal(ts[0]) {
+			return Dyn
+		}
+	}
+	return ts[0]
+}
+
+func (t *Type) is(kinds ...Kind) bool {
+	for _, k := range kinds {
+		if t.Kind == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,225 @@
+package expr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// norm turns a Go value from the caller (a claim) into one of the
+// evaluator's: nil, bool, int64, uint64, float64, string, []any,
+// map[string]any. Others are left alone; no operation accepts them.
+func norm(v any) any {
+	switch x := v.(type) {
+	case nil, bool, int64, uint64, float64, string, []any, map[string]any:
+		return v
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case uint:
+		return uint64(x)
+	case uint32:
+		return uint64(x)
+	case uint16:
+		return uint64(x)
+	case uint8:
+		return uint64(x)
+	case float32:
+		return float64(x)
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	return v
+}
+
+// typeName names a runtime value's type as CEL does.
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null_type"
+	case bool:
+		return "bool"
+	case int64:
+		return "int"
+	case uint64:
+		return "uint"
+	case float64:
+		return "double"
+	case string:
+		return "string"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "map"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func display(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// equal is CEL's heterogeneous equality: numbers compare by value across
+// int, uint and double; values of different types are unequal, not an
+// error; lists and maps compare element by element.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64, uint64, float64:
+		c, ok := numCompare(a, b)
+		return ok && c == 0
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(norm(x[i]), norm(y[i])) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, found := y[k]
+			if !found || !equal(norm(v), norm(w)) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// numCompare orders two numbers of any numeric types; ok is false when
+// either is not a number or is NaN.
+func numCompare(a, b any) (int, bool) {
+	switch x := a.(type) {
+	case int64:
+		switch y := b.(type) {
+		case int64:
+			return cmp3(x < y, x > y), true
+		case uint64:
+			if x < 0 || y > math.MaxInt64 {
+				return -1, true
+			}
+			return cmp3(x < int64(y), x > int64(y)), true
+		case float64:
+			c, ok := numCompare(y, x)
+			return -c, ok
+		}
+	case uint64:
+		switch y := b.(type) {
+		case uint64:
+			return cmp3(x < y, x > y), true
+		case int64:
+			c, ok := numCompare(y, x)
+			return -c, ok
+		case float64:
+			c, ok := numCompare(y, x)
+			return -c, ok
+		}
+	case float64:
+		if math.IsNaN(x) {
+			return 0, false
+		}
+		switch y := b.(type) {
+		case float64:
+			if math.IsNaN(y) {
+				return 0, false
+			}
+			return cmp3(x < y, x > y), true
+		case int64:
+			// As CEL does: out-of-range doubles order beyond every int,
+			// the rest compare as doubles.
+			switch {
+			case x < math.MinInt64:
+				return -1, true
+			case x > math.MaxInt64:
+				return 1, true
+			}
+			return cmp3(x < float64(y), x > float64(y)), true
+		case uint64:
+			switch {
+			case x < 0:
+				return -1, true
+			case x > math.MaxUint64:
+				return 1, true
+			}
+			return cmp3(x < float64(y), x > float64(y)), true
+		}
+	}
+	return 0, false
+}
+
+func cmp3(less, greater bool) int {
+	switch {
+	case less:
+		return -1
+	case greater:
+		return 1
+	}
+	return 0
+}
+
+var errNaN = errors.New("NaN values cannot be ordered")
+
+// compare orders bools, strings and numbers (across numeric types).
+func compare(a, b any) (int, error) {
+	switch x := a.(type) {
+	case bool:
+		y, ok := b.(bool)
+		if !ok {
+			return 0, errNoOverload
+		}
+		return cmp3(!x && y, x && !y), nil
+	case string:
+		y, ok := b.(string)
+		if !ok {
+			return 0, errNoOverload
+		}
+		return strings.Compare(x, y), nil
+	case int64, uint64, float64:
+		c, ok := numCompare(a, b)
+		if ok {
+			return c, nil
+		}
+		if isNaN(a) || isNaN(b) {
+			return 0, errNaN
+		}
+	}
+	return 0, errNoOverload
+}
+
+func isNaN(v any) bool {
+	f, ok := v.(float64)
+	return ok && math.IsNaN(f)
+}
+
+// TypeName names the type of a value Eval returned, as CEL does: "int",
+// "string", "list", "map", "null_type", ...
+func TypeName(v any) string { return typeName(v) }
