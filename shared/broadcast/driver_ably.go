@@ -240,7 +240,14 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte
 		id = AblyMessageID(id)
 		// Each message is its own spec, so ids stay per message: Ably
 		// requires the messages of one spec to share a base id.
-		enc, _ := json.Marshal(ablyMessage{Name: m.Name, Data: m.Data, ID: id})
+		enc := make([]byte, 0, len(`{"name":,"data":,"id":}`)+len(m.Name)+len(m.Data)+len(id)+len(m.Data)/8+8)
+		enc = append(enc, `{"name":`...)
+		enc = appendJSONString(enc, m.Name)
+		enc = append(enc, `,"data":`...)
+		enc = appendJSONString(enc, m.Data)
+		enc = append(enc, `,"id":`...)
+		enc = appendJSONString(enc, id)
+		enc = append(enc, '}')
 		encoded[i] = enc
 		for len(chans) > 0 {
 			n := min(len(chans), AblyMaxChannelsPerRequest)
@@ -325,16 +332,27 @@ func (a *Ably) send(ctx context.Context, c *call, encoded [][]byte) error {
 	rec := &response{}
 	ctx = withResponse(ctx, rec)
 
-	body := make([]byte, 0, 256*len(c.msgs))
+	size := 2
+	for j, mi := range c.msgs {
+		size += len(`{"channels":[],"messages":[]},`) + len(encoded[mi])
+		for _, ch := range c.parts[j] {
+			size += len(ch) + 3
+		}
+	}
+	body := make([]byte, 0, size)
 	body = append(body, '[')
 	for j, mi := range c.msgs {
 		if j > 0 {
 			body = append(body, ',')
 		}
-		body = append(body, `{"channels":`...)
-		chans, _ := json.Marshal(c.parts[j])
-		body = append(body, chans...)
-		body = append(body, `,"messages":[`...)
+		body = append(body, `{"channels":[`...)
+		for k, ch := range c.parts[j] {
+			if k > 0 {
+				body = append(body, ',')
+			}
+			body = appendJSONString(body, ch)
+		}
+		body = append(body, `],"messages":[`...)
 		body = append(body, encoded[mi]...)
 		body = append(body, "]}"...)
 	}
