@@ -194,6 +194,9 @@ func AblyMessageID(id string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:]) + ":0"
 }
 
+// ablyMessageIDLen is the length of every AblyMessageID.
+var ablyMessageIDLen = base64.RawURLEncoding.EncodedLen(sha256.Size) + len(":0")
+
 // ablyMessage is a message as batch publish carries it.
 type ablyMessage struct {
 	Name string `json:"name"`
@@ -203,15 +206,18 @@ type ablyMessage struct {
 
 // Broadcast implements Driver.
 func (a *Ably) Broadcast(ctx context.Context, msgs []Message) error {
-	pre, calls, encoded := a.plan(msgs)
+	pre, calls, ids := a.plan(msgs)
 	return runCalls(ctx, "ably", len(msgs), pre, calls, a.concurrency, func(ctx context.Context, c *call) error {
-		return a.send(ctx, c, encoded)
+		return a.send(ctx, c, msgs, ids)
 	})
 }
 
-// plan validates msgs, encodes each once, and packs them into requests.
-func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte) {
-	encoded = make([][]byte, len(msgs))
+// plan validates msgs, gives each its id, and packs them into requests by
+// their encoded size. The bodies are encoded by send, in the workers, so the
+// first request leaves as soon as the plan is made and the encoding of later
+// requests overlaps the round trips of earlier ones.
+func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
+	ids = make([]string, len(msgs))
 	type request struct {
 		channels int
 		bytes    int
@@ -237,23 +243,15 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte
 			}
 			id = random + ":" + strconv.Itoa(i)
 		}
-		id = AblyMessageID(id)
 		// Each message is its own spec, so ids stay per message: Ably
 		// requires the messages of one spec to share a base id.
-		enc := make([]byte, 0, len(`{"name":,"data":,"id":}`)+len(m.Name)+len(m.Data)+len(id)+len(m.Data)/8+8)
-		enc = append(enc, `{"name":`...)
-		enc = appendJSONString(enc, m.Name)
-		enc = append(enc, `,"data":`...)
-		enc = appendJSONString(enc, m.Data)
-		enc = append(enc, `,"id":`...)
-		enc = appendJSONString(enc, id)
-		enc = append(enc, '}')
-		encoded[i] = enc
+		ids[i] = id
+		enc := ablyMessageLen(m)
 		for len(chans) > 0 {
 			n := min(len(chans), AblyMaxChannelsPerRequest)
 			part := chans[:n:n]
 			chans = chans[n:]
-			size := len(enc) + len(`{"channels":[],"messages":[]},`)
+			size := enc + len(`{"channels":[],"messages":[]},`)
 			for _, ch := range part {
 				size += len(ch) + 3
 			}
@@ -290,7 +288,24 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, encoded [][]byte
 			}
 		}
 	}
-	return pre, calls, encoded
+	return pre, calls, ids
+}
+
+// ablyMessageLen is the length of appendAblyMessage's encoding of m.
+func ablyMessageLen(m *Message) int {
+	return len(`{"name":,"data":,"id":""}`) + jsonStringLen(m.Name) + jsonStringLen(m.Data) + ablyMessageIDLen
+}
+
+// appendAblyMessage appends m as batch publish carries it, with the Ably id
+// derived from id.
+func appendAblyMessage(dst []byte, m *Message, id string) []byte {
+	dst = append(dst, `{"name":`...)
+	dst = appendJSONString(dst, m.Name)
+	dst = append(dst, `,"data":`...)
+	dst = appendJSONString(dst, m.Data)
+	dst = append(dst, `,"id":"`...)
+	dst = append(dst, AblyMessageID(id)...)
+	return append(dst, `"}`...)
 }
 
 // check validates one message and returns its Ably channels.
@@ -326,7 +341,7 @@ func (a *Ably) check(m *Message) ([]string, error) {
 func randomBase() string { return rand.Text() }
 
 // send performs one batch publish request.
-func (a *Ably) send(ctx context.Context, c *call, encoded [][]byte) error {
+func (a *Ably) send(ctx context.Context, c *call, msgs []Message, ids []string) error {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	rec := &response{}
@@ -334,7 +349,7 @@ func (a *Ably) send(ctx context.Context, c *call, encoded [][]byte) error {
 
 	size := 2
 	for j, mi := range c.msgs {
-		size += len(`{"channels":[],"messages":[]},`) + len(encoded[mi])
+		size += len(`{"channels":[],"messages":[]},`) + ablyMessageLen(&msgs[mi])
 		for _, ch := range c.parts[j] {
 			size += len(ch) + 3
 		}
@@ -353,7 +368,7 @@ func (a *Ably) send(ctx context.Context, c *call, encoded [][]byte) error {
 			body = appendJSONString(body, ch)
 		}
 		body = append(body, `],"messages":[`...)
-		body = append(body, encoded[mi]...)
+		body = appendAblyMessage(body, &msgs[mi], ids[mi])
 		body = append(body, "]}"...)
 	}
 	body = append(body, ']')

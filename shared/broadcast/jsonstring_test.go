@@ -14,6 +14,9 @@ func TestAppendJSONString(t *testing.T) {
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
+		if n := jsonStringLen(s); n != len(want) {
+			t.Errorf("jsonStringLen(%q) = %d, want %d", s, n, len(want))
+		}
 	}
 }
 
@@ -25,6 +28,9 @@ func FuzzAppendJSONString(f *testing.F) {
 		want, _ := json.Marshal(s)
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+		if n := jsonStringLen(s); n != len(want) {
+			t.Fatalf("jsonStringLen(%q) = %d, want %d", s, n, len(want))
 		}
 	})
 }
