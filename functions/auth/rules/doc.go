@@ -1,7 +1,7 @@
 // Package rules decides who may join which channel: Laravel's
 // routes/channels.php written as data. A rules file lists channel patterns
-// with a CEL condition each, and, for presence channels, CEL expressions for
-// the member's id and info:
+// with a condition each, and, for presence channels, expressions for the
+// member's id and info, all in the CEL subset of package expr:
 //
 //	channels:
 //	  - pattern: "App.Models.User.{id}"

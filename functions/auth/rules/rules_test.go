@@ -149,6 +149,19 @@ func TestParseErrors(t *testing.T) {
 		{"empty pattern", "channels:\n  - allow: 'true'\n", []string{"pattern is empty"}},
 		{"bad user id", "user: {id: \"user..\"}\n", []string{"user: id"}},
 		{"not yaml", "channels: [\n", []string{"rules test"}},
+		{"misspelt parameter", "channels:\n  - pattern: a.{room}\n    allow: \"rom in user.rooms\"\n", []string{`channels[0] ("a.{room}")`, "allow", "undeclared reference to 'rom'"}},
+		{"unsupported construct", "channels:\n  - pattern: a\n    allow: \"type(user.sub) == string\"\n", []string{`channels[0] ("a")`, "allow", "type is not supported"}},
+		{"bytes literal", "channels:\n  - pattern: a\n    allow: \"user.sub == b'1'\"\n", []string{`channels[0] ("a")`, "bytes literals are not supported"}},
+		{"wrong arity", "channels:\n  - pattern: a\n    allow: \"size(user.rooms, 1) > 0\"\n", []string{`channels[0] ("a")`, "no matching overload for 'size'"}},
+		{"method arity", "channels:\n  - pattern: a\n    allow: \"user.sub.startsWith()\"\n", []string{"no matching overload for 'startsWith'"}},
+		{"allow is an int", "channels:\n  - pattern: a\n    allow: \"1\"\n", []string{"yields int, want bool"}},
+		{"allow is a list", "channels:\n  - pattern: a\n    allow: \"user.rooms.map(r, r)\"\n", []string{"yields list(dyn), want bool"}},
+		{"type error", "channels:\n  - pattern: a\n    allow: \"user.sub == 1 + 'x'\"\n", []string{"no matching overload for '_+_' applied to '(int, string)'"}},
+		{"field of a string", "channels:\n  - pattern: a\n    allow: \"channel.name == 'x'\"\n", []string{"does not support field selection"}},
+		{"member info a string", "channels:\n  - pattern: a\n    allow: 'true'\n    member: {info: \"user.name + '!'\"}\n", []string{"member: info", "yields string, want map(string, dyn)"}},
+		{"bad constant regex", "channels:\n  - pattern: a\n    allow: \"user.sub.matches('[')\"\n", []string{"invalid regular expression"}},
+		{"too deep", "channels:\n  - pattern: a\n    allow: \"" + strings.Repeat("(", 100) + "true" + strings.Repeat(")", 100) + "\"\n", []string{"nests deeper"}},
+		{"too long", "channels:\n  - pattern: a\n    allow: \"" + strings.Repeat("true && ", 600) + "true\"\n", []string{"the limit is"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +189,65 @@ func TestCostLimit(t *testing.T) {
 	d := s.Authorize(context.Background(), "private-a", map[string]any{"xs": xs})
 	if d.Allowed || !strings.Contains(d.Reason, "cost") {
 		t.Errorf("decision = %+v, want a cost-limit denial", d)
+	}
+}
+
+// TestEvaluationErrors checks that a condition failing for one user is a
+// denial naming the rule and the cause, never a panic or an allow.
+func TestEvaluationErrors(t *testing.T) {
+	tests := []struct {
+		allow  string
+		claims map[string]any
+		reason string
+	}{
+		{"user.n + 1 > 0", map[string]any{"n": "1"}, "no such overload"},
+		{"int(user.n) * 9223372036854775807 > 0", map[string]any{"n": 2.0}, "integer overflow"},
+		{"10 / int(user.n) > 0", map[string]any{"n": 0.0}, "division by zero"},
+		{"user.rooms[3] == 'x'", map[string]any{"rooms": []any{"a"}}, "index out of bounds"},
+		{"user.org.id == 'acme'", map[string]any{"org": "acme"}, "does not support field selection"},
+		{"user.re.matches('x') || user.sub.matches(user.re)", map[string]any{"sub": "x", "re": "("}, "error parsing regexp"},
+		{"user.sub", map[string]any{"sub": "1"}, "allow yields string, not a bool"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.allow, func(t *testing.T) {
+			s := mustParse(t, "channels:\n  - pattern: a\n    allow: \""+tt.allow+"\"\n")
+			d := s.Authorize(context.Background(), "private-a", tt.claims)
+			if d.Allowed || !strings.Contains(d.Reason, `channels[0] ("a")`) || !strings.Contains(d.Reason, tt.reason) {
+				t.Errorf("decision = %+v, want a denial naming the rule and %q", d, tt.reason)
+			}
+		})
+	}
+}
+
+// TestErrorAbsorbed checks CEL's || and &&: a missing claim on one side
+// does not matter when the other side decides.
+func TestErrorAbsorbed(t *testing.T) {
+	s := mustParse(t, "channels:\n  - pattern: a\n    allow: \"user.admin || user.sub == '1'\"\n  - pattern: b\n    allow: \"user.banned && false || user.sub == '1'\"\n")
+	// For sub 2, a's condition is an error (user.admin is missing and the
+	// other side is false); b's is false (the error is absorbed by "&&
+	// false").
+	for name, reason := range map[string]string{"private-a": "no such key: admin", "private-b": "denies"} {
+		if d := s.Authorize(context.Background(), name, map[string]any{"sub": "1"}); !d.Allowed {
+			t.Errorf("%s: %s", name, d.Reason)
+		}
+		if d := s.Authorize(context.Background(), name, map[string]any{"sub": "2"}); d.Allowed || !strings.Contains(d.Reason, reason) {
+			t.Errorf("%s for sub 2: %+v, want a denial saying %q", name, d, reason)
+		}
+	}
+}
+
+// TestCancelled checks that a long evaluation notices its request is gone.
+func TestCancelled(t *testing.T) {
+	s := mustParse(t, "channels:\n  - pattern: a\n    allow: \"user.xs.all(a, user.xs.all(b, a + b >= 0))\"\n")
+	xs := make([]any, 250)
+	for i := range xs {
+		xs[i] = float64(i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d := s.Authorize(ctx, "private-a", map[string]any{"xs": xs})
+	if d.Allowed || !strings.Contains(d.Reason, "context canceled") {
+		t.Errorf("decision = %+v, want a denial for the cancelled request", d)
 	}
 }
 
