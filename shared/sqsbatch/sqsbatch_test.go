@@ -2,7 +2,9 @@ package sqsbatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -102,5 +104,67 @@ func TestSendRetriesOnlyWhatSQSFailedOnItsSide(t *testing.T) {
 	}
 	if n := len(srv.Messages("q")); n != 2 {
 		t.Fatalf("%d stored, want 2", n)
+	}
+}
+
+// TestSendResendsWhatArrivedAltered puts a proxy in front of the SQS
+// stand-in that alters the MD5 of one entry's body in the first answer,
+// as a body damaged in transit would show: that message is not reported
+// as queued and is sent again; the others are not.
+func TestSendResendsWhatArrivedAltered(t *testing.T) {
+	srv := sqs.New(sqs.Config{})
+	url, _ := srv.CreateQueue("q", nil)
+	var mu sync.Mutex
+	answers := 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		mu.Lock()
+		answers++
+		if answers == 1 {
+			var out map[string]any
+			json.Unmarshal(body, &out)
+			for _, e := range out["Successful"].([]any) {
+				if e := e.(map[string]any); e["Id"] == "1" {
+					e["MD5OfMessageBody"] = "00000000000000000000000000000000"
+				}
+			}
+			body, _ = json.Marshal(out)
+		}
+		mu.Unlock()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}))
+	t.Cleanup(ts.Close)
+	api := &counting{API: sqs.BatchClient(ts.URL)}
+	msgs := []sqsbatch.Message{{Body: "a"}, {Body: "b"}, {Body: "c"}}
+	errs := sqsbatch.Send(context.Background(), api, url, msgs, 2)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if got := fmt.Sprint(api.calls); got != "[3 1]" {
+		t.Fatalf("calls carried %s entries, want [3 1] (b again)", got)
+	}
+	var bodies []string
+	for _, m := range srv.Messages("q") {
+		bodies = append(bodies, m.Body)
+	}
+	if got := fmt.Sprint(bodies); got != "[a b c b]" {
+		t.Fatalf("stored %s", got)
+	}
+
+	// With one attempt, the message is reported, not retried.
+	mu.Lock()
+	answers = 0
+	mu.Unlock()
+	errs = sqsbatch.Send(context.Background(), api, url, msgs, 1)
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil || !strings.Contains(errs[1].Error(), "MD5") {
+		t.Fatalf("errors %v, want only b's, naming the MD5", errs)
 	}
 }
