@@ -51,7 +51,7 @@
 //     atomic, so of any number of concurrent claimers exactly one gets
 //     Claimed; the others get InProgress.
 //   - A key is never reported Claimed unless this call's write succeeded.
-//     A DynamoDB failure, throttling beyond the SDK's retries, or the end of
+//     A DynamoDB failure, throttling beyond awsjson's retries, or the end of
 //     ctx leaves the key Unavailable: not broadcast, retried later. No
 //     broadcast ever happens without a claim.
 //   - A Completed key is not broadcast again until its TTL (Config.TTL,
