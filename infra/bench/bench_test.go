@@ -265,6 +265,12 @@ func TestReportJudges(t *testing.T) {
 	if got := floor(1000, 10, 16, 20*time.Millisecond); got != 125*time.Millisecond {
 		t.Errorf("floor(1000) = %v, want 125ms", got)
 	}
+	if got := floor(1000, 100, 16, 20*time.Millisecond); got != 20*time.Millisecond {
+		t.Errorf("floor(1000 at 100 per call) = %v, want one round trip, 20ms", got)
+	}
+	if got := floor(10000, 100, 16, 20*time.Millisecond); got != 125*time.Millisecond {
+		t.Errorf("floor(10000 at 100 per call) = %v, want 125ms", got)
+	}
 	if got := roundFloor(1000, 10, 16, 20*time.Millisecond); got != 140*time.Millisecond {
 		t.Errorf("roundFloor(1000) = %v, want 140ms", got)
 	}

@@ -77,10 +77,11 @@ func writeBatch(dir string, n int) (string, error) {
 
 // floor is the performance target's lower bound on wall time for n
 // single-channel events: calls / concurrency round trips, with perCall
-// events per call.
+// events per call, and never less than the one round trip any batch takes
+// (10 Ably calls at 16 in flight would otherwise ask for 0.6 of one).
 func floor(n, perCall, concurrency int, rtt time.Duration) time.Duration {
 	calls := (n + perCall - 1) / perCall
-	return time.Duration(float64(calls) / float64(concurrency) * float64(rtt))
+	return time.Duration(max(float64(calls)/float64(concurrency), 1) * float64(rtt))
 }
 
 // roundFloor is the same bound counted in whole round trips: no client can

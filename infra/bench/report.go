@@ -190,7 +190,7 @@ func (r *report) find(who string, n int) (fanoutResult, bool) {
 func (r *report) fanoutTables(b *strings.Builder) {
 	c, rtt := r.opts.concurrency, r.opts.rtt
 	fmt.Fprintf(b, "\n## Fan-out: one SQS batch, one event per message, each on its own channel\n\n")
-	fmt.Fprintf(b, "Concurrency %d (herald's BROADCAST_CONCURRENCY and the tuned Node peer's). Floor = calls / concurrency x %v, "+
+	fmt.Fprintf(b, "Concurrency %d (herald's BROADCAST_CONCURRENCY and the tuned Node peer's). Floor = calls / concurrency x %v, and at least one round trip; "+
 		"calls = ceil(N/10) for Pusher (batch_events), ceil(N/100) for Ably (batch publish). "+
 		"herald and the tuned Node peer run several times in turns; the run with the median wall time is shown (peak RSS: the highest of its runs). "+
 		"Wall is the handler call; first request is when the stand-in saw the first provider request, counted from the handler's start (decoding and planning); "+
