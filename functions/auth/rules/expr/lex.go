@@ -185,7 +185,10 @@ func (l *lexer) str(raw bool) (token, error) {
 		}
 		r, n := utf8.DecodeRuneInString(l.src[l.pos:])
 		if r == utf8.RuneError && n == 1 {
-			return token{}, l.errorf(l.pos, "invalid UTF-8 in string literal")
+			// Each byte that is not UTF-8 reads as U+FFFD, as in cel-go.
+			b.WriteRune(utf8.RuneError)
+			l.pos++
+			continue
 		}
 		b.WriteString(l.src[l.pos : l.pos+n])
 		l.pos += n
