@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/jsonscan"
 )
 
 // Envelope is one event for one or more channels.
@@ -364,7 +365,7 @@ func (e *Envelope) Payload() (string, error) {
 		}
 		return s, nil
 	}
-	if compact(d) {
+	if jsonscan.Compact(d) {
 		// Decoded JSON without white space between tokens is compact already.
 		return string(d), nil
 	}

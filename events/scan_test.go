@@ -42,20 +42,3 @@ func TestScanEnvelope(t *testing.T) {
 		}
 	}
 }
-
-func TestCompact(t *testing.T) {
-	tests := map[string]bool{
-		`{"a":1}`:           true,
-		`{"a":"x y\t"}`:     true, // white space inside a string is content
-		`{"a":"q\" b"}`:     true,
-		`{"a": 1}`:          false,
-		"[1,\n2]":           false,
-		`{"a":"\\","b": 2}`: false,
-		`"only a string"`:   true,
-	}
-	for in, want := range tests {
-		if got := compact([]byte(in)); got != want {
-			t.Errorf("compact(%s) = %v, want %v", in, got, want)
-		}
-	}
-}

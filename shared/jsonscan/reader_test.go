@@ -1,0 +1,93 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+var values = []string{
+	`0`, `-0.5e+3`, `1E9`, `01`, `1.`, `-`, `1e`, `.5`, `+1`, `[]`, `{}`, `[1,]`, `{"a":1,}`, `{"a" 1}`, `{1:2}`,
+	`"plain"`, `"\u00e9\n\/\\\""`, `"\x"`, `"\u12"`, `"\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00\ud800"`,
+	"\"raw\ttab\"", "\"\xff\xfe\"", "\"\xed\xa0\x80\"", `[[[[[[[[[[1]]]]]]]]]]`, ` { "a" : [ 1 , "b" ] } `,
+	`true`, `fals`, `nul`, `null`, `nulls`, `[true,false,null]`, `{"a":{"b":[{"c":"d"}]}}`, `"日本 🙂"`,
+}
+
+// Value accepts exactly what encoding/json accepts (within MaxDepth), and
+// String decodes exactly as encoding/json does.
+func TestAgainstEncodingJSON(t *testing.T) {
+	for _, v := range values {
+		check(t, []byte(v))
+	}
+}
+
+func FuzzAgainstEncodingJSON(f *testing.F) {
+	for _, v := range values {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check(t, b)
+	})
+}
+
+func check(t *testing.T, b []byte) {
+	t.Helper()
+	r := New(b)
+	raw, ok := r.Value()
+	whole := ok && r.End()
+	if whole != json.Valid(b) {
+		// Deeper than MaxDepth is refused here and valid there.
+		if !(json.Valid(b) && depth(b) > MaxDepth) {
+			t.Fatalf("%q: Value+End = %v, json.Valid = %v", b, whole, json.Valid(b))
+		}
+	}
+	if whole && len(raw) > 0 && raw[0] == '"' {
+		var want string
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := New(b).String()
+		if !ok || got != want {
+			t.Fatalf("%q: String = %q, %v; encoding/json %q", b, got, ok, want)
+		}
+	}
+	if whole {
+		var c []byte
+		if buf, err := compact(b); err == nil {
+			c = buf
+		}
+		if Compact(raw) != (string(c) == string(raw)) {
+			t.Fatalf("%q: Compact = %v, json.Compact gives %q", raw, Compact(raw), c)
+		}
+	}
+}
+
+func compact(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	err := json.Compact(&buf, b)
+	return trimSpace(buf.Bytes()), err
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func depth(b []byte) int {
+	d, most := 0, 0
+	for _, c := range b {
+		switch c {
+		case '[', '{':
+			d++
+			most = max(most, d)
+		case ']', '}':
+			d--
+		}
+	}
+	return most
+}
