@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,7 @@ type Client struct {
 	http     *http.Client
 	signer   *v4.Signer
 	attempts int
+	quota    quota
 }
 
 // New returns a Client for cfg. It makes no request.
@@ -80,6 +82,7 @@ func New(cfg Config) (*Client, error) {
 		http:     cfg.HTTPClient,
 		signer:   v4.NewSigner(),
 		attempts: cfg.Service.MaxAttempts,
+		quota:    quota{tokens: quotaCapacity},
 	}
 	if c.http == nil {
 		c.http = sharedHTTPClient()
@@ -100,7 +103,7 @@ func (c *Client) Endpoint() string { return c.url }
 // response into out (nil discards it). Failures are *Error. Attempts that
 // fail in a way worth repeating (throttling, 5xx, connection errors) are
 // repeated up to the attempt limit with exponential backoff and jitter, as
-// long as ctx lasts.
+// long as ctx lasts and the client's retry quota allows.
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -109,9 +112,15 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
+	spent := 0 // the quota the last retry took
 	for attempt := 1; ; attempt++ {
 		e := c.attempt(ctx, op, body, hash, out)
 		if e == nil {
+			if attempt == 1 {
+				c.quota.give(quotaSuccess)
+			} else {
+				c.quota.give(spent)
+			}
 			return nil
 		}
 		e.Attempts = attempt
@@ -122,6 +131,14 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) <= delay {
 			// The next attempt could not start in time; the last
 			// failure is the better answer than the deadline.
+			return e
+		}
+		spent = quotaRetry
+		if e.Throttling {
+			spent = quotaThrottleRetry
+		}
+		if !c.quota.take(spent) {
+			// A service failing everything gets no retry storm.
 			return e
 		}
 		t := time.NewTimer(delay)
@@ -158,14 +175,22 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte, hash strin
 	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
-		return fail(0, false, fmt.Errorf("retrieving credentials: %w", err))
+		// Not repeated here (the provider has its own cache and
+		// refresh), but worth retrying later: the role's credentials
+		// endpoint may be briefly unavailable.
+		e := fail(0, false, fmt.Errorf("retrieving credentials: %w", err))
+		e.Temporary = !errors.Is(err, context.Canceled)
+		return e
 	}
 	if err := c.signer.SignHTTP(ctx, creds, req, hash, c.svc.SigningName, c.region, time.Now()); err != nil {
 		return fail(0, false, fmt.Errorf("signing: %w", err))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fail(0, ctx.Err() == nil, err)
+		// A connection that failed or broke is worth another attempt; a
+		// certificate that does not verify will not verify next time.
+		var cert *tls.CertificateVerificationError
+		return fail(0, ctx.Err() == nil && !errors.As(err, &cert), err)
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -190,6 +215,37 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte, hash strin
 		return fail(resp.StatusCode, false, fmt.Errorf("decoding the response: %w", err))
 	}
 	return nil
+}
+
+// The standard retryer's retry quota: a client starts with 500 tokens; a
+// retry takes 14 (5 after throttling); a retry that succeeds gives its
+// tokens back, a first attempt that succeeds gives one.
+const (
+	quotaCapacity      = 500
+	quotaRetry         = 14
+	quotaThrottleRetry = 5
+	quotaSuccess       = 1
+)
+
+type quota struct {
+	mu     sync.Mutex
+	tokens int
+}
+
+func (q *quota) take(n int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.tokens < n {
+		return false
+	}
+	q.tokens -= n
+	return true
+}
+
+func (q *quota) give(n int) {
+	q.mu.Lock()
+	q.tokens = min(q.tokens+n, quotaCapacity)
+	q.mu.Unlock()
 }
 
 var errCRC32 = errors.New("response body does not match its X-Amz-Crc32 checksum")

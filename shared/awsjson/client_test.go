@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -619,5 +620,65 @@ func TestDynalite(t *testing.T) {
 	}
 	if got.Item["n"]["N"] != "7" {
 		t.Fatalf("item %+v", got.Item)
+	}
+}
+
+func TestUntrustedCertificateIsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	t.Cleanup(srv.Close)
+	c := newClient(t, awsjson.SQS, map[string]string{"AWS_ENDPOINT_URL_SQS": srv.URL})
+	err := c.Call(ctxFor(t, 30*time.Second), "SendMessageBatch", struct{}{}, nil)
+	var e *awsjson.Error
+	if !errors.As(err, &e) || e.Temporary || e.Attempts != 1 || calls.Load() != 0 {
+		t.Fatalf("err = %v (%+v), want one permanent attempt", err, e)
+	}
+}
+
+// TestRetryQuota follows the standard retryer's quota: 500 tokens, 14 a
+// retry. A service that fails everything gets 35 retries from a client,
+// then single attempts until successes earn tokens back.
+func TestRetryQuota(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if failing.Load() {
+			w.WriteHeader(500)
+			return
+		}
+		io.WriteString(w, `{}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, awsjson.SecretsManager, map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_MAX_ATTEMPTS": "2"})
+	ctx := ctxFor(t, time.Minute)
+	call := func() (int, error) {
+		before := calls.Load()
+		err := c.Call(ctx, "GetSecretValue", struct{}{}, nil)
+		return int(calls.Load() - before), err
+	}
+	for i := range 35 {
+		if n, err := call(); n != 2 || err == nil {
+			t.Fatalf("call %d: %d requests (%v), want 2", i, n, err)
+		}
+	}
+	// 500 - 35*14 = 10 tokens left: no retry.
+	if n, err := call(); n != 1 || awsjson.Code(err) != "" || err == nil {
+		t.Fatalf("call 36: %d requests (%v), want 1", n, err)
+	}
+	// Four first-attempt successes earn the 14 tokens of one retry.
+	failing.Store(false)
+	for range 4 {
+		if _, err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failing.Store(true)
+	if n, _ := call(); n != 2 {
+		t.Fatalf("after successes: %d requests, want 2", n)
+	}
+	if n, _ := call(); n != 1 {
+		t.Fatalf("quota spent again: %d requests, want 1", n)
 	}
 }

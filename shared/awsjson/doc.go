@@ -10,7 +10,7 @@
 // need from the SDK: the aws.Config that config.AWS builds (region,
 // credentials, endpoint overrides), SigV4 signing with the SDK's own
 // signer, and the standard retryer's policy (attempts, backoff with jitter,
-// which errors are worth another attempt).
+// which errors are worth another attempt, the retry quota).
 //
 // Callers bring their own request and response structs, encoded with
 // encoding/json; the consumer packages declare them (idempotency's
