@@ -84,6 +84,13 @@ var differential = []string{
 	`user.sub == 'x' // a comment`, "user.sub ==\n'1'", `if`, `user.if`, `user.in`, `in`, `null.x`, `true.x`,
 	`.user`, `user.?sub`, `user[?'sub']`, `Foo{a: 1}`, `f(1,)`, `size(1,)`, `user.sub @ 1`, `user.sub & 1`,
 	`user.sub = 1`, `'é' == '\u00e9'`, `'\xff'.size()`, `1 ? : 2`,
+	// type-checking corners
+	`null == 1`, `1 == null`, `null == user.n`, `[1] == null`, `{} == null`, `null in [1]`, `user.n < [1]`, `[] == []`,
+	`[1] == [user.n]`, `[1, 2.0] == [1, 2]`, `{'a': 1}.a`, `{'a': 1}['a']`, `{'a': 1}[user.sub]`, `{'a': 1}[1]`,
+	`[1, 2][1u]`, `[1, 2][user.n]`, `-user.rooms`, `!user.sub`, `user.rooms + 1`, `user.rooms + [1]`,
+	`true ? [1] : []`, `true ? {} : {'a': 1}`, `true ? null : 1`, `'a'.indexOf('a', 0)`, `'a,b'.split(',', 1)`,
+	`'a'.lastIndexOf('a')`, `strings.quote('a')`, `user.rooms.join(1)`, `[1].join()`, `'abc'.charAt(user.n)`,
+	`int(user.sub)`, `dyn(user).sub`, `dyn([1])[0]`, `size(dyn('abc'))`, `dyn(1).contains('a')`,
 }
 
 // stricter are expressions that can only fail, which Compile refuses while

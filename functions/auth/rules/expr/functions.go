@@ -14,8 +14,11 @@ import (
 type function struct {
 	global, member bool
 	arity          func(n int) bool
-	check          func(args []*Type) (*Type, bool)
-	eval           func(e *evaluator, a, b, c any) (any, error)
+	// unsupported are argument counts (with the receiver) of overloads
+	// CEL's strings extension has and this package leaves out.
+	unsupported int
+	check       func(args []*Type) (*Type, bool)
+	eval        func(e *evaluator, a, b, c any) (any, error)
 }
 
 func arity(want ...int) func(int) bool {
@@ -69,8 +72,8 @@ func init() {
 		"lowerAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
 		"upperAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
 		"charAt":     {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
-		"indexOf":    {member: true, arity: arity(2), check: sig(Int, kString, kString), eval: evalIndexOf},
-		"split":      {member: true, arity: arity(2), check: sig(ListOf(String), kString, kString), eval: evalSplit},
+		"indexOf":    {member: true, arity: arity(2), unsupported: 3, check: sig(Int, kString, kString), eval: evalIndexOf},
+		"split":      {member: true, arity: arity(2), unsupported: 3, check: sig(ListOf(String), kString, kString), eval: evalSplit},
 		"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
 			ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
 			return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
