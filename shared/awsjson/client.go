@@ -107,8 +107,8 @@ func (c *Client) Endpoint() string { return c.url }
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
-		// The encoder's error names a type, never the request's values.
-		return &Error{Service: c.svc.ID, Op: op, Err: fmt.Errorf("encoding the request: %w", err)}
+		// Named by type only: the encoder's text may quote a value.
+		return &Error{Service: c.svc.ID, Op: op, Err: fmt.Errorf("encoding the request (%T) failed", in)}
 	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
@@ -211,10 +211,24 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte, hash strin
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		// encoding/json's errors name a type or an offset, not the values.
-		return fail(resp.StatusCode, false, fmt.Errorf("decoding the response: %w", err))
+		return fail(resp.StatusCode, false, decodeError(err))
 	}
 	return nil
+}
+
+// decodeError says where a response did not decode, without the values
+// encoding/json's text may quote (a number it could not store): a
+// response can hold a secret.
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("decoding the response: invalid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Errorf("decoding the response: field %s does not hold a %s", typ.Field, typ.Type)
+	}
+	return errors.New("decoding the response failed")
 }
 
 // The standard retryer's retry quota: a client starts with 500 tokens; a

@@ -549,22 +549,30 @@ func TestErrorsRevealNoSecrets(t *testing.T) {
 	garbage := func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"SecretString": "`+bodySecret+`" trailing`)
 	}
+	number := func(w http.ResponseWriter, r *http.Request) {
+		// encoding/json's own text would quote the number it cannot store.
+		io.WriteString(w, `{"VersionNumber": 7`+strings.Repeat("3", 20)+`}`)
+	}
 	for _, c := range []struct {
 		name   string
 		answer func(http.ResponseWriter, *http.Request)
 	}{
 		{"signature mismatch", echo},
 		{"undecodable success", garbage},
+		{"number out of range", number},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := newRecorder(t, c.answer)
 			client := newClient(t, awsjson.SecretsManager, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": rec.srv.URL})
-			var out struct{ SecretString string }
+			var out struct {
+				SecretString  string
+				VersionNumber int8
+			}
 			err := client.Call(ctxFor(t, 30*time.Second), "GetSecretValue", map[string]string{"SecretId": bodySecret}, &out)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			for _, s := range []string{secretKey, sessionToken, bodySecret} {
+			for _, s := range []string{secretKey, sessionToken, bodySecret, "7333"} {
 				if strings.Contains(err.Error(), s) {
 					t.Fatalf("error text reveals %q: %v", s, err)
 				}
