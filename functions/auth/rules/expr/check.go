@@ -129,11 +129,10 @@ func (c *checker) check(n *node) error {
 		if !n.args[0].typ.is(KindBool, KindDyn) {
 			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
 		}
-		t, ok := unify(n.args[1].typ, n.args[2].typ)
-		if !ok {
+		if _, ok := unify(n.args[1].typ, n.args[2].typ); !ok {
 			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
 		}
-		n.typ = t
+		n.typ = general(n.args[1].typ, n.args[2].typ)
 	case opBinary:
 		return c.checkBinary(n)
 	case opCall:

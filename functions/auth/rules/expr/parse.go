@@ -322,6 +322,13 @@ func (p *parser) args(end string) ([]*node, error) {
 		return nil, err
 	}
 	var out []*node
+	if end != ")" && p.is(",") {
+		// CEL's grammar allows the trailing comma even with no elements.
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		return nil, p.expect(end)
+	}
 	for !p.is(end) {
 		if len(out) > 0 {
 			if err := p.expect(","); err != nil {

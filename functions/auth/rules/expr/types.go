@@ -22,7 +22,13 @@ type Type struct {
 	Kind Kind
 	// Key is a map's key type; Elem a list's element or a map's value type.
 	Key, Elem *Type
+	// free marks the element type of an empty list or map literal: dyn,
+	// but giving way to any other type in a ?: (CEL leaves it a type
+	// variable).
+	free bool
 }
+
+var free = &Type{Kind: KindDyn, free: true}
 
 // The scalar types.
 var (
@@ -106,11 +112,29 @@ func unify(a, b *Type) (*Type, bool) {
 	return a, true
 }
 
+// general is the more general of two types that unify: dyn wherever
+// either is dyn. It is the type of a ?: whose branches differ so.
+func general(a, b *Type) *Type {
+	switch {
+	case a.free:
+		return b
+	case b.free:
+		return a
+	case a.Kind == KindDyn || b.Kind == KindDyn:
+		return Dyn
+	case a.Kind == KindList:
+		return ListOf(general(a.Elem, b.Elem))
+	case a.Kind == KindMap:
+		return MapOf(general(a.Key, b.Key), general(a.Elem, b.Elem))
+	}
+	return a
+}
+
 // join is the element type of a list (or map) literal: the common type of
 // its elements, or dyn when they differ.
 func join(ts []*Type) *Type {
 	if len(ts) == 0 {
-		return Dyn
+		return free
 	}
 	for _, t := range ts[1:] {
 		if !t.Equal(ts[0]) {
