@@ -32,12 +32,12 @@ func scanEnvelope(body []byte) (Envelope, bool) {
 		if !first && !s.Byte(',') {
 			return e, false
 		}
-		key, ok := s.PlainString()
-		if !ok || !s.Byte(':') {
+		key, ok := s.Key()
+		if !ok {
 			return e, false
 		}
 		var bit uint8
-		switch key {
+		switch string(key) {
 		case "name":
 			bit = 1
 			e.Name, ok = s.PlainString()

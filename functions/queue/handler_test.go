@@ -90,7 +90,9 @@ func invoke(t *testing.T, h *queue.Handler, event []byte) (events.SQSEventRespon
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := lambda.NewHandler(h.Handle).Invoke(ctx, event)
+	// As the bootstrap serves it: the handler's own Invoke, behind
+	// aws-lambda-go's handler.
+	out, err := lambda.NewHandler(h).Invoke(ctx, event)
 	if err != nil {
 		return events.SQSEventResponse{}, err
 	}

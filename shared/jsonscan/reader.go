@@ -168,10 +168,25 @@ func hex4(h []byte) rune {
 	return r
 }
 
-// Key reads an object key and its colon.
-func (r *Reader) Key() (string, bool) {
-	k, ok := r.String()
-	return k, ok && r.Byte(':')
+// Key reads an object key without escapes and its colon, returning a view
+// of the input: compare it, do not keep it. A key with an escape is
+// refused.
+func (r *Reader) Key() ([]byte, bool) {
+	if !r.Byte('"') {
+		return nil, false
+	}
+	start := r.i
+	for ; r.i < len(r.b); r.i++ {
+		switch c := r.b[r.i]; {
+		case c == '"':
+			k := r.b[start:r.i]
+			r.i++
+			return k, r.Byte(':')
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // Value returns the next JSON value exactly as it is written, after
