@@ -10,14 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -51,6 +49,9 @@ type authResult struct {
 	// ServerCPU is the server process's user+sys time over the measured
 	// requests (from /proc, in 10 ms ticks); 0 when unknown.
 	ServerCPU time.Duration
+	// ClientCPU is the load generator's (this process's) user+sys time
+	// over the same requests; 0 when unknown.
+	ClientCPU time.Duration
 }
 
 // cpuPerRequest is the server's CPU time per measured request.
@@ -129,21 +130,40 @@ type server struct {
 }
 
 // startServer starts cmd, which prints its listening address as its first
-// line, and returns it running.
+// line, and returns it running. The server's stderr (herald's decision log)
+// goes to a file rather than a pipe, so that no process of the benchmark
+// spends CPU draining it while the server is measured.
 func startServer(ctx context.Context, cmd *exec.Cmd) (server, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	logFile, err := os.CreateTemp("", "herald-bench-auth-*.log")
 	if err != nil {
 		return server{}, err
 	}
+	closeLog := func() {
+		logFile.Close()
+		os.Remove(logFile.Name())
+	}
+	cmd.Stderr = logFile
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		closeLog()
+		return server{}, err
+	}
 	if err := cmd.Start(); err != nil {
+		closeLog()
 		return server{}, err
 	}
 	stop := func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
+		closeLog()
+	}
+	stderrTail := func() string {
+		b, _ := os.ReadFile(logFile.Name())
+		if len(b) > 2000 {
+			return "..." + string(b[len(b)-2000:])
+		}
+		return string(b)
 	}
 	line := make(chan string, 1)
 	go func() {
@@ -154,13 +174,15 @@ func startServer(ctx context.Context, cmd *exec.Cmd) (server, error) {
 	select {
 	case addr := <-line:
 		if _, _, err := net.SplitHostPort(addr); err != nil {
+			tail := stderrTail()
 			stop()
-			return server{}, fmt.Errorf("%s did not print its address (%q); stderr:\n%s", filepath.Base(cmd.Path), addr, stderr.tail(2000))
+			return server{}, fmt.Errorf("%s did not print its address (%q); stderr:\n%s", filepath.Base(cmd.Path), addr, tail)
 		}
 		return server{addr: addr, pid: cmd.Process.Pid, stop: stop}, nil
 	case <-time.After(30 * time.Second):
+		tail := stderrTail()
 		stop()
-		return server{}, fmt.Errorf("%s did not start within 30 s; stderr:\n%s", filepath.Base(cmd.Path), stderr.tail(2000))
+		return server{}, fmt.Errorf("%s did not start within 30 s; stderr:\n%s", filepath.Base(cmd.Path), tail)
 	case <-ctx.Done():
 		stop()
 		return server{}, ctx.Err()
@@ -187,99 +209,51 @@ func authTokens() ([]string, error) {
 
 // authLoad sends n auth requests of one kind to s with conc in flight,
 // checks every answer's signature and returns the latencies and the
-// server's CPU time. Each worker keeps one keep-alive connection, as a load
-// generator such as wrk does.
+// server's CPU time. Each request in flight has its own keep-alive
+// connection, as with wrk; see loadgen.go.
 func authLoad(ctx context.Context, s server, kind string, n, conc int, tokens []string) (authResult, error) {
-	addr := s.addr
-	tr := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	url0 := "http://" + addr + "/broadcasting/auth"
-
-	do := func(i int) (time.Duration, error) {
-		user := i%authUsers + 1
-		socketID := fmt.Sprintf("%d.%d", 100000+i, 200000+i)
-		ch := "presence-online"
-		if kind == "private" {
-			ch = "private-App.Models.User." + strconv.Itoa(user)
-		}
-		form := url.Values{"socket_id": {socketID}, "channel_name": {ch}}.Encode()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url0, strings.NewReader(form))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "Bearer "+tokens[user-1])
-		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		d := time.Since(t0)
-		if err != nil {
-			return 0, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("%s auth for %s: HTTP %d: %s", kind, ch, resp.StatusCode, body)
-		}
-		return d, checkAuthAnswer(body, socketID, ch, strconv.Itoa(user))
-	}
-	// phase sends count requests from conc workers, recording latencies
-	// into lat when it is not nil, and stops at the first failure.
-	phase := func(count int, lat []time.Duration) error {
-		next := make(chan int, count)
-		for i := range count {
-			next <- i
-		}
-		close(next)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var firstErr error
-		for range conc {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					d, err := do(i)
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						return
-					}
-					if lat != nil {
-						lat[i] = d
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return firstErr
-	}
-
-	// Warm up outside the measurement: open every connection and let
-	// Node's JIT and Go's allocator settle.
-	if err := phase(max(conc, min(n/10, 500)), nil); err != nil {
-		return authResult{}, err
-	}
-	lat := make([]time.Duration, n)
-	cpu0, cpuErr := procCPU(s.pid)
-	start := time.Now()
-	err := phase(n, lat)
-	wall := time.Since(start)
-	cpu1, cpuErr1 := procCPU(s.pid)
+	g, err := newLoadGen(ctx, s.addr, conc, authTemplates(s.addr, kind, tokens))
 	if err != nil {
 		return authResult{}, err
+	}
+	defer g.close()
+
+	// Warm up outside the measurement: let Node's JIT and Go's allocator
+	// settle. Requests are numbered on from the warm-up's, so every
+	// request has its own socket id.
+	warm := max(conc, min(n/10, 500))
+	answers, err := g.phase(ctx, 0, warm)
+	if err == nil {
+		err = g.check(0, answers)
+	}
+	if err != nil {
+		return authResult{}, err
+	}
+	cpu0, cpuErr := procCPU(s.pid)
+	own0, ownErr := procCPU(os.Getpid())
+	start := time.Now()
+	answers, err = g.phase(ctx, warm, n)
+	wall := time.Since(start)
+	cpu1, cpuErr1 := procCPU(s.pid)
+	own1, ownErr1 := procCPU(os.Getpid())
+	if err != nil {
+		return authResult{}, err
+	}
+	if err := g.check(warm, answers); err != nil {
+		return authResult{}, err
+	}
+	lat := make([]time.Duration, len(answers))
+	for i, a := range answers {
+		lat[i] = a.latency
 	}
 	slices.Sort(lat)
 	r := authResult{Kind: kind, Requests: n, Concurrency: conc, Wall: wall,
 		P50: percentile(lat, 0.50), P99: percentile(lat, 0.99)}
 	if cpuErr == nil && cpuErr1 == nil {
 		r.ServerCPU = cpu1 - cpu0
+	}
+	if ownErr == nil && ownErr1 == nil {
+		r.ClientCPU = own1 - own0
 	}
 	return r, nil
 }
@@ -372,8 +346,8 @@ func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error
 					return nil, fmt.Errorf("%s auth server: %w", s.name, err)
 				}
 				r.Server = s.name
-				env.progress("auth %-14s %-8s %6d requests, %2d in flight: %7.0f req/s, p50 %.2f ms, p99 %.2f ms, server CPU %.0f µs per request",
-					s.name, kind, r.Requests, r.Concurrency, r.rps(), ms(r.P50), ms(r.P99), float64(r.cpuPerRequest())/1e3)
+				env.progress("auth %-14s %-8s %6d requests, %2d in flight: %7.0f req/s, p50 %.2f ms, p99 %.2f ms, server CPU %.0f µs per request (load generator %.0f µs)",
+					s.name, kind, r.Requests, r.Concurrency, r.rps(), ms(r.P50), ms(r.P99), float64(r.cpuPerRequest())/1e3, float64(r.ClientCPU/time.Duration(r.Requests))/1e3)
 				out = append(out, r)
 			}
 		}
@@ -383,10 +357,11 @@ func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error
 
 func (r *report) authTable(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Auth: POST /broadcasting/auth with a bearer HS256 JWT, on loopback\n\n")
-	fmt.Fprintf(b, "Each server in its own process, started afresh per row; a Go load generator sends %d requests with a fixed number in flight "+
-		"over keep-alive connections, after an unmeasured warm-up of a tenth as many (at most 500), and verifies every answer's signature. "+
+	fmt.Fprintf(b, "Each server in its own process, started afresh per row; the same load generator (loadgen.go: prepared HTTP/1.1 requests written to "+
+		"one keep-alive TCP connection per request in flight, answers read by status line and Content-Length or chunks, as wrk does) sends %d requests "+
+		"after an unmeasured warm-up of a tenth as many (at most 500), each with its own socket id, users in turn; every answer's signature is verified after the timed phase. "+
 		"One in flight is how a Lambda instance is used; more shows throughput. "+
-		"herald is the auth function's handler with its default rules, served by net/http as the Lambda adapter hands it requests, logging each decision as deployed; "+
+		"herald is the auth function's handler with its default rules, served by net/http as the Lambda adapter hands it requests, logging each decision as deployed (to a file, so no other process spends CPU reading it); "+
 		"the Node peer is node:http + jsonwebtoken + the pusher package's authorizeChannel with the same rules written in JavaScript, "+
 		"once with the secret passed to jwt.verify as a string (as jsonwebtoken's README shows; the library then builds a key on every call) "+
 		"and once as a KeyObject made at start (node keyobject), the faster of the two, which the target is judged against. "+
