@@ -166,22 +166,28 @@ func workQueue(ctx context.Context) (workerReport, error) {
 	if err != nil {
 		return workerReport{}, err
 	}
-	var ev events.SQSEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return workerReport{}, err
-	}
 	h := &queue.Handler{Driver: drv, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
 
+	// As in Lambda, the measured invocation starts from the event's bytes:
+	// the handler decodes them, broadcasts and encodes its answer.
 	ru0, err := rusage()
 	if err != nil {
 		return workerReport{}, err
 	}
 	t0 := time.Now()
-	resp, err := h.Handle(ctx, ev)
+	out, err := h.Invoke(ctx, data)
 	wall := time.Since(t0)
 	ru1, _ := rusage()
 	if err != nil {
 		return workerReport{}, fmt.Errorf("handler: %w", err)
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return workerReport{}, fmt.Errorf("handler answered %.200s: %w", out, err)
+	}
+	ev, err := queue.DecodeEvent(data)
+	if err != nil {
+		return workerReport{}, err
 	}
 	return workerReport{
 		WallMS:      ms(wall),

@@ -193,7 +193,8 @@ func (r *report) fanoutTables(b *strings.Builder) {
 	fmt.Fprintf(b, "Concurrency %d (herald's BROADCAST_CONCURRENCY and the tuned Node peer's). Floor = calls / concurrency x %v, and at least one round trip; "+
 		"calls = ceil(N/10) for Pusher (batch_events), ceil(N/100) for Ably (batch publish). "+
 		"herald and the tuned Node peer run several times in turns; the run with the median wall time is shown (peak RSS: the highest of its runs). "+
-		"Wall is the handler call; first request is when the stand-in saw the first provider request, counted from the handler's start (decoding and planning); "+
+		"Wall is one invocation from the event's bytes to the encoded answer, as the Lambda runtime runs it (herald's handler decodes the SQS JSON itself; the Node harness JSON.parses it and JSON.stringifies the answer); "+
+		"first request is when the stand-in saw the first provider request, counted from the invocation's start (decoding and planning); "+
 		"in flight is the mean and the most requests the stand-in held at once. "+
 		"CPU is the handler process's user+sys while the handler ran; process CPU is the whole child process (start, init, handler, exit), measured by the parent.\n\n", c, rtt)
 	b.WriteString("| handler | N | runs | wall ms | first request ms | requests | in flight mean / max | events/s | CPU s | process CPU s | floor ms | x floor | target | result |\n")
