@@ -270,9 +270,24 @@ func (r *Reader) literal(word string) bool {
 	return false
 }
 
+// plain marks the bytes a string may hold as they are: not a quote, a
+// backslash or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // scanString consumes a string with its escapes; r.b[r.i] is its quote.
 func (r *Reader) scanString() bool {
 	for r.i++; r.i < len(r.b); r.i++ {
+		for r.i < len(r.b) && plain[r.b[r.i]] {
+			r.i++
+		}
+		if r.i == len(r.b) {
+			break
+		}
 		switch c := r.b[r.i]; {
 		case c == '"':
 			r.i++
