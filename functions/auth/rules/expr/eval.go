@@ -63,8 +63,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			if n.op == opHas {
-				// cel-go answers false for a field test on a non-map.
+			if _, isList := v.([]any); n.op == opHas && !isList {
+				// cel-go answers false for a field test on a scalar, and
+				// fails on a list.
 				return false, nil
 			}
 			return nil, fmt.Errorf("type '%s' does not support field selection", typeName(v))
@@ -138,7 +139,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 		}
 		return e.binary(n.name, l, r)
 	case opCall:
-		var a [3]any
+		a := [3]any{absent, absent, absent}
 		for i, arg := range n.args {
 			v, err := e.eval(arg)
 			if err != nil {

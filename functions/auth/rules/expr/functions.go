@@ -10,7 +10,7 @@ import (
 )
 
 // function is a built-in function or method. Arguments arrive evaluated,
-// the receiver first; unused ones are nil.
+// the receiver first; missing ones are absent.
 type function struct {
 	global, member bool
 	arity          func(n int) bool
@@ -94,6 +94,9 @@ var unsupportedFunctions = map[string]bool{
 }
 
 var errNoOverload = fmt.Errorf("no such overload")
+
+// absent stands for an argument that was not given, as opposed to null.
+var absent any = struct{ absent bool }{true}
 
 func evalSize(e *evaluator, a, _, _ any) (any, error) {
 	switch x := a.(type) {
@@ -226,7 +229,7 @@ func evalJoin(e *evaluator, a, b, _ any) (any, error) {
 		return nil, errNoOverload
 	}
 	sep := ""
-	if b != nil {
+	if b != absent {
 		if sep, ok = b.(string); !ok {
 			return nil, errNoOverload
 		}

