@@ -1,13 +1,20 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/heraldrt/herald/shared/channel"
 )
+
+// socketIDRE is the definition isSocketID implements.
+var socketIDRE = regexp.MustCompile(`^\d+\.\d+$`)
 
 // FuzzParseRequest feeds arbitrary bodies and content types to the request
 // parser. Whatever it accepts must be safe to sign: a socket id of digits
@@ -40,6 +47,71 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if strings.Contains(req.ChannelName, ":") || channel.Validate(req.ChannelName) != nil || !channel.KindOf(req.ChannelName).NeedsAuth() {
 			t.Fatalf("accepted channel_name %q", req.ChannelName)
+		}
+	})
+}
+
+// FuzzDecodeForm: the in-place form reader decides every body exactly as
+// url.ParseQuery does, the same fields or the same refusal.
+func FuzzDecodeForm(f *testing.F) {
+	for _, s := range []string{
+		"socket_id=1234.1234&channel_name=private-foobar",
+		"channel_name=presence-online&socket_id=1.2",
+		"socket_id=1.1&socket_id=2.2&channel_name=private-y",
+		"socket_id=1.1&channel_name=a&channel_name=b",
+		"socket_id&channel_name=&&=x&socket_id==1",
+		"socket_id=1.1;channel_name=private-x",
+		"socket%5Fid=1.1&channel_name=private-a%3Bb",
+		"socket_id=1.1&channel_name=private+x",
+		"socket_id=%zz",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got, gotErr := decodeForm([]byte(body))
+		want, wantErr := decodeFormQuery([]byte(body))
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("decodeForm(%q) = %+v, %v; url.ParseQuery reads %+v, %v", body, got, gotErr, want, wantErr)
+		}
+	})
+}
+
+// FuzzSocketID: isSocketID is the regular expression it replaced.
+func FuzzSocketID(f *testing.F) {
+	for _, s := range []string{"1.1", "123456.654321", ".1", "1.", "1..1", "1.1.1", "a.1", "١.١", "", "12"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isSocketID(s), socketIDRE.MatchString(s); got != want {
+			t.Fatalf("isSocketID(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// FuzzAppendJSONString: the hand-written answers carry strings exactly as
+// encoding/json writes them, with and without HTML escaping.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `"q" \\ /`, "<a&b>", "\x00\x1f\x7f\b\f\n\r\t", "\u2028\u2029", "é€😀", "\xff\xc3(", "\xe2\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s, true); !bytes.Equal(got, want) {
+			t.Fatalf("escaping HTML: %q, encoding/json writes %q", got, want)
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+		if got := appendJSONString([]byte("prefix"), s, false); !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("without HTML escaping: %q, encoding/json writes %q", got, want)
 		}
 	})
 }

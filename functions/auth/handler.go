@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,7 +67,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
 	}
 	h := &Handler{
 		rules:           rs,
-		signer:          signer{connection: c.Connection, key: c.Key, secret: c.Secret, masterKey: c.MasterKey},
+		signer:          newSigner(c.Connection, c.Key, c.Secret, c.MasterKey),
 		trustAuthorizer: c.TrustAuthorizer,
 		cors:            newCORS(c.CORSOrigins),
 		log:             log,
@@ -119,19 +118,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// channelResponse is what pusher-js expects for a subscription.
-type channelResponse struct {
-	Auth         string `json:"auth"`
-	ChannelData  string `json:"channel_data,omitempty"`
-	SharedSecret string `json:"shared_secret,omitempty"`
-}
-
-// userResponse is what pusher-js expects for a sign-in.
-type userResponse struct {
-	Auth     string `json:"auth"`
-	UserData string `json:"user_data"`
-}
-
 func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 	req, err := readRequest(r, true)
 	if err != nil {
@@ -167,7 +153,7 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 	default:
 		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, "")}
 	}
-	h.log.InfoContext(r.Context(), "channel authorized", "channel", req.ChannelName, "rule", d.Rule, subject(claims))
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "channel authorized", slog.String("channel", req.ChannelName), slog.String("rule", d.Rule), subject(claims))
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -192,7 +178,7 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, "user: "+err.Error(), subject(claims))
 		return
 	}
-	h.log.InfoContext(r.Context(), "user signed in", subject(claims))
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "user signed in", subject(claims))
 	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.user(req.SocketID, data), UserData: data})
 }
 
@@ -241,10 +227,6 @@ func subject(claims map[string]any) slog.Attr {
 	return slog.String("sub", s)
 }
 
-type errorResponse struct {
-	Error string `json:"error"`
-}
-
 func (h *Handler) failRequest(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusBadRequest
 	var re *requestError
@@ -258,21 +240,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="broadcasting"`)
 	}
-	args := []any{"status", status, "path", r.URL.Path, "reason", msg}
-	for _, a := range attrs {
-		args = append(args, a)
-	}
-	h.log.WarnContext(r.Context(), "auth refused", args...)
+	all := make([]slog.Attr, 0, 3+len(attrs))
+	all = append(all, slog.Int("status", status), slog.String("path", r.URL.Path), slog.String("reason", msg))
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "auth refused", append(all, attrs...)...)
 	writeJSON(w, status, errorResponse{Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only plain structs of strings reach here; this cannot happen.
-		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
 }

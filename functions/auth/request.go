@@ -8,7 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
+	"strings"
 
 	"github.com/heraldrt/herald/shared/channel"
 )
@@ -21,7 +21,8 @@ const MaxBodyBytes = 16 << 10
 // issues ("123456.7890123") and far below anything that could hurt.
 const maxSocketIDLength = 64
 
-var socketIDRE = regexp.MustCompile(`^\d+\.\d+$`)
+// formType is the Content-Type pusher-js and Laravel Echo send.
+const formType = "application/x-www-form-urlencoded"
 
 // authRequest is a validated request: both fields are safe to join with ':'.
 type authRequest struct {
@@ -63,11 +64,10 @@ func tooLarge() error {
 // parseRequest decodes a form (what pusher-js sends) or JSON body and
 // validates it. It is separate from readRequest so it can be fuzzed.
 func parseRequest(contentType string, body []byte, wantChannel bool) (authRequest, error) {
-	fields, err := decodeBody(contentType, body)
+	req, err := decodeBody(contentType, body)
 	if err != nil {
 		return authRequest{}, err
 	}
-	req := authRequest{SocketID: fields["socket_id"], ChannelName: fields["channel_name"]}
 	if err := validateSocketID(req.SocketID); err != nil {
 		return authRequest{}, err
 	}
@@ -80,68 +80,135 @@ func parseRequest(contentType string, body []byte, wantChannel bool) (authReques
 	return req, nil
 }
 
-// decodeBody returns the socket_id and channel_name fields, refusing
-// repeated fields: two values are two meanings, and the one checked must be
-// the one signed.
-func decodeBody(contentType string, body []byte) (map[string]string, error) {
-	mediaType := "application/x-www-form-urlencoded"
-	if contentType != "" {
+// decodeBody returns the socket_id and channel_name fields, not yet
+// validated, refusing repeated fields: two values are two meanings, and the
+// one checked must be the one signed.
+func decodeBody(contentType string, body []byte) (authRequest, error) {
+	mediaType := formType
+	if contentType != "" && contentType != formType {
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err != nil {
-			return nil, badRequest("Content-Type %q cannot be parsed", contentType)
+			return authRequest{}, badRequest("Content-Type %q cannot be parsed", contentType)
 		}
 		mediaType = mt
 	}
-	out := map[string]string{}
 	switch mediaType {
-	case "application/x-www-form-urlencoded":
-		values, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, badRequest("malformed form body: %v", err)
-		}
-		for _, k := range []string{"socket_id", "channel_name"} {
-			switch vs := values[k]; len(vs) {
-			case 0:
-			case 1:
-				out[k] = vs[0]
-			default:
-				return nil, badRequest("%s is given %d times", k, len(vs))
-			}
-		}
+	case formType:
+		return decodeForm(body)
 	case "application/json":
-		var m map[string]json.RawMessage
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&m); err != nil {
-			return nil, badRequest("malformed JSON body: want an object with string socket_id and channel_name")
-		}
-		if dec.More() {
-			return nil, badRequest("malformed JSON body: more than one value")
-		}
-		for _, k := range []string{"socket_id", "channel_name"} {
-			raw, ok := m[k]
-			if !ok {
-				continue
-			}
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return nil, badRequest("%s must be a JSON string", k)
-			}
-			out[k] = s
-		}
+		return decodeJSON(body)
 	default:
-		return nil, badRequest("unsupported Content-Type %q: send application/x-www-form-urlencoded (as pusher-js does) or application/json", mediaType)
+		return authRequest{}, badRequest("unsupported Content-Type %q: send application/x-www-form-urlencoded (as pusher-js does) or application/json", mediaType)
 	}
-	return out, nil
+}
+
+// decodeForm reads a form as url.ParseQuery does. A body without '%', '+'
+// or ';' needs no unescaping and cannot be malformed, which is every body
+// pusher-js sends for the usual channel names; it is split in place
+// rather than into a map. Any other body goes through url.ParseQuery.
+func decodeForm(body []byte) (authRequest, error) {
+	if bytes.ContainsAny(body, "%+;") {
+		return decodeFormQuery(body)
+	}
+	var req authRequest
+	var sockets, channels int
+	for rest := body; len(rest) > 0; {
+		var field []byte
+		field, rest, _ = bytes.Cut(rest, []byte("&"))
+		key, value, _ := bytes.Cut(field, []byte("="))
+		switch string(key) {
+		case "socket_id":
+			sockets++
+			req.SocketID = string(value)
+		case "channel_name":
+			channels++
+			req.ChannelName = string(value)
+		}
+	}
+	if sockets > 1 {
+		return authRequest{}, repeated("socket_id", sockets)
+	}
+	if channels > 1 {
+		return authRequest{}, repeated("channel_name", channels)
+	}
+	return req, nil
+}
+
+// decodeFormQuery is decodeForm for bodies that need url.ParseQuery.
+func decodeFormQuery(body []byte) (authRequest, error) {
+	values, err := url.ParseQuery(string(body))
+	if err != nil {
+		return authRequest{}, badRequest("malformed form body: %v", err)
+	}
+	var req authRequest
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"socket_id", &req.SocketID}, {"channel_name", &req.ChannelName}} {
+		switch vs := values[f.key]; len(vs) {
+		case 0:
+		case 1:
+			*f.dst = vs[0]
+		default:
+			return authRequest{}, repeated(f.key, len(vs))
+		}
+	}
+	return req, nil
+}
+
+func repeated(key string, n int) error {
+	return badRequest("%s is given %d times", key, n)
+}
+
+// decodeJSON reads an object with string socket_id and channel_name.
+func decodeJSON(body []byte) (authRequest, error) {
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&m); err != nil {
+		return authRequest{}, badRequest("malformed JSON body: want an object with string socket_id and channel_name")
+	}
+	if dec.More() {
+		return authRequest{}, badRequest("malformed JSON body: more than one value")
+	}
+	var req authRequest
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"socket_id", &req.SocketID}, {"channel_name", &req.ChannelName}} {
+		raw, ok := m[f.key]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			return authRequest{}, badRequest("%s must be a JSON string", f.key)
+		}
+	}
+	return req, nil
 }
 
 func validateSocketID(s string) error {
 	switch {
 	case s == "":
 		return badRequest("socket_id is missing")
-	case len(s) > maxSocketIDLength || !socketIDRE.MatchString(s):
+	case len(s) > maxSocketIDLength || !isSocketID(s):
 		return badRequest("socket_id %q is not a socket id (digits.digits)", abbreviate(s))
 	}
 	return nil
+}
+
+// isSocketID reports whether s is digits, a dot and digits (ASCII only).
+func isSocketID(s string) bool {
+	dot := strings.IndexByte(s, '.')
+	return dot > 0 && dot < len(s)-1 && allDigits(s[:dot]) && allDigits(s[dot+1:])
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func validateChannel(name string) error {
