@@ -3,5 +3,7 @@
 // reports per message whether it was durably queued.
 //
 // It is shared by the dead-letter sender and the publish function's queue
-// mode. It does not receive or delete messages.
+// mode. Client calls SQS's JSON protocol through awsjson, so the Lambda
+// binaries link no SDK service client. It does not receive or delete
+// messages.
 package sqsbatch
