@@ -174,6 +174,9 @@ func (c *checker) checkIndex(n *node) error {
 		}
 	}
 	t, i := n.args[0].typ, n.args[1].typ
+	if i.Kind == KindNull && n.args[1].op == opLit {
+		return errorf(n.args[1], "invalid qualifier type: null")
+	}
 	switch t.Kind {
 	case KindDyn:
 		n.typ = Dyn
@@ -192,8 +195,6 @@ func (c *checker) checkIndex(n *node) error {
 	return noOverload(n, "_[_]", t, i)
 }
 
-var numeric = []Kind{KindInt, KindUint, KindDouble}
-
 func (c *checker) checkBinary(n *node) error {
 	for _, a := range n.args {
 		if err := c.check(a); err != nil {
@@ -209,8 +210,10 @@ func (c *checker) checkBinary(n *node) error {
 		}
 		n.typ = Bool
 	case "<", "<=", ">", ">=":
+		// null passes for a timestamp or duration in cel-go's checker;
+		// evaluating fails.
 		t, ok := unify(l, r)
-		if !ok || !t.is(KindBool, KindInt, KindUint, KindDouble, KindString, KindDyn) {
+		if !ok || !t.is(KindBool, KindInt, KindUint, KindDouble, KindString, KindDyn, KindNull) {
 			return fail()
 		}
 		n.typ = Bool
@@ -229,15 +232,22 @@ func (c *checker) checkBinary(n *node) error {
 			return fail()
 		}
 		n.typ = Bool
-	case "+":
+	case "+", "-":
 		t, ok := unify(l, r)
-		if !ok || !t.is(KindInt, KindUint, KindDouble, KindString, KindList, KindDyn) {
+		switch {
+		case ok && t.Kind == KindNull:
+			// null passes for a timestamp or duration in cel-go's
+			// checker; evaluating fails.
+			n.typ = Dyn
+		case !ok, n.name == "+" && !t.is(KindInt, KindUint, KindDouble, KindString, KindList, KindDyn),
+			n.name == "-" && !t.is(KindInt, KindUint, KindDouble, KindDyn):
 			return fail()
+		default:
+			n.typ = t
 		}
-		n.typ = t
-	case "-", "*", "/":
+	case "*", "/":
 		t, ok := unify(l, r)
-		if !ok || !t.is(append(numeric, KindDyn)...) {
+		if !ok || !t.is(KindInt, KindUint, KindDouble, KindDyn) {
 			return fail()
 		}
 		n.typ = t

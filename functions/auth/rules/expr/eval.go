@@ -375,11 +375,15 @@ func (e *evaluator) binary(op string, l, r any) (any, error) {
 		e.charge(cost(l))
 		return !equal(l, r), nil
 	case "<", "<=", ">", ">=":
-		c, err := compare(l, r)
-		if err == errNaN {
-			// As in cel-go, NaN is neither less, equal nor greater.
+		if !ordered(l) {
+			return nil, errNoOverload
+		}
+		if isNaN(l) || isNaN(r) {
+			// As in cel-go, NaN is neither less, equal nor greater than
+			// anything, even a value of another type.
 			return false, nil
 		}
+		c, err := compare(l, r)
 		if err != nil {
 			return nil, err
 		}

@@ -62,11 +62,13 @@ func init() {
 		"endsWith":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasSuffix)},
 		"contains":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.Contains)},
 		"matches":    {global: true, member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: evalMatches},
-		"int":        {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toInt},
-		"uint":       {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
-		"double":     {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
-		"string":     {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool}), eval: toString},
-		"bool":       {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
+		// int and string accept null because cel-go's checker lets it
+		// pass for a timestamp (or duration); evaluating fails.
+		"int":    {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
+		"uint":   {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
+		"double": {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
+		"string": {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
+		"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
 		"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
 			eval: func(_ *evaluator, a, _, _ any) (any, error) { return a, nil }},
 		"lowerAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},

@@ -41,7 +41,9 @@ var (
 		`1`, `0`, `-2`, `2.5`, `0.0`, `1u`, `'a'`, `''`, `'ops'`, `true`, `false`, `null`, `[]`, `{}`,
 		`user.sub`, `user.n`, `user.f`, `user.neg`, `user.big`, `user.zero`, `user.admin`, `user.off`, `user.nul`,
 		`user.rooms`, `user.mixed`, `user.nested`, `user.nested.xs`, `user.org`, `user.missing`, `user.empty`,
-		`user.none`, `channel`, `kind`, `id`, `user`,
+		`user.none`, `channel`, `kind`, `id`, `user`, `9223372036854775807`, `-9223372036854775808`, `1e19`,
+		`18446744073709551615u`, `double('NaN')`, `'^[a-z]+$'`, `'é'`, `'a,b'`, `','`, `user.huge`, `user.email`,
+		`user.org.teams`, `user.nested.a`, `[1, 'a']`, `{'a': 1}`, `r'\d'`,
 	}
 	genBinary = []string{"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "in", "&&", "||"}
 	genCalls  = []string{"size(%s)", "int(%s)", "double(%s)", "string(%s)", "bool(%s)", "uint(%s)", "dyn(%s)", "!%s", "-%s", "has(%s.sub)", "%s.size()", "[%s]", "{'k': %s}", "(%s)"}
@@ -68,14 +70,14 @@ func (g *gen) expr(depth int) string {
 	}
 	v := fmt.Sprintf("v%d", len(g.iter))
 	target := g.expr(depth - 1)
-	if target == "[]" || target == "{}" {
-		// cel-go infers the element type of an empty literal from how
-		// the loop uses it; this package leaves it dyn, so some loops
-		// over nothing that cel-go refuses run here (to no effect).
-		target = "user.none"
+	if target == "[]" || target == "{}" || target == "user.none" {
+		// cel-go infers the type of a loop variable from how the loop
+		// uses it and refuses some bodies this package only finds wrong
+		// when it runs them; over an empty range it never does.
+		target = "user.nested.xs"
 	}
 	g.iter = append(g.iter, v)
 	defer func() { g.iter = g.iter[:len(g.iter)-1] }()
 	m := genMacros[g.r.IntN(len(genMacros))]
-	return fmt.Sprintf("%s.%s(%s, %s)", target, m, v, g.expr(depth-1))
+	return fmt.Sprintf("(%s).%s(%s, %s)", target, m, v, g.expr(depth-1))
 }

@@ -130,18 +130,20 @@ func general(a, b *Type) *Type {
 	return a
 }
 
-// join is the element type of a list (or map) literal: the common type of
-// its elements, or dyn when they differ.
+// join is the element type of a list (or map) literal: the most general
+// of its elements' types, or dyn when they do not unify.
 func join(ts []*Type) *Type {
 	if len(ts) == 0 {
 		return free
 	}
+	j := ts[0]
 	for _, t := range ts[1:] {
-		if !t.Equal(ts[0]) {
+		if _, ok := unify(j, t); !ok {
 			return Dyn
 		}
+		j = general(j, t)
 	}
-	return ts[0]
+	return j
 }
 
 func (t *Type) is(kinds ...Kind) bool {

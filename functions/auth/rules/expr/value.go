@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -186,9 +185,17 @@ func cmp3(less, greater bool) int {
 	return 0
 }
 
-var errNaN = errors.New("NaN values cannot be ordered")
+// ordered reports whether v is of a type that has an order.
+func ordered(v any) bool {
+	switch v.(type) {
+	case bool, string, int64, uint64, float64:
+		return true
+	}
+	return false
+}
 
-// compare orders bools, strings and numbers (across numeric types).
+// compare orders bools, strings and numbers (across numeric types). The
+// caller has dealt with NaN.
 func compare(a, b any) (int, error) {
 	switch x := a.(type) {
 	case bool:
@@ -204,12 +211,8 @@ func compare(a, b any) (int, error) {
 		}
 		return strings.Compare(x, y), nil
 	case int64, uint64, float64:
-		c, ok := numCompare(a, b)
-		if ok {
+		if c, ok := numCompare(a, b); ok {
 			return c, nil
-		}
-		if isNaN(a) || isNaN(b) {
-			return 0, errNaN
 		}
 	}
 	return 0, errNoOverload
