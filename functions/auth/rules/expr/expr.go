@@ -68,7 +68,8 @@ func (p *Program) Type() *Type { return p.root.typ }
 // the order given to Compile. Values are nil, bool, int64, uint64,
 // float64, string, []any and map[string]any (other integer and float
 // types are accepted and widened); so is the result. Evaluation stops
-// with ErrCostLimit when it exceeds CostLimit and when ctx is done.
+// with ErrCostLimit when it exceeds CostLimit, and with an error wrapping
+// ctx.Err() when ctx is done; && and || never absorb those.
 func (p *Program) Eval(ctx context.Context, vals []any) (any, error) {
 	if len(vals) != p.nvars {
 		return nil, fmt.Errorf("expression takes %d variables, got %d", p.nvars, len(vals))

@@ -51,36 +51,30 @@ var (
 	kSized  = []Kind{KindString, KindList, KindMap}
 )
 
-var functions map[string]*function
-
-func init() {
-	// Assigned in init: the entries refer to evaluator methods that refer
-	// back to the table.
-	functions = map[string]*function{
-		"size":       {global: true, member: true, arity: arity(1), check: sig(Int, kSized), eval: evalSize},
-		"startsWith": {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasPrefix)},
-		"endsWith":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasSuffix)},
-		"contains":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.Contains)},
-		"matches":    {global: true, member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: evalMatches},
-		// int and string accept null because cel-go's checker lets it
-		// pass for a timestamp (or duration); evaluating fails.
-		"int":    {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
-		"uint":   {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
-		"double": {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
-		"string": {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
-		"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
-		"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
-			eval: func(_ *evaluator, a, _, _ any) (any, error) { return a, nil }},
-		"lowerAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
-		"upperAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
-		"charAt":     {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
-		"indexOf":    {member: true, arity: arity(2), unsupported: 3, check: sig(Int, kString, kString), eval: evalIndexOf},
-		"split":      {member: true, arity: arity(2), unsupported: 3, check: sig(ListOf(String), kString, kString), eval: evalSplit},
-		"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
-			ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
-			return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
-		}, eval: evalJoin},
-	}
+var functions = map[string]*function{
+	"size":       {global: true, member: true, arity: arity(1), check: sig(Int, kSized), eval: evalSize},
+	"startsWith": {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasPrefix)},
+	"endsWith":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasSuffix)},
+	"contains":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.Contains)},
+	"matches":    {global: true, member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: evalMatches},
+	// int and string accept null because cel-go's checker lets it
+	// pass for a timestamp (or duration); evaluating fails.
+	"int":    {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
+	"uint":   {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
+	"double": {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
+	"string": {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
+	"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
+	"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
+		eval: func(_ *evaluator, a, _, _ any) (any, error) { return a, nil }},
+	"lowerAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
+	"upperAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
+	"charAt":     {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
+	"indexOf":    {member: true, arity: arity(2), unsupported: 3, check: sig(Int, kString, kString), eval: evalIndexOf},
+	"split":      {member: true, arity: arity(2), unsupported: 3, check: sig(ListOf(String), kString, kString), eval: evalSplit},
+	"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
+		ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
+		return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
+	}, eval: evalJoin},
 }
 
 // unsupportedFunctions are part of CEL (or of the strings extension) but
