@@ -3,6 +3,7 @@ package rules_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -259,5 +260,35 @@ func TestFirstMatchWins(t *testing.T) {
 	rule, params, ok := s.Match("private-a.b")
 	if !ok || !strings.HasPrefix(rule, "channels[0]") || params["x"] != "b" {
 		t.Errorf("Match = %q %v %v", rule, params, ok)
+	}
+}
+
+// TestConcurrent decides from many goroutines at once with one Set, as
+// the Lambda handler does; run with -race it shows that evaluation shares
+// no mutable state.
+func TestConcurrent(t *testing.T) {
+	s := mustParse(t, strings.Replace(sample, "channels:\n", "channels:\n  - pattern: \"loop.{x}\"\n    allow: \"user.rooms.exists(r, r == x) && user.rooms.map(r, r + x).size() >= 1\"\n", 1))
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			var err error
+			for i := range 200 {
+				user, room := alice, "ops"
+				if (g+i)%2 == 1 {
+					user, room = bob, "lobby"
+				}
+				d := s.Authorize(context.Background(), "presence-chat."+room, user)
+				l := s.Authorize(context.Background(), "private-loop."+room, user)
+				if !d.Allowed || d.Member.ID != user["sub"] || !l.Allowed {
+					err = fmt.Errorf("%s in %s: %+v / %+v", user["sub"], room, d, l)
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
