@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,8 @@ type authResult struct {
 	// ServerCPU is the server process's user+sys time over the measured
 	// requests (from /proc, in 10 ms ticks); 0 when unknown.
 	ServerCPU time.Duration
+	// Runs is how many runs this one is the median of.
+	Runs int
 	// ClientCPU is the load generator's (this process's) user+sys time
 	// over the same requests; 0 when unknown.
 	ClientCPU time.Duration
@@ -324,40 +327,73 @@ func nodeAuth(ctx context.Context, env *benchEnv, key string) func() *exec.Cmd {
 	}
 }
 
-// runAuth measures herald's auth handler and the Node peer, each in its own
-// process, under the same load.
+// runAuth measures herald's auth handler and the Node peers, each in its
+// own process, under the same load. Each row is run o.repeat times (at
+// least once), the servers in turns so that a change in the machine's load
+// falls on all of them, and the run with the median requests per second is
+// kept whole.
 func runAuth(ctx context.Context, env *benchEnv, o options) ([]authResult, error) {
 	tokens, err := authTokens()
 	if err != nil {
 		return nil, err
 	}
 	servers := authServers(ctx, env)
+	runs := max(1, o.repeat)
 	var out []authResult
 	for _, conc := range o.authConcurrency {
 		for _, kind := range authKinds {
-			for _, s := range servers {
-				srv, err := startServer(ctx, s.cmd())
-				if err != nil {
-					return nil, fmt.Errorf("%s auth server: %w", s.name, err)
+			results := make([][]authResult, len(servers))
+			for range runs {
+				for i, s := range servers {
+					r, err := authRun(ctx, s, kind, o.authRequests, conc, tokens)
+					if err != nil {
+						return nil, fmt.Errorf("%s auth server: %w", s.name, err)
+					}
+					env.progress("auth %-14s %-8s %6d requests, %2d in flight: %7.0f req/s, p50 %.2f ms, p99 %.2f ms, server CPU %.0f µs per request (load generator %.0f µs)",
+						s.name, kind, r.Requests, r.Concurrency, r.rps(), ms(r.P50), ms(r.P99), float64(r.cpuPerRequest())/1e3, float64(r.ClientCPU/time.Duration(r.Requests))/1e3)
+					results[i] = append(results[i], r)
 				}
-				r, err := authLoad(ctx, srv, kind, o.authRequests, conc, tokens)
-				srv.stop()
-				if err != nil {
-					return nil, fmt.Errorf("%s auth server: %w", s.name, err)
-				}
-				r.Server = s.name
-				env.progress("auth %-14s %-8s %6d requests, %2d in flight: %7.0f req/s, p50 %.2f ms, p99 %.2f ms, server CPU %.0f µs per request (load generator %.0f µs)",
-					s.name, kind, r.Requests, r.Concurrency, r.rps(), ms(r.P50), ms(r.P99), float64(r.cpuPerRequest())/1e3, float64(r.ClientCPU/time.Duration(r.Requests))/1e3)
-				out = append(out, r)
+			}
+			for _, rs := range results {
+				out = append(out, medianAuthRun(rs))
 			}
 		}
 	}
 	return out, nil
 }
 
+// authRun starts a fresh server and measures it.
+func authRun(ctx context.Context, s authServer, kind string, n, conc int, tokens []string) (authResult, error) {
+	srv, err := startServer(ctx, s.cmd())
+	if err != nil {
+		return authResult{}, err
+	}
+	defer srv.stop()
+	r, err := authLoad(ctx, srv, kind, n, conc, tokens)
+	r.Server = s.name
+	return r, err
+}
+
+// medianAuthRun is the run with the median requests per second.
+func medianAuthRun(rs []authResult) authResult {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b authResult) int { return cmp.Compare(a.rps(), b.rps()) })
+	m := sorted[(len(sorted)-1)/2]
+	m.Runs = len(rs)
+	return m
+}
+
+// authRuns is how many runs each row is the median of.
+func authRuns(rs []authResult) int {
+	if len(rs) == 0 {
+		return 0
+	}
+	return rs[0].Runs
+}
+
 func (r *report) authTable(b *strings.Builder) {
 	fmt.Fprintf(b, "\n## Auth: POST /broadcasting/auth with a bearer HS256 JWT, on loopback\n\n")
-	fmt.Fprintf(b, "Each server in its own process, started afresh per row; the same load generator (loadgen.go: prepared HTTP/1.1 requests written to "+
+	fmt.Fprintf(b, "Each server in its own process, started afresh for each run; each row is the run with the median req/s of %d, the servers taking turns. The same load generator (loadgen.go: prepared HTTP/1.1 requests written to "+
 		"one keep-alive TCP connection per request in flight, answers read by status line and Content-Length or chunks, as wrk does) sends %d requests "+
 		"after an unmeasured warm-up of a tenth as many (at most 500), each with its own socket id, users in turn; every answer's signature is verified after the timed phase. "+
 		"One in flight is how a Lambda instance is used; more shows throughput. "+
@@ -365,7 +401,7 @@ func (r *report) authTable(b *strings.Builder) {
 		"the Node peer is node:http + jsonwebtoken + the pusher package's authorizeChannel with the same rules written in JavaScript, "+
 		"once with the secret passed to jwt.verify as a string (as jsonwebtoken's README shows; the library then builds a key on every call) "+
 		"and once as a KeyObject made at start (node keyobject), the faster of the two, which the target is judged against. "+
-		"Server CPU is the server process's user+sys time over the measured requests, divided by their number: the handler's cost without the load generator's.\n\n", r.opts.authRequests)
+		"Server CPU is the server process's user+sys time over the measured requests, divided by their number: the handler's cost without the load generator's.\n\n", authRuns(r.auth), r.opts.authRequests)
 	b.WriteString("| server | channel | in flight | req/s | p50 ms | p99 ms | server CPU µs/request | target | result |\n|---|---|---:|---:|---:|---:|---:|---|---|\n")
 	for _, a := range r.auth {
 		target, result := "", ""

@@ -57,7 +57,7 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "10,1000,10000", "SQS batch sizes for the fan-out runs")
 	conc := fs.Int("concurrency", broadcast.DefaultConcurrency, "provider requests in flight (herald's BROADCAST_CONCURRENCY and the tuned Node peer's)")
 	rtt := fs.Duration("rtt", 20*time.Millisecond, "delay the provider stand-ins answer after")
-	repeat := fs.Int("repeat", 3, "runs of herald and the tuned Node peer per batch size (the median is reported)")
+	repeat := fs.Int("repeat", 3, "runs of herald and the tuned Node peer per batch size, and of each auth server per row (the median is reported)")
 	idiomaticMax := fs.Int("idiomatic-max", 10000, "largest batch the sequential Node peer is run on (it takes N x rtt)")
 	coldRuns := fs.Int("cold-runs", 15, "cold starts per binary (the median is reported)")
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
