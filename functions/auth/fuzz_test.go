@@ -65,6 +65,8 @@ func FuzzDecodeForm(f *testing.F) {
 		"socket_id=1.1&channel_name=private+x",
 		"socket_id=%zz",
 		"",
+		strings.Repeat("&", 10000) + "socket_id=1.1",
+		strings.Repeat("x=1&", 15) + "socket_id=1.1&channel_name=private-a",
 	} {
 		f.Add(s)
 	}

@@ -102,12 +102,17 @@ func decodeBody(contentType string, body []byte) (authRequest, error) {
 	}
 }
 
-// decodeForm reads a form as url.ParseQuery does. A body without '%', '+'
-// or ';' needs no unescaping and cannot be malformed, which is every body
-// pusher-js sends for the usual channel names; it is split in place
-// rather than into a map. Any other body goes through url.ParseQuery.
+// fastFormFields bounds the fields of a form decodeForm splits itself, far
+// below url.ParseQuery's limit on their number.
+const fastFormFields = 16
+
+// decodeForm reads a form as url.ParseQuery does. A body of a few fields
+// without '%', '+' or ';' needs no unescaping and cannot be malformed,
+// which is every body pusher-js sends for the usual channel names; it is
+// split in place rather than into a map. Any other body goes through
+// url.ParseQuery.
 func decodeForm(body []byte) (authRequest, error) {
-	if bytes.ContainsAny(body, "%+;") {
+	if bytes.ContainsAny(body, "%+;") || bytes.Count(body, []byte("&")) >= fastFormFields {
 		return decodeFormQuery(body)
 	}
 	var req authRequest
