@@ -307,9 +307,6 @@ func (c *checker) checkCall(n *node) error {
 		}
 		ts[i] = a.typ
 	}
-	if n.recv && f.member && len(ts) == f.unsupported {
-		return unsupportedf(n, "%s with %d arguments is not supported", n.name, len(ts)-1)
-	}
 	if (n.recv && !f.member) || (!n.recv && !f.global) || !f.arity(len(ts)) {
 		return noOverload(n, n.name, ts...)
 	}

@@ -9,13 +9,16 @@
 // (numbers compare across int, uint and double); in; && and || (an error
 // on one side is absorbed when the other side decides); ?:; size,
 // startsWith, endsWith, contains, matches (RE2), int, uint, double,
-// string, bool, dyn; lowerAscii, upperAscii, charAt, indexOf, split and
-// join from CEL's strings extension; the macros all, exists, exists_one,
-// map and filter. Integer overflow and division by zero are errors.
+// string, bool, dyn; from CEL's strings extension charAt, indexOf,
+// lastIndexOf, join, lowerAscii, upperAscii, replace, reverse, split,
+// substring and trim; the macros all, exists, exists_one, map and filter.
+// Integer overflow and division by zero are errors.
 //
 // Everything else CEL has (bytes, timestamps and durations, type(),
-// protocol buffer messages, optional syntax, the rest of the strings
-// extension) is a compile error saying it is not supported. Compile also
+// protocol buffer messages, optional syntax, format and quote) is a
+// compile error saying it is not supported. One difference remains by
+// design: a loop over a map visits its keys in sorted order, where cel-go
+// follows Go's map order. Compile also
 // refuses what CEL's type checker refuses for these constructs: unknown
 // names, wrong argument counts, operands that can never fit.
 //

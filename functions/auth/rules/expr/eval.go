@@ -139,7 +139,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 		}
 		return e.binary(n.name, l, r)
 	case opCall:
-		a := [3]any{absent, absent, absent}
+		a := [4]any{absent, absent, absent, absent}
 		for i, arg := range n.args {
 			v, err := e.eval(arg)
 			if err != nil {
@@ -147,7 +147,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 			}
 			a[i] = v
 		}
-		return n.fn.eval(e, a[0], a[1], a[2])
+		return n.fn.eval(e, a[0], a[1], a[2], a[3])
 	case opLoop:
 		return e.evalLoop(n)
 	}

@@ -14,11 +14,8 @@ import (
 type function struct {
 	global, member bool
 	arity          func(n int) bool
-	// unsupported are argument counts (with the receiver) of overloads
-	// CEL's strings extension has and this package leaves out.
-	unsupported int
-	check       func(args []*Type) (*Type, bool)
-	eval        func(e *evaluator, a, b, c any) (any, error)
+	check          func(args []*Type) (*Type, bool)
+	eval           func(e *evaluator, a, b, c, d any) (any, error)
 }
 
 func arity(want ...int) func(int) bool {
@@ -65,12 +62,17 @@ var functions = map[string]*function{
 	"string": {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
 	"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
 	"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
-		eval: func(_ *evaluator, a, _, _ any) (any, error) { return a, nil }},
-	"lowerAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
-	"upperAscii": {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
-	"charAt":     {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
-	"indexOf":    {member: true, arity: arity(2), unsupported: 3, check: sig(Int, kString, kString), eval: evalIndexOf},
-	"split":      {member: true, arity: arity(2), unsupported: 3, check: sig(ListOf(String), kString, kString), eval: evalSplit},
+		eval: func(_ *evaluator, a, _, _, _ any) (any, error) { return a, nil }},
+	"lowerAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
+	"upperAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
+	"charAt":      {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
+	"indexOf":     {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: evalIndexOf},
+	"lastIndexOf": {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: evalLastIndexOf},
+	"split":       {member: true, arity: arity(2, 3), check: sig(ListOf(String), kString, kString, kInt), eval: evalSplit},
+	"substring":   {member: true, arity: arity(2, 3), check: sig(String, kString, kInt, kInt), eval: evalSubstring},
+	"replace":     {member: true, arity: arity(3, 4), check: sig(String, kString, kString, kString, kInt), eval: evalReplace},
+	"trim":        {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(strings.TrimSpace)},
+	"reverse":     {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(reverse)},
 	"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
 		ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
 		return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
@@ -84,7 +86,6 @@ var unsupportedFunctions = map[string]bool{
 	"type": true, "bytes": true, "duration": true, "timestamp": true,
 	"getFullYear": true, "getMonth": true, "getDate": true, "getDayOfMonth": true, "getDayOfWeek": true,
 	"getDayOfYear": true, "getHours": true, "getMinutes": true, "getSeconds": true, "getMilliseconds": true,
-	"lastIndexOf": true, "replace": true, "substring": true, "trim": true, "reverse": true,
 	"format": true, "quote": true, "optMap": true, "optFlatMap": true, "transformList": true,
 	"transformMap": true, "transformMapEntry": true,
 }
@@ -94,7 +95,7 @@ var errNoOverload = fmt.Errorf("no such overload")
 // absent stands for an argument that was not given, as opposed to null.
 var absent any = struct{ absent bool }{true}
 
-func evalSize(e *evaluator, a, _, _ any) (any, error) {
+func evalSize(e *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
 	case string:
 		e.charge(len(x) / 64)
@@ -107,8 +108,8 @@ func evalSize(e *evaluator, a, _, _ any) (any, error) {
 	return nil, errNoOverload
 }
 
-func stringPredicate(f func(s, t string) bool) func(*evaluator, any, any, any) (any, error) {
-	return func(e *evaluator, a, b, _ any) (any, error) {
+func stringPredicate(f func(s, t string) bool) func(*evaluator, any, any, any, any) (any, error) {
+	return func(e *evaluator, a, b, _, _ any) (any, error) {
 		s, ok1 := a.(string)
 		t, ok2 := b.(string)
 		if !ok1 || !ok2 {
@@ -119,8 +120,8 @@ func stringPredicate(f func(s, t string) bool) func(*evaluator, any, any, any) (
 	}
 }
 
-func stringMap(f func(string) string) func(*evaluator, any, any, any) (any, error) {
-	return func(e *evaluator, a, _, _ any) (any, error) {
+func stringMap(f func(string) string) func(*evaluator, any, any, any, any) (any, error) {
+	return func(e *evaluator, a, _, _, _ any) (any, error) {
 		s, ok := a.(string)
 		if !ok {
 			return nil, errNoOverload
@@ -148,7 +149,7 @@ func asciiUpper(s string) string {
 	}, s)
 }
 
-func evalMatches(e *evaluator, a, b, _ any) (any, error) {
+func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
 	s, ok := a.(string)
 	if !ok {
 		return nil, errNoOverload
@@ -169,7 +170,7 @@ func evalMatches(e *evaluator, a, b, _ any) (any, error) {
 	return re.MatchString(s), nil
 }
 
-func evalCharAt(e *evaluator, a, b, _ any) (any, error) {
+func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
 	s, ok1 := a.(string)
 	i, ok2 := b.(int64)
 	if !ok1 || !ok2 {
@@ -190,27 +191,151 @@ func evalCharAt(e *evaluator, a, b, _ any) (any, error) {
 	return "", nil
 }
 
-func evalIndexOf(e *evaluator, a, b, _ any) (any, error) {
+// The strings extension counts in code points, not bytes.
+
+func evalIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
 	s, ok1 := a.(string)
 	t, ok2 := b.(string)
 	if !ok1 || !ok2 {
 		return nil, errNoOverload
 	}
 	e.charge(len(s) / 16)
-	i := strings.Index(s, t)
-	if i < 0 {
-		return int64(-1), nil
+	runes, sub := []rune(s), []rune(t)
+	from := int64(0)
+	if c != absent {
+		if from, ok1 = c.(int64); !ok1 {
+			return nil, errNoOverload
+		}
+		if from < 0 {
+			return nil, fmt.Errorf("index out of range: %d", from)
+		}
 	}
-	return int64(utf8.RuneCountInString(s[:i])), nil
+	if len(sub) == 0 {
+		return min(from, int64(len(runes))), nil
+	}
+	for i := from; i <= int64(len(runes)-len(sub)); i++ {
+		if runesAt(runes, sub, i) {
+			return i, nil
+		}
+	}
+	return int64(-1), nil
 }
 
-func evalSplit(e *evaluator, a, b, _ any) (any, error) {
+func evalLastIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
+	s, ok1 := a.(string)
+	t, ok2 := b.(string)
+	if !ok1 || !ok2 {
+		return nil, errNoOverload
+	}
+	e.charge(len(s) / 16)
+	runes, sub := []rune(s), []rune(t)
+	from := int64(len(runes))
+	if c != absent {
+		if from, ok1 = c.(int64); !ok1 {
+			return nil, errNoOverload
+		}
+		if from < 0 {
+			return nil, fmt.Errorf("index out of range: %d", from)
+		}
+	}
+	if len(sub) == 0 {
+		return min(from, int64(len(runes))), nil
+	}
+	if from >= int64(len(runes)) && c != absent {
+		return int64(-1), nil
+	}
+	for i := min(from, int64(len(runes)-len(sub))); i >= 0; i-- {
+		if runesAt(runes, sub, i) {
+			return i, nil
+		}
+	}
+	return int64(-1), nil
+}
+
+func runesAt(runes, sub []rune, i int64) bool {
+	for j, r := range sub {
+		if runes[i+int64(j)] != r {
+			return false
+		}
+	}
+	return true
+}
+
+func evalSubstring(e *evaluator, a, b, c, _ any) (any, error) {
+	s, ok1 := a.(string)
+	start, ok2 := b.(int64)
+	if !ok1 || !ok2 {
+		return nil, errNoOverload
+	}
+	e.charge(len(s) / 64)
+	runes := []rune(s)
+	end := int64(len(runes))
+	if c != absent {
+		if end, ok1 = c.(int64); !ok1 {
+			return nil, errNoOverload
+		}
+		if start > end {
+			return nil, fmt.Errorf("invalid substring range. start: %d, end: %d", start, end)
+		}
+	}
+	for _, i := range []int64{start, end} {
+		if i < 0 || i > int64(len(runes)) {
+			return nil, fmt.Errorf("index out of range: %d", i)
+		}
+	}
+	return string(runes[start:end]), nil
+}
+
+func evalReplace(e *evaluator, a, b, c, d any) (any, error) {
+	s, ok1 := a.(string)
+	old, ok2 := b.(string)
+	repl, ok3 := c.(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, errNoOverload
+	}
+	n := int64(-1)
+	if d != absent {
+		var ok bool
+		if n, ok = d.(int64); !ok {
+			return nil, errNoOverload
+		}
+	}
+	e.charge(len(s)/64 + 1)
+	if old == "" || len(repl) > len(old) {
+		// The result can grow: charge for its size before building it.
+		count := int64(strings.Count(s, old))
+		if n >= 0 {
+			count = min(count, n)
+		}
+		e.charge(int(count * int64(len(repl)+1) / 64))
+		if e.abort != nil {
+			return nil, e.abort
+		}
+	}
+	return strings.Replace(s, old, repl, int(n)), nil
+}
+
+func reverse(s string) string {
+	runes := []rune(s)
+	for i, j := 0, len(runes)-1; i < j; i, j = i+1, j-1 {
+		runes[i], runes[j] = runes[j], runes[i]
+	}
+	return string(runes)
+}
+
+func evalSplit(e *evaluator, a, b, c, _ any) (any, error) {
 	s, ok1 := a.(string)
 	sep, ok2 := b.(string)
 	if !ok1 || !ok2 {
 		return nil, errNoOverload
 	}
-	parts := strings.Split(s, sep)
+	n := int64(-1)
+	if c != absent {
+		if n, ok1 = c.(int64); !ok1 {
+			return nil, errNoOverload
+		}
+	}
+	parts := strings.SplitN(s, sep, int(n))
 	e.charge(len(parts) + len(s)/64)
 	out := make([]any, len(parts))
 	for i, p := range parts {
@@ -219,7 +344,7 @@ func evalSplit(e *evaluator, a, b, _ any) (any, error) {
 	return out, nil
 }
 
-func evalJoin(e *evaluator, a, b, _ any) (any, error) {
+func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {
 	l, ok := a.([]any)
 	if !ok {
 		return nil, errNoOverload
@@ -254,7 +379,7 @@ func conversionError(from any, to string) error {
 	return fmt.Errorf("type conversion error from '%s' to '%s'", typeName(from), to)
 }
 
-func toInt(_ *evaluator, a, _, _ any) (any, error) {
+func toInt(_ *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
 	case int64:
 		return x, nil
@@ -276,7 +401,7 @@ func toInt(_ *evaluator, a, _, _ any) (any, error) {
 	return nil, conversionError(a, "int")
 }
 
-func toUint(_ *evaluator, a, _, _ any) (any, error) {
+func toUint(_ *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
 	case int64:
 		if x < 0 {
@@ -298,7 +423,7 @@ func toUint(_ *evaluator, a, _, _ any) (any, error) {
 	return nil, conversionError(a, "uint")
 }
 
-func toDouble(_ *evaluator, a, _, _ any) (any, error) {
+func toDouble(_ *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
 	case int64:
 		return float64(x), nil
@@ -314,7 +439,7 @@ func toDouble(_ *evaluator, a, _, _ any) (any, error) {
 	return nil, conversionError(a, "double")
 }
 
-func toString(_ *evaluator, a, _, _ any) (any, error) {
+func toString(_ *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
 	case int64:
 		return strconv.FormatInt(x, 10), nil
@@ -330,7 +455,7 @@ func toString(_ *evaluator, a, _, _ any) (any, error) {
 	return nil, conversionError(a, "string")
 }
 
-func toBool(_ *evaluator, a, _, _ any) (any, error) {
+func toBool(_ *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
 	case bool:
 		return x, nil

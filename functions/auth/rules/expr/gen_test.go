@@ -70,7 +70,9 @@ var (
 	}
 	genBinary = []string{"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "in", "&&", "||"}
 	genCalls  = []string{"size(%s)", "int(%s)", "double(%s)", "string(%s)", "bool(%s)", "uint(%s)", "dyn(%s)", "!%s", "-%s", "has(%s.sub)", "%s.size()", "[%s]", "{'k': %s}", "(%s)"}
-	genCalls2 = []string{"%s.startsWith(%s)", "%s.endsWith(%s)", "%s.contains(%s)", "%s.matches(%s)", "%s[%s]", "[%s, %s]", "%s.split(%s)", "%s.join(%s)", "%s.indexOf(%s)", "%s.charAt(%s)"}
+	genCalls2 = []string{"%s.startsWith(%s)", "%s.endsWith(%s)", "%s.contains(%s)", "%s.matches(%s)", "%s[%s]", "[%s, %s]", "%s.split(%s)", "%s.join(%s)", "%s.indexOf(%s)", "%s.charAt(%s)",
+		"%s.lastIndexOf(%s)", "%s.substring(%s)", "%s.substring(1, %s)", "%s.replace(%s, 'xy')", "%s.indexOf(%s, 1)",
+		"%s.lastIndexOf(%s, 2)", "%s.split(%s, 2)", "%s.trim() + %s", "%s.reverse() == %s", "%s.lowerAscii() + %s.upperAscii()"}
 	genMacros = []string{"all", "exists", "exists_one", "map", "filter"}
 )
 
