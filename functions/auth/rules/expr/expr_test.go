@@ -139,6 +139,20 @@ func TestCostLimit(t *testing.T) {
 	if _, err := p.Eval(context.Background(), []any{big, "", "", ""}); !errors.Is(err, ErrCostLimit) {
 		t.Fatalf("error %v, want ErrCostLimit for building 48 MB of strings", err)
 	}
+	// Work that a single call could make huge is charged before it is
+	// done: a search of 8K code points for 8K (64M comparisons), a
+	// replacement that would build 256 MB, a pattern of 8K on 16K.
+	half := strings.Repeat("a", 8<<10)
+	for _, src := range []string{`user.s.indexOf(user.t) >= 0`, `user.s.lastIndexOf(user.t) >= 0`, `user.s.replace('', user.s).size() > 0`, `user.s.matches(user.t)`} {
+		p, err := Compile(src, testVars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := map[string]any{"s": half + half, "t": half + "b"}
+		if _, err := p.Eval(context.Background(), []any{claims, "", "", ""}); !errors.Is(err, ErrCostLimit) {
+			t.Errorf("%s: error %v, want ErrCostLimit", src, err)
+		}
+	}
 }
 
 // TestGoValues checks that claims built in Go (not decoded from JSON) are

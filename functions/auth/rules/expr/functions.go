@@ -166,7 +166,10 @@ func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
 			return nil, err
 		}
 	}
-	e.charge(len(s) / 16)
+	// RE2 runs in time linear in the text, times the pattern's size.
+	if !e.chargeSearch(len(s), len(re.String())) {
+		return nil, e.abort
+	}
 	return re.MatchString(s), nil
 }
 
@@ -199,8 +202,10 @@ func evalIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, errNoOverload
 	}
-	e.charge(len(s) / 16)
 	runes, sub := []rune(s), []rune(t)
+	if !e.chargeSearch(len(runes), len(sub)) {
+		return nil, e.abort
+	}
 	from := int64(0)
 	if c != absent {
 		if from, ok1 = c.(int64); !ok1 {
@@ -227,8 +232,10 @@ func evalLastIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, errNoOverload
 	}
-	e.charge(len(s) / 16)
 	runes, sub := []rune(s), []rune(t)
+	if !e.chargeSearch(len(runes), len(sub)) {
+		return nil, e.abort
+	}
 	from := int64(len(runes))
 	if c != absent {
 		if from, ok1 = c.(int64); !ok1 {
@@ -250,6 +257,14 @@ func evalLastIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
 		}
 	}
 	return int64(-1), nil
+}
+
+// chargeSearch charges for a search of a pattern of m code points in a
+// string of n, before it runs: the search compares up to n*m of them. It
+// reports whether the budget allows it.
+func (e *evaluator) chargeSearch(n, m int) bool {
+	e.charge(n/16 + n*m/256)
+	return e.abort == nil
 }
 
 func runesAt(runes, sub []rune, i int64) bool {
