@@ -369,11 +369,9 @@ func index(v, i any) (any, error) {
 func (e *evaluator) binary(op string, l, r any) (any, error) {
 	switch op {
 	case "==":
-		e.charge(cost(l))
-		return equal(l, r), nil
+		return e.equal(l, r), nil
 	case "!=":
-		e.charge(cost(l))
-		return !equal(l, r), nil
+		return !e.equal(l, r), nil
 	case "<", "<=", ">", ">=":
 		if !ordered(l) {
 			return nil, errNoOverload
@@ -399,9 +397,8 @@ func (e *evaluator) binary(op string, l, r any) (any, error) {
 	case "in":
 		switch c := r.(type) {
 		case []any:
-			e.charge(len(c))
 			for _, x := range c {
-				if equal(l, norm(x)) {
+				if e.equal(l, norm(x)) {
 					return true, nil
 				}
 			}
@@ -437,18 +434,16 @@ func (e *evaluator) binary(op string, l, r any) (any, error) {
 	return arith(op, l, r)
 }
 
-// cost is what comparing v costs beyond one step: its length, for lists
-// and maps.
-func cost(v any) int {
-	switch x := v.(type) {
-	case []any:
-		return len(x)
-	case map[string]any:
-		return len(x)
-	case string:
-		return len(x) / 64
+// equal is CEL's equality (see the function equal), charged one step
+// per value compared and one per 64 bytes of string.
+func (e *evaluator) equal(a, b any) bool {
+	n := 0
+	eq := equal(a, b, &n)
+	if s, ok := a.(string); ok {
+		n += len(s) / 64
 	}
-	return 0
+	e.charge(n)
+	return eq
 }
 
 func arith(op string, l, r any) (any, error) {

@@ -139,6 +139,14 @@ func TestCostLimit(t *testing.T) {
 	if _, err := p.Eval(context.Background(), []any{big, "", "", ""}); !errors.Is(err, ErrCostLimit) {
 		t.Fatalf("error %v, want ErrCostLimit for building 48 MB of strings", err)
 	}
+	// Comparing big values costs by their size, not one step.
+	p, err = Compile(`user.xs.all(x, user.big == user.big && 'z' in user.big)`, testVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Eval(context.Background(), []any{map[string]any{"xs": make([]any, 200), "big": make([]any, 5000)}, "", "", ""}); !errors.Is(err, ErrCostLimit) {
+		t.Errorf("error %v, want ErrCostLimit for comparing lists of 5000 200 times", err)
+	}
 	// Work that a single call could make huge is charged before it is
 	// done: a search of 8K code points for 8K (64M comparisons), a
 	// replacement that would build 256 MB, a pattern of 8K on 16K.

@@ -74,7 +74,9 @@ func display(v any) string {
 // equal is CEL's heterogeneous equality: numbers compare by value across
 // int, uint and double; values of different types are unequal, not an
 // error; lists and maps compare element by element.
-func equal(a, b any) bool {
+// *n counts the values compared, so that the caller can charge for them.
+func equal(a, b any, n *int) bool {
+	*n++
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -93,7 +95,7 @@ func equal(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !equal(norm(x[i]), norm(y[i])) {
+			if !equal(norm(x[i]), norm(y[i]), n) {
 				return false
 			}
 		}
@@ -105,7 +107,7 @@ func equal(a, b any) bool {
 		}
 		for k, v := range x {
 			w, found := y[k]
-			if !found || !equal(norm(v), norm(w)) {
+			if !found || !equal(norm(v), norm(w), n) {
 				return false
 			}
 		}
