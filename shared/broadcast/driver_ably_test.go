@@ -20,11 +20,6 @@ import (
 
 const testAblyKey = "appid.keyid:ably-test-secret"
 
-type ablySpec struct {
-	Channels []string      `json:"channels"`
-	Messages []ablyMessage `json:"messages"`
-}
-
 // ablyStandIn speaks Ably's REST batch publish as ably-go sends it: basic
 // auth with the key, JSON both ways, success as one BatchResult per spec.
 type ablyStandIn struct {
@@ -492,5 +487,28 @@ func TestAblyConfigValidate(t *testing.T) {
 				t.Fatal("error reveals the key's secret")
 			}
 		})
+	}
+}
+
+// Requests are split by their encoded size, escapes included: 12 messages
+// whose 60,000 characters each encode to 360,000 bytes need at least three
+// requests under Ably's 2 MiB, and the stand-in refuses any larger body.
+func TestAblySplitsByEncodedSize(t *testing.T) {
+	s := newAblyStandIn(t)
+	d := newTestAbly(t, s.config())
+	msgs := make([]Message, 12)
+	for i := range msgs {
+		msgs[i] = Message{Name: "Big", Channels: []string{"private-big." + strconv.Itoa(i)}, Data: strings.Repeat("<", 60000), ID: "big-" + strconv.Itoa(i)}
+	}
+	if err := d.Broadcast(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	reqs := s.accepted()
+	got := 0
+	for _, specs := range reqs {
+		got += len(specs)
+	}
+	if got != len(msgs) || len(reqs) < 3 {
+		t.Fatalf("%d messages in %d requests, want %d in at least 3", got, len(reqs), len(msgs))
 	}
 }
