@@ -150,7 +150,7 @@ func (r *report) markdown() string {
 	if busy(m.loadBefore, m.cpus) || busy(m.loadAfter, m.cpus) {
 		fmt.Fprintf(&b, "Note: the 1-minute load average exceeded the CPU count; other work competed for the CPUs and the figures are pessimistic.\n\n")
 	}
-	fmt.Fprintf(&b, "Command: `make bench` (`go run ./infra/bench`). Everything runs on loopback; provider stand-ins answer after %v. "+
+	fmt.Fprintf(&b, "Command: `make bench` (`go run ./infra/bench`). Everything runs on loopback; provider stand-ins answer %v after each request arrives. "+
 		"Sizes and memory are in MiB (2^20 bytes), the unit of Lambda's memory setting.\n", r.opts.rtt)
 	if len(r.summary) > 0 {
 		passed := 0
