@@ -3,8 +3,8 @@
 //
 //   - Fan-out: the queue function's handler with the real pusher and ably
 //     drivers, fed SQS batches of 10, 1,000 and 10,000 messages, against
-//     provider stand-ins that answer an injected round trip (20 ms) after each request arrives
-//     and count requests and events. Beside it, two Node.js handlers using
+//     provider stand-ins that answer an injected round trip (20 ms) after
+//     each request arrives and count requests and events. Beside it, two Node.js handlers using
 //     the npm pusher package against the same stand-in: the idiomatic one
 //     (await pusher.trigger per message) and a tuned one (triggerBatch in
 //     chunks of 10, bounded in flight). Every run must deliver exactly one
