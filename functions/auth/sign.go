@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -68,11 +69,15 @@ func (s signer) auth(msg string) string {
 	h.Reset()
 	io.WriteString(h, msg)
 	var sum [sha256.Size]byte
-	b := make([]byte, 0, len(s.key)+1+2*sha256.Size)
-	b = append(append(b, s.key...), ':')
-	b = hex.AppendEncode(b, h.Sum(sum[:0]))
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], h.Sum(sum[:0]))
 	s.macs.Put(h)
-	return string(b)
+	var b strings.Builder
+	b.Grow(len(s.key) + 1 + len(digits))
+	b.WriteString(s.key)
+	b.WriteByte(':')
+	b.Write(digits[:])
+	return b.String()
 }
 
 func (s signer) sharedSecret(name string) string {
