@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ably/ably-go/ably"
 	"github.com/heraldrt/herald/shared/channel"
@@ -113,7 +112,6 @@ func (c AblyConfig) Validate() error {
 // planner measure each request body exactly against Ably's 2 MiB limit.
 type Ably struct {
 	rest        *ably.REST
-	timeout     time.Duration
 	limits      Limits
 	concurrency int
 }
@@ -132,7 +130,7 @@ func NewAbly(cfg AblyConfig) (*Ably, error) {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = DefaultConcurrency
 	}
-	client, timeout := newHTTPClient(cfg.HTTPClient, cfg.Concurrency)
+	client := newHTTPClient(cfg.HTTPClient, cfg.Concurrency)
 	opts := []ably.ClientOption{
 		ably.WithKey(cfg.Key),
 		ably.WithUseBinaryProtocol(false),
@@ -156,7 +154,6 @@ func NewAbly(cfg AblyConfig) (*Ably, error) {
 	}
 	return &Ably{
 		rest:        rest,
-		timeout:     timeout,
 		limits:      Limits{MaxDataBytes: cfg.MaxDataBytes, MaxChannelsPerCall: AblyMaxChannelsPerRequest, MaxEventsPerCall: AblyMaxChannelsPerRequest},
 		concurrency: cfg.Concurrency,
 	}, nil
@@ -215,7 +212,7 @@ type ablyMessage struct {
 // Broadcast implements Driver.
 func (a *Ably) Broadcast(ctx context.Context, msgs []Message) error {
 	pre, calls, ids := a.plan(msgs)
-	return runCalls(ctx, "ably", len(msgs), pre, calls, a.concurrency, func(ctx context.Context, c *call) error {
+	return runCalls(ctx, "ably", len(msgs), pre, calls, prepareAhead*a.concurrency, func(ctx context.Context, c *call) error {
 		return a.send(ctx, c, msgs, ids)
 	})
 }
@@ -338,8 +335,6 @@ func randomBase() string { return rand.Text() }
 
 // send performs one batch publish request.
 func (a *Ably) send(ctx context.Context, c *call, msgs []Message, ids []string) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
 	rec := &response{}
 	ctx = withResponse(ctx, rec)
 

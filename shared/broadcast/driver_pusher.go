@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/heraldrt/herald/shared/channel"
 	pusher "github.com/pusher/pusher-http-go/v5"
@@ -113,8 +112,7 @@ func (c PusherConfig) Validate() error {
 // message must name no other channel, since each channel has its own key.
 type Pusher struct {
 	base        pusher.Client
-	transport   http.RoundTripper
-	timeout     time.Duration // per request; see DefaultRequestTimeout
+	transport   *recordingTransport // admits Concurrency requests at a time; see newHTTPClient
 	limits      Limits
 	concurrency int
 	hasKey      bool
@@ -145,7 +143,7 @@ func NewPusher(cfg PusherConfig) (*Pusher, error) {
 	if cfg.Port != 0 {
 		host = net.JoinHostPort(host, strconv.Itoa(cfg.Port))
 	}
-	client, timeout := newHTTPClient(cfg.HTTPClient, cfg.Concurrency)
+	client := newHTTPClient(cfg.HTTPClient, cfg.Concurrency)
 	return &Pusher{
 		base: pusher.Client{
 			AppID:                       cfg.AppID,
@@ -156,8 +154,7 @@ func NewPusher(cfg PusherConfig) (*Pusher, error) {
 			EncryptionMasterKeyBase64:   cfg.EncryptionMasterKeyBase64,
 			OverrideMaxMessagePayloadKB: (cfg.MaxDataBytes + 1023) / 1024,
 		},
-		transport:   client.Transport.(*recordingTransport).base,
-		timeout:     timeout,
+		transport:   client.Transport.(*recordingTransport),
 		limits:      Limits{MaxDataBytes: cfg.MaxDataBytes, MaxChannelsPerCall: PusherMaxChannelsPerTrigger, MaxEventsPerCall: PusherMaxBatchEvents},
 		concurrency: cfg.Concurrency,
 		hasKey:      cfg.EncryptionMasterKeyBase64 != "",
@@ -173,7 +170,7 @@ func (p *Pusher) Limits() Limits { return p.limits }
 // Broadcast implements Driver.
 func (p *Pusher) Broadcast(ctx context.Context, msgs []Message) error {
 	pre, calls := p.plan(msgs)
-	return runCalls(ctx, "pusher", len(msgs), pre, calls, p.concurrency, func(ctx context.Context, c *call) error {
+	return runCalls(ctx, "pusher", len(msgs), pre, calls, prepareAhead*p.concurrency, func(ctx context.Context, c *call) error {
 		return p.send(ctx, msgs, c)
 	})
 }
@@ -300,14 +297,12 @@ func encryptedSize(n int) int {
 
 // send performs one planned call.
 func (p *Pusher) send(ctx context.Context, msgs []Message, c *call) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	rec := &response{}
 	// A shallow copy per call: pusher-http-go takes no context, so the copy's
 	// HTTP client binds this call's context (deadline and recorder) to
 	// every request the library makes.
 	client := p.base
-	client.HTTPClient = &http.Client{Transport: &recordingTransport{base: p.transport, bound: withResponse(ctx, rec)}}
+	client.HTTPClient = &http.Client{Transport: p.transport.with(withResponse(ctx, rec))}
 
 	var err error
 	switch c.op {

@@ -468,6 +468,50 @@ func TestPusherOrderUnderConcurrency(t *testing.T) {
 	if len(overlap) > 0 {
 		t.Fatalf("requests on %v overlapped", overlap)
 	}
+	if maxInFlight > cfg.Concurrency {
+		t.Fatalf("%d requests in flight at once, Concurrency is %d", maxInFlight, cfg.Concurrency)
+	}
+}
+
+// Calls are prepared ahead of the network, but never more than Concurrency
+// requests are in flight, and a request's timeout counts from when it is
+// admitted: three 150 ms requests one at a time all succeed under a 250 ms
+// timeout, though the last waits 300 ms for its turn.
+func TestPusherConcurrencyIsANetworkBound(t *testing.T) {
+	s := newPusherStandIn(t)
+	var mu sync.Mutex
+	current, most := 0, 0
+	s.respond = func(w http.ResponseWriter, r *http.Request, req pusherRequest) int {
+		mu.Lock()
+		current++
+		most = max(most, current)
+		mu.Unlock()
+		time.Sleep(150 * time.Millisecond)
+		mu.Lock()
+		current--
+		mu.Unlock()
+		return 0
+	}
+	cfg := s.config()
+	cfg.Concurrency = 1
+	cfg.HTTPClient = &http.Client{Timeout: 250 * time.Millisecond}
+	d := newTestPusher(t, cfg)
+	msgs := make([]Message, 3)
+	for i := range msgs {
+		msgs[i] = Message{Name: "e", Channels: []string{"c" + strconv.Itoa(i)}, Data: "{}"}
+	}
+	// Three triggers: each message alone in its call (one channel each,
+	// planned as batch_events of up to 10, so force separate calls by
+	// giving each two channels).
+	for i := range msgs {
+		msgs[i].Channels = append(msgs[i].Channels, "d"+strconv.Itoa(i))
+	}
+	if err := d.Broadcast(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.accepted()) != 3 || most != 1 {
+		t.Fatalf("%d requests accepted, %d at most in flight; want 3 and 1", len(s.accepted()), most)
+	}
 }
 
 func TestPusherUnrelatedCallsOverlap(t *testing.T) {

@@ -26,6 +26,11 @@ import (
 // fraction of a vCPU, gains less still.
 const DefaultConcurrency = 16
 
+// prepareAhead is how many calls per request in flight a network driver
+// works on at once: the ones on the network, and as many being prepared to
+// follow them the moment a slot frees.
+const prepareAhead = 2
+
 // MaxConcurrency bounds BROADCAST_CONCURRENCY: beyond it the provider's rate
 // limits, not the function, decide the speed.
 const MaxConcurrency = 256
@@ -41,10 +46,12 @@ const maxRecordedBody = 1 << 20
 
 // newHTTPClient returns the keep-alive client a network driver uses for its
 // whole life: the pool holds as many connections per host as there are
-// workers, so no request waits for a connection and none is reopened.
-// A caller-supplied client keeps its transport; its Timeout, if any, becomes
-// the per-request timeout.
-func newHTTPClient(given *http.Client, concurrency int) (*http.Client, time.Duration) {
+// requests in flight, so no request waits for a connection and none is
+// reopened. Its transport admits concurrency requests to the network at a
+// time and bounds each by the per-request timeout from the moment it is
+// admitted. A caller-supplied client keeps its transport; its Timeout, if
+// any, becomes the per-request timeout.
+func newHTTPClient(given *http.Client, concurrency int) *http.Client {
 	timeout := DefaultRequestTimeout
 	if given != nil {
 		if given.Timeout > 0 {
@@ -55,16 +62,16 @@ func newHTTPClient(given *http.Client, concurrency int) (*http.Client, time.Dura
 			base = http.DefaultTransport
 		}
 		c := *given
-		c.Timeout = 0 // the per-request context carries the timeout
-		c.Transport = &recordingTransport{base: base}
-		return &c, timeout
+		c.Timeout = 0 // the transport applies the timeout once a request is admitted
+		c.Transport = newRecordingTransport(base, concurrency, timeout)
+		return &c
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = concurrency * 2
 	t.MaxIdleConnsPerHost = concurrency
 	t.MaxConnsPerHost = concurrency
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: &recordingTransport{base: t}}, timeout
+	return &http.Client{Transport: newRecordingTransport(t, concurrency, timeout)}
 }
 
 // response is what a provider answered to one call, captured below the SDK:
@@ -95,9 +102,30 @@ func withResponse(ctx context.Context, r *response) context.Context {
 // *response its request's context carries. When bound is set, every request
 // is also re-parented onto it: pusher-http-go builds requests without a
 // context, so this is how its requests learn the invocation's deadline.
+//
+// It is also where requests meet the network: at most cap(slots) at a time.
+// The drivers prepare up to twice that many requests at once (encoding and
+// signing them), so when an answer frees a slot, a prepared request leaves
+// at once instead of being built then, while the round trips of the others
+// are under way. A request's timeout starts when it is admitted, so the
+// wait for a slot never eats into it.
 type recordingTransport struct {
-	base  http.RoundTripper
-	bound context.Context
+	base    http.RoundTripper
+	bound   context.Context
+	slots   chan struct{}
+	timeout time.Duration
+}
+
+func newRecordingTransport(base http.RoundTripper, concurrency int, timeout time.Duration) *recordingTransport {
+	return &recordingTransport{base: base, slots: make(chan struct{}, max(concurrency, 1)), timeout: timeout}
+}
+
+// with returns a copy of t whose requests are bound to ctx; it shares t's
+// slots.
+func (t *recordingTransport) with(ctx context.Context) *recordingTransport {
+	c := *t
+	c.bound = ctx
+	return &c
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -105,21 +133,56 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		req = req.WithContext(t.bound)
 	}
 	rec, _ := req.Context().Value(responseKey{}).(*response)
-	resp, err := t.base.RoundTrip(req)
-	if rec == nil {
-		return resp, err
+	resp, err := t.roundTrip(req)
+	if rec != nil {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	if err != nil {
-		rec.status, rec.body, rec.err = 0, nil, err
+		if rec != nil {
+			rec.status, rec.body, rec.err = 0, nil, err
+		}
 		return nil, err
+	}
+	if rec != nil {
+		rec.status, rec.body, rec.err = resp.StatusCode, resp.recorded, resp.readErr
+	}
+	return resp.Response, nil
+}
+
+// admitted is a response read whole while its request held a slot.
+type admitted struct {
+	*http.Response
+	recorded []byte
+	readErr  error
+}
+
+// roundTrip waits for a slot, sends req under the per-request timeout and
+// reads the answer whole before giving the slot back.
+func (t *recordingTransport) roundTrip(req *http.Request) (admitted, error) {
+	ctx := req.Context()
+	if t.slots != nil {
+		select {
+		case t.slots <- struct{}{}:
+			defer func() { <-t.slots }()
+		case <-ctx.Done():
+			return admitted{}, fmt.Errorf("waiting for a connection: %w", context.Cause(ctx))
+		}
+	}
+	if t.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return admitted{}, err
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxRecordedBody))
 	_ = resp.Body.Close() // fully read or over the limit; either way done
-	rec.status, rec.body, rec.err = resp.StatusCode, body, rerr
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
+	return admitted{Response: resp, recorded: body, readErr: rerr}, nil
 }
 
 // call is one planned provider request.
@@ -135,10 +198,12 @@ type call struct {
 	parts [][]string
 }
 
-// runCalls executes calls with at most limit in flight and spreads their
+// runCalls executes calls, at most limit at a time, and spreads their
 // outcome over the n messages: the result is nil when every message was sent,
 // else a *BatchError. pre holds failures found before planning; it may be
-// nil.
+// nil. The network drivers pass twice their concurrency as limit: half of
+// the calls are being encoded and signed while the other half are on the
+// network, where their transport admits no more than the concurrency.
 //
 // Ordering: a call waits for the previous call on each of its channels, so
 // events on one channel reach the provider in plan order while calls on
