@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -377,4 +378,99 @@ func Compact(d []byte) bool {
 		}
 	}
 	return true
+}
+
+// Object decodes a JSON object as encoding/json decodes it into a
+// map[string]any: nested objects as maps, arrays as []any, numbers as
+// float64, a repeated key's last value kept. It returns false for anything
+// else, or anything it would decode differently (a number out of float64's
+// range, nesting deeper than MaxDepth), and the caller then uses
+// encoding/json, which decodes it or says what is wrong.
+func Object(b []byte) (map[string]any, bool) {
+	r := New(b)
+	r.space()
+	if r.i >= len(r.b) || r.b[r.i] != '{' {
+		return nil, false
+	}
+	v, ok := r.any(0)
+	if !ok || !r.End() {
+		return nil, false
+	}
+	return v.(map[string]any), true
+}
+
+func (r *Reader) any(depth int) (any, bool) {
+	r.space()
+	if r.i >= len(r.b) {
+		return nil, false
+	}
+	switch c := r.b[r.i]; {
+	case c == '"':
+		return r.String()
+	case c == '{':
+		if depth == MaxDepth {
+			return nil, false
+		}
+		r.i++
+		m := map[string]any{}
+		if r.Byte('}') {
+			return m, true
+		}
+		for {
+			k, ok := r.String()
+			if !ok || !r.Byte(':') {
+				return nil, false
+			}
+			v, ok := r.any(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			m[k] = v
+			if r.Byte('}') {
+				return m, true
+			}
+			if !r.Byte(',') {
+				return nil, false
+			}
+		}
+	case c == '[':
+		if depth == MaxDepth {
+			return nil, false
+		}
+		r.i++
+		a := []any{}
+		if r.Byte(']') {
+			return a, true
+		}
+		for {
+			v, ok := r.any(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			a = append(a, v)
+			if r.Byte(']') {
+				return a, true
+			}
+			if !r.Byte(',') {
+				return nil, false
+			}
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := r.i
+		if !r.number() {
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(string(r.b[start:r.i]), 64)
+		if err != nil {
+			return nil, false
+		}
+		return f, true
+	case c == 't':
+		return true, r.literal("true")
+	case c == 'f':
+		return false, r.literal("false")
+	case c == 'n':
+		return nil, r.literal("null")
+	}
+	return nil, false
 }

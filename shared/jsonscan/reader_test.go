@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -11,6 +12,8 @@ var values = []string{
 	`"plain"`, `"\u00e9\n\/\\\""`, `"\x"`, `"\u12"`, `"\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00\ud800"`,
 	"\"raw\ttab\"", "\"\xff\xfe\"", "\"\xed\xa0\x80\"", `[[[[[[[[[[1]]]]]]]]]]`, ` { "a" : [ 1 , "b" ] } `,
 	`true`, `fals`, `nul`, `null`, `nulls`, `[true,false,null]`, `{"a":{"b":[{"c":"d"}]}}`, `"日本 🙂"`,
+	`{"sub":"42","exp":1767225600,"iat":1.5e9,"aud":["a","b"],"name":"Al\u00 efice","n":null,"ok":true,"x":{}}`,
+	`{"a":1,"a":2}`, `{"a":1e400}`, `{"a":-0}`, `{"\u0061":1}`, `{"a":[]}`, ` {} `, `{"a":1} x`,
 }
 
 // Value accepts exactly what encoding/json accepts (within MaxDepth), and
@@ -40,6 +43,15 @@ func check(t *testing.T, b []byte) {
 		if !(json.Valid(b) && depth(b) > MaxDepth) {
 			t.Fatalf("%q: Value+End = %v, json.Valid = %v", b, whole, json.Valid(b))
 		}
+	}
+	var want map[string]any
+	werr := json.Unmarshal(b, &want)
+	if got, ok := Object(b); ok {
+		if werr != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: Object = %#v; encoding/json %#v, %v", b, got, want, werr)
+		}
+	} else if werr == nil && want != nil && depth(b) <= MaxDepth && !hugeNumber(b) {
+		t.Fatalf("%q: Object refused what encoding/json decodes: %#v", b, want)
 	}
 	if whole && len(raw) > 0 && raw[0] == '"' {
 		var want string
@@ -76,6 +88,12 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// hugeNumber reports whether b may hold a number float64 cannot hold,
+// which encoding/json refuses with an error and Object leaves to it.
+func hugeNumber(b []byte) bool {
+	return bytes.ContainsAny(b, "eE")
 }
 
 func depth(b []byte) int {

@@ -16,6 +16,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,5 +287,44 @@ func TestConfigValidate(t *testing.T) {
 				t.Error("error echoes the secret")
 			}
 		})
+	}
+}
+
+// The claims come back exactly as encoding/json decodes the payload, for
+// payloads the one-pass reader takes and for those it leaves to
+// encoding/json; a payload encoding/json refuses is a malformed token.
+func TestVerifyDecodesClaimsAsEncodingJSON(t *testing.T) {
+	hs := newVerifier(t, token.Config{Secret: secret})
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	signRaw := func(payload string) string {
+		h := b64([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + b64([]byte(payload))
+		sig, err := jwt.SigningMethodHS256.Sign(h, []byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h + "." + b64(sig)
+	}
+	for _, payload := range []string{
+		`{"sub":"42","exp":` + exp + `}`,
+		`{"sub":"Al\u00efce \ud83d\ude00","exp":` + exp + `,"name":"A \"quoted\" name","rooms":["lobby",{"id":7,"x":[]}],"n":null,"ok":true,"f":-1.5e3}`,
+		`{"sub":"1","sub":"2","exp":` + exp + `}`,
+		"{\"sub\":\"\xff\",\"exp\":" + exp + "}",
+		`{"exp":` + exp + `,"deep":` + strings.Repeat(`[`, 70) + strings.Repeat(`]`, 70) + `}`,
+		`{"exp":` + exp + `,"big":1e400}`,
+		`["not","an","object"]`,
+	} {
+		var want map[string]any
+		werr := json.Unmarshal([]byte(payload), &want)
+		got, err := hs.Verify(context.Background(), signRaw(payload))
+		switch {
+		case werr != nil:
+			if err == nil || !strings.Contains(err.Error(), "malformed") {
+				t.Errorf("%s: Verify = %v, %v; want a malformed token (encoding/json: %v)", payload, got, err, werr)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", payload, err)
+		case !reflect.DeepEqual(got, want):
+			t.Errorf("%s: claims %#v, encoding/json gives %#v", payload, got, want)
+		}
 	}
 }
