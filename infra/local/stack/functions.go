@@ -79,7 +79,7 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 	if err != nil {
 		return f, fmt.Errorf("QueueFunction: %w", err)
 	}
-	f.Queue = newSharedHandler(qh.Handle)
+	f.Queue = newSharedHandler(qh) // its own Invoke, as the bootstrap serves it
 
 	sh, err := stream.FromEnv(env.Lookup, stream.Deps{Driver: driver, SQS: client, Logger: log.With("function", "StreamFunction")})
 	if err != nil {
