@@ -69,16 +69,23 @@ bench: node-deps
 	$(GO) run ./infra/bench $(BENCH_FLAGS)
 
 # fuzz: every fuzz target for FUZZTIME each (default 20s), one after the
-# other (about 3 minutes); a failing input is saved under the package's
+# other (about 5 minutes); a failing input is saved under the package's
 # testdata/fuzz/ and stops the run.
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	./events:FuzzParse \
+	./shared/jsonscan:FuzzAgainstEncodingJSON \
+	./functions/queue:FuzzDecodeEvent \
 	./functions/queue:FuzzUnwrap \
 	./functions/stream:FuzzToJSON \
 	./functions/auth:FuzzParseRequest \
+	./functions/auth:FuzzDecodeForm \
+	./functions/auth:FuzzSocketID \
+	./functions/auth:FuzzAppendJSONString \
 	./functions/auth/rules:FuzzPatternMatch \
 	./functions/auth/rules:FuzzAuthorize \
+	./functions/auth/rules/expr:FuzzEval \
+	./shared/broadcast:FuzzJSONStringLen \
 	./shared/signature:FuzzVerifyRequest \
 	./infra/server:FuzzDispatch
 fuzz:
