@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+
+	"github.com/heraldrt/herald/shared/jsonscan"
 )
 
 // ToJSON converts one DynamoDB attribute value in its JSON wire form
@@ -123,8 +125,9 @@ func number(v json.RawMessage) (json.Number, error) {
 		return "", fmt.Errorf("N: must be a string holding a number")
 	}
 	// DynamoDB numbers are decimal text; JSON accepts nearly the same text.
-	// Anything else (" 1", "0x10", "NaN") is refused rather than guessed.
-	if !json.Valid([]byte(s)) || len(s) == 0 || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
+	// Anything else (" 1", "0 ", "0x10", "NaN") is refused rather than
+	// guessed.
+	if !jsonscan.Number(s) {
 		return "", fmt.Errorf("N: %q is not a number", s)
 	}
 	return json.Number(s), nil

@@ -474,3 +474,13 @@ func (r *Reader) any(depth int) (any, bool) {
 	}
 	return nil, false
 }
+
+// Number reports whether s is exactly one JSON number, with nothing around
+// it.
+func Number(s string) bool {
+	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		return false
+	}
+	r := New([]byte(s))
+	return r.number() && r.i == len(s)
+}

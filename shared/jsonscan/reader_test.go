@@ -109,3 +109,15 @@ func depth(b []byte) int {
 	}
 	return most
 }
+
+func TestNumber(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0": true, "-1.5e+3": true, "12345678901234567890123456789": true, "1E9": true,
+		"": false, "0 ": false, " 1": false, "01": false, "1.": false, "-": false, "+1": false,
+		"0x10": false, "NaN": false, "1e": false, "1,2": false,
+	} {
+		if got := Number(s); got != want {
+			t.Errorf("Number(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
