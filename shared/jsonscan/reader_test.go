@@ -96,10 +96,18 @@ func hugeNumber(b []byte) bool {
 	return bytes.ContainsAny(b, "eE")
 }
 
+// depth is the deepest nesting of b's arrays and objects, brackets inside
+// strings not counted.
 func depth(b []byte) int {
 	d, most := 0, 0
-	for _, c := range b {
-		switch c {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
 		case '[', '{':
 			d++
 			most = max(most, d)
