@@ -74,18 +74,17 @@ bench: node-deps
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	./events:FuzzParse \
-	./shared/jsonscan:FuzzAgainstEncodingJSON \
+	./shared/jsontext:FuzzAgainstEncodingJSON \
+	./shared/jsontext:FuzzAppendString \
 	./functions/queue:FuzzDecodeEvent \
 	./functions/queue:FuzzUnwrap \
 	./functions/stream:FuzzToJSON \
 	./functions/auth:FuzzParseRequest \
 	./functions/auth:FuzzDecodeForm \
 	./functions/auth:FuzzSocketID \
-	./functions/auth:FuzzAppendJSONString \
 	./functions/auth/rules:FuzzPatternMatch \
 	./functions/auth/rules:FuzzAuthorize \
 	./functions/auth/rules/expr:FuzzEval \
-	./shared/broadcast:FuzzJSONStringLen \
 	./shared/signature:FuzzVerifyRequest \
 	./infra/server:FuzzDispatch
 fuzz:

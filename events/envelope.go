@@ -12,7 +12,7 @@ import (
 
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/channel"
-	"github.com/heraldrt/herald/shared/jsonscan"
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // Envelope is one event for one or more channels.
@@ -365,7 +365,7 @@ func (e *Envelope) Payload() (string, error) {
 		}
 		return s, nil
 	}
-	if jsonscan.Compact(d) {
+	if jsontext.Compact(d) {
 		// Decoded JSON without white space between tokens is compact already.
 		return string(d), nil
 	}

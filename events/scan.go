@@ -3,7 +3,7 @@ package events
 import (
 	"encoding/json"
 
-	"github.com/heraldrt/herald/shared/jsonscan"
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // scanEnvelope decodes the form nearly every queued message has: one
@@ -16,7 +16,7 @@ import (
 // answer for every body the scanner accepts and says precisely what is
 // wrong with the others. FuzzParse holds the two to that.
 func scanEnvelope(body []byte) (Envelope, bool) {
-	s := jsonscan.New(body)
+	s := jsontext.New(body)
 	var e Envelope
 	if !s.Byte('{') {
 		return e, false
@@ -84,7 +84,7 @@ func scanEnvelope(body []byte) (Envelope, bool) {
 }
 
 // stringArray reads an array of plain strings.
-func stringArray(s *jsonscan.Reader) ([]string, bool) {
+func stringArray(s *jsontext.Reader) ([]string, bool) {
 	if !s.Byte('[') {
 		return nil, false
 	}

@@ -3,7 +3,8 @@ package auth
 import (
 	"net/http"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // The answers are a few fixed string fields, written here without
@@ -11,61 +12,6 @@ import (
 // request. The bytes are exactly what encoding/json writes for the same
 // values (the tests compare the two on arbitrary strings), so nothing a
 // client or a signature sees has changed.
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it: '"', '\\' and control bytes; U+2028 and U+2029; each invalid
-// UTF-8 byte as \ufffd; and, when escapeHTML is set (json.Marshal's
-// default), '<', '>' and '&'.
-func appendJSONString(dst []byte, s string, escapeHTML bool) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	done := 0 // s[done:i] is copied as it is when an escape or the end comes
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || (c != '<' && c != '>' && c != '&')) {
-				i++
-				continue
-			}
-			dst = append(dst, s[done:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			done = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
-	}
-	dst = append(dst, s[done:]...)
-	return append(dst, '"')
-}
 
 // jsonAnswer is an answer body that writes itself.
 type jsonAnswer interface {
@@ -81,14 +27,14 @@ type channelResponse struct {
 
 func (r channelResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"auth":`...)
-	b = appendJSONString(b, r.Auth, true)
+	b = jsontext.AppendString(b, r.Auth, true)
 	if r.ChannelData != "" {
 		b = append(b, `,"channel_data":`...)
-		b = appendJSONString(b, r.ChannelData, true)
+		b = jsontext.AppendString(b, r.ChannelData, true)
 	}
 	if r.SharedSecret != "" {
 		b = append(b, `,"shared_secret":`...)
-		b = appendJSONString(b, r.SharedSecret, true)
+		b = jsontext.AppendString(b, r.SharedSecret, true)
 	}
 	return append(b, '}')
 }
@@ -101,9 +47,9 @@ type userResponse struct {
 
 func (r userResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"auth":`...)
-	b = appendJSONString(b, r.Auth, true)
+	b = jsontext.AppendString(b, r.Auth, true)
 	b = append(b, `,"user_data":`...)
-	b = appendJSONString(b, r.UserData, true)
+	b = jsontext.AppendString(b, r.UserData, true)
 	return append(b, '}')
 }
 
@@ -113,7 +59,7 @@ type errorResponse struct {
 
 func (r errorResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"error":`...)
-	b = appendJSONString(b, r.Error, true)
+	b = jsontext.AppendString(b, r.Error, true)
 	return append(b, '}')
 }
 

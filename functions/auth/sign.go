@@ -16,6 +16,7 @@ import (
 
 	"github.com/heraldrt/herald/functions/auth/rules"
 	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/jsontext"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -115,7 +116,7 @@ func userData(m rules.Member) (string, error) {
 func memberJSON(idField, id string, info json.RawMessage) []byte {
 	b := make([]byte, 0, len(idField)+len(id)+len(info)+32)
 	b = append(append(append(b, `{"`...), idField...), `":`...)
-	b = appendJSONString(b, id, false)
+	b = jsontext.AppendString(b, id, false)
 	if len(info) > 0 {
 		b = append(append(b, `,"user_info":`...), info...)
 	}

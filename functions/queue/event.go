@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/heraldrt/herald/shared/jsonscan"
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // Invoke implements lambda.Handler: it decodes the SQS event, handles it and
@@ -46,7 +46,7 @@ var records, messageID, body = []byte("Records"), []byte("messageId"), []byte("b
 
 func scanEvent(payload []byte) (events.SQSEvent, bool) {
 	var ev events.SQSEvent
-	r := jsonscan.New(payload)
+	r := jsontext.New(payload)
 	if !r.Byte('{') {
 		return ev, false
 	}
@@ -76,7 +76,7 @@ func scanEvent(payload []byte) (events.SQSEvent, bool) {
 	return ev, r.End()
 }
 
-func scanRecords(r *jsonscan.Reader) ([]events.SQSMessage, bool) {
+func scanRecords(r *jsontext.Reader) ([]events.SQSMessage, bool) {
 	if !r.Byte('[') {
 		return nil, false
 	}

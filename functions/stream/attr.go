@@ -7,7 +7,7 @@ import (
 	"math/big"
 	"sort"
 
-	"github.com/heraldrt/herald/shared/jsonscan"
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // ToJSON converts one DynamoDB attribute value in its JSON wire form
@@ -127,7 +127,7 @@ func number(v json.RawMessage) (json.Number, error) {
 	// DynamoDB numbers are decimal text; JSON accepts nearly the same text.
 	// Anything else (" 1", "0 ", "0x10", "NaN") is refused rather than
 	// guessed.
-	if !jsonscan.Number(s) {
+	if !jsontext.Number(s) {
 		return "", fmt.Errorf("N: %q is not a number", s)
 	}
 	return json.Number(s), nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ably/ably-go/ably"
 	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // Ably's documented limits.
@@ -298,7 +299,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 
 // ablyMessageLen is the length of appendAblyMessage's encoding of m.
 func ablyMessageLen(m *Message) int {
-	return len(`{"name":,"data":,"id":""}`) + jsonStringLen(m.Name) + jsonStringLen(m.Data) + ablyMessageIDLen
+	return len(`{"name":,"data":,"id":""}`) + jsontext.StringLen(m.Name, true) + jsontext.StringLen(m.Data, true) + ablyMessageIDLen
 }
 
 // check validates one message and returns its Ably channels.

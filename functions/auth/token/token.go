@@ -17,7 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 
-	"github.com/heraldrt/herald/shared/jsonscan"
+	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // Config says how tokens are verified. At least one of Secret and JWKSURL
@@ -190,7 +190,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (map[string]any, erro
 }
 
 // claimSet is the token's claims, validated by golang-jwt as MapClaims.
-// It decodes them in one pass (shared/jsonscan) into exactly what
+// It decodes them in one pass (shared/jsontext) into exactly what
 // encoding/json would give, and leaves every body it does not take to
 // encoding/json: the claims of most tokens are a small flat object, and
 // their decoding was a quarter of an authorization's CPU.
@@ -199,7 +199,7 @@ type claimSet struct {
 }
 
 func (c *claimSet) UnmarshalJSON(b []byte) error {
-	if m, ok := jsonscan.Object(b); ok {
+	if m, ok := jsontext.Object(b); ok {
 		c.MapClaims = m
 		return nil
 	}
