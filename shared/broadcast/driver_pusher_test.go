@@ -468,6 +468,8 @@ func TestPusherOrderUnderConcurrency(t *testing.T) {
 	if len(overlap) > 0 {
 		t.Fatalf("requests on %v overlapped", overlap)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if maxInFlight > cfg.Concurrency {
 		t.Fatalf("%d requests in flight at once, Concurrency is %d", maxInFlight, cfg.Concurrency)
 	}
@@ -496,19 +498,17 @@ func TestPusherConcurrencyIsANetworkBound(t *testing.T) {
 	cfg.Concurrency = 1
 	cfg.HTTPClient = &http.Client{Timeout: 250 * time.Millisecond}
 	d := newTestPusher(t, cfg)
+	// A message naming two channels is a trigger call of its own, so these
+	// are three requests.
 	msgs := make([]Message, 3)
 	for i := range msgs {
-		msgs[i] = Message{Name: "e", Channels: []string{"c" + strconv.Itoa(i)}, Data: "{}"}
-	}
-	// Three triggers: each message alone in its call (one channel each,
-	// planned as batch_events of up to 10, so force separate calls by
-	// giving each two channels).
-	for i := range msgs {
-		msgs[i].Channels = append(msgs[i].Channels, "d"+strconv.Itoa(i))
+		msgs[i] = Message{Name: "e", Channels: []string{"c" + strconv.Itoa(i), "d" + strconv.Itoa(i)}, Data: "{}"}
 	}
 	if err := d.Broadcast(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(s.accepted()) != 3 || most != 1 {
 		t.Fatalf("%d requests accepted, %d at most in flight; want 3 and 1", len(s.accepted()), most)
 	}
