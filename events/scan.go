@@ -18,25 +18,10 @@ import (
 func scanEnvelope(body []byte) (Envelope, bool) {
 	s := jsontext.New(body)
 	var e Envelope
-	if !s.Byte('{') {
-		return e, false
-	}
 	var seen uint8
-	for first := true; ; first = false {
-		if s.Byte('}') {
-			if first || seen == 0 {
-				return e, false // {}: the general path names what is missing
-			}
-			break
-		}
-		if !first && !s.Byte(',') {
-			return e, false
-		}
-		key, ok := s.Key()
-		if !ok {
-			return e, false
-		}
+	ok := s.Members(func(key []byte) bool {
 		var bit uint8
+		ok := false
 		switch string(key) {
 		case "name":
 			bit = 1
@@ -50,11 +35,11 @@ func scanEnvelope(body []byte) (Envelope, bool) {
 		case "data":
 			bit = 8
 			var raw []byte
-			raw, ok = s.Value()
-			if ok && raw[0] != 'n' {
+			// null: the general path decides
+			if raw, ok = s.Value(); ok && raw[0] != 'n' {
 				e.Data = append(json.RawMessage(nil), raw...)
 			} else {
-				ok = false // null: the general path decides
+				ok = false
 			}
 		case "socket_id":
 			bit = 16
@@ -62,13 +47,16 @@ func scanEnvelope(body []byte) (Envelope, bool) {
 		case "id":
 			bit = 32
 			e.ID, ok = s.PlainString()
-		default:
-			return e, false
 		}
 		if !ok || seen&bit != 0 {
-			return e, false
+			return false
 		}
 		seen |= bit
+		return true
+	})
+	// {}: the general path names what is missing.
+	if !ok || seen == 0 {
+		return e, false
 	}
 	if !s.End() {
 		return e, false
@@ -85,24 +73,11 @@ func scanEnvelope(body []byte) (Envelope, bool) {
 
 // stringArray reads an array of plain strings.
 func stringArray(s *jsontext.Reader) ([]string, bool) {
-	if !s.Byte('[') {
-		return nil, false
-	}
 	out := make([]string, 0, 1)
-	if s.Byte(']') {
-		return out, true
-	}
-	for {
+	ok := s.Elements(func() bool {
 		v, ok := s.PlainString()
-		if !ok {
-			return nil, false
-		}
 		out = append(out, v)
-		if s.Byte(']') {
-			return out, true
-		}
-		if !s.Byte(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return out, ok
 }

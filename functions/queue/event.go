@@ -47,80 +47,40 @@ var records, messageID, body = []byte("Records"), []byte("messageId"), []byte("b
 func scanEvent(payload []byte) (events.SQSEvent, bool) {
 	var ev events.SQSEvent
 	r := jsontext.New(payload)
-	if !r.Byte('{') {
-		return ev, false
-	}
-	if !r.Byte('}') {
-		for {
-			key, ok := r.Key()
-			switch {
-			case !ok:
-				return ev, false
-			case string(key) == "Records":
-				if ev.Records, ok = scanRecords(r); !ok {
-					return ev, false
-				}
-			case bytes.EqualFold(key, records):
-				return ev, false // encoding/json matches keys regardless of case
-			case !r.Skip():
-				return ev, false
-			}
-			if r.Byte('}') {
-				break
-			}
-			if !r.Byte(',') {
-				return ev, false
-			}
+	ok := r.Members(func(key []byte) bool {
+		switch {
+		case string(key) == "Records":
+			var ok bool
+			ev.Records, ok = scanRecords(r)
+			return ok
+		case bytes.EqualFold(key, records):
+			return false // encoding/json matches keys regardless of case
 		}
-	}
-	return ev, r.End()
+		return r.Skip()
+	})
+	return ev, ok && r.End()
 }
 
 func scanRecords(r *jsontext.Reader) ([]events.SQSMessage, bool) {
-	if !r.Byte('[') {
-		return nil, false
-	}
 	recs := make([]events.SQSMessage, 0, 16)
-	if r.Byte(']') {
-		return recs, true
-	}
-	for {
+	ok := r.Elements(func() bool {
 		var m events.SQSMessage
-		if !r.Byte('{') {
-			return nil, false
-		}
-		if !r.Byte('}') {
-			for {
-				key, ok := r.Key()
-				switch {
-				case !ok:
-					return nil, false
-				case string(key) == "messageId":
-					m.MessageId, ok = r.String()
-				case string(key) == "body":
-					m.Body, ok = r.String()
-				case bytes.EqualFold(key, messageID) || bytes.EqualFold(key, body):
-					return nil, false
-				default:
-					ok = r.Skip()
-				}
-				if !ok {
-					return nil, false
-				}
-				if r.Byte('}') {
-					break
-				}
-				if !r.Byte(',') {
-					return nil, false
-				}
+		ok := r.Members(func(key []byte) bool {
+			var ok bool
+			switch {
+			case string(key) == "messageId":
+				m.MessageId, ok = r.String()
+			case string(key) == "body":
+				m.Body, ok = r.String()
+			case bytes.EqualFold(key, messageID) || bytes.EqualFold(key, body):
+				return false
+			default:
+				ok = r.Skip()
 			}
-		}
+			return ok
+		})
 		recs = append(recs, m)
-		if r.Byte(']') {
-			return recs, true
-		}
-		if !r.Byte(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return recs, ok
 }

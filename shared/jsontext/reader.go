@@ -190,6 +190,54 @@ func (r *Reader) Key() ([]byte, bool) {
 	return nil, false
 }
 
+// Members reads an object, calling member with each key (a view of the
+// input, as Key returns it) to read that key's value. It stops with false
+// at the first member that returns false, a key with an escape, or
+// anything that is not an object.
+func (r *Reader) Members(member func(key []byte) bool) bool {
+	if !r.Byte('{') {
+		return false
+	}
+	if r.Byte('}') {
+		return true
+	}
+	for {
+		key, ok := r.Key()
+		if !ok || !member(key) {
+			return false
+		}
+		if r.Byte('}') {
+			return true
+		}
+		if !r.Byte(',') {
+			return false
+		}
+	}
+}
+
+// Elements reads an array, calling element to read each element. It stops
+// with false at the first element that returns false, or at anything that
+// is not an array.
+func (r *Reader) Elements(element func() bool) bool {
+	if !r.Byte('[') {
+		return false
+	}
+	if r.Byte(']') {
+		return true
+	}
+	for {
+		if !element() {
+			return false
+		}
+		if r.Byte(']') {
+			return true
+		}
+		if !r.Byte(',') {
+			return false
+		}
+	}
+}
+
 // Value returns the next JSON value exactly as it is written, after
 // checking it is well formed.
 func (r *Reader) Value() ([]byte, bool) {

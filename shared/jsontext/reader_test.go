@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -126,6 +128,40 @@ func TestNumber(t *testing.T) {
 	} {
 		if got := Number(s); got != want {
 			t.Errorf("Number(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestMembersAndElements(t *testing.T) {
+	tests := []struct {
+		in   string
+		keys string // keys seen, then the elements of "list" counted
+		ok   bool
+	}{
+		{`{}`, "", true},
+		{` { "a" : 1 , "list" : [ 1 , [2] , {} ] } `, "a list 3", true},
+		{`{"list":[]}`, "list 0", true},
+		{`{"a":1,}`, "a", false},
+		{`{"a\u0062":1}`, "", false},       // escaped key: the caller's general path
+		{`{"list":[1,]}`, "list 2", false}, // the second element is tried and refused
+		{`[]`, "", false},
+		{`{"a":1`, "a", false},
+	}
+	for _, tt := range tests {
+		r := New([]byte(tt.in))
+		var seen []string
+		ok := r.Members(func(key []byte) bool {
+			seen = append(seen, string(key))
+			if string(key) != "list" {
+				return r.Skip()
+			}
+			n := 0
+			ok := r.Elements(func() bool { n++; return r.Skip() })
+			seen = append(seen, strconv.Itoa(n))
+			return ok
+		})
+		if got := strings.Join(seen, " "); ok != tt.ok || got != tt.keys {
+			t.Errorf("%s: Members = %v, saw %q; want %v, %q", tt.in, ok, got, tt.ok, tt.keys)
 		}
 	}
 }
