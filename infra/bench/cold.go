@@ -34,6 +34,9 @@ type coldTarget struct {
 	// events is how many events the invocation must deliver to the
 	// stand-in.
 	events int
+	// async functions run behind an SQS or stream batching window: their
+	// target is an added time over hello world, not a ratio.
+	async bool
 }
 
 // coldBinary is what was measured for one target.
@@ -43,6 +46,7 @@ type coldBinary struct {
 	inits     []time.Duration // package initialisation, sorted
 	heaviest  []initStep      // the slowest initialisers of the last init run
 	arm64Size int64
+	async     bool   // judged by added milliseconds, not a ratio
 	skipped   string // why it was not measured
 }
 
@@ -63,6 +67,13 @@ func coldTargets(root, pusherAddr string) []coldTarget {
 		"BROADCAST_CONNECTION=pusher", "PUSHER_APP_ID=" + benchAppID, "PUSHER_APP_KEY=" + benchKey,
 		"PUSHER_APP_SECRET=" + benchSecret, "PUSHER_HOST=" + host, fmt.Sprintf("PUSHER_PORT=%d", port), "PUSHER_SCHEME=http",
 	}
+	// The trigger functions start as deployed: with a dead-letter queue,
+	// so their SQS client is built at init. Nothing is sent to it (the
+	// first invocation has no poison), so the endpoint is never dialled.
+	awsEnv := []string{
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench",
+		"AWS_ENDPOINT_URL=http://127.0.0.1:9", "BROADCAST_DLQ_URL=http://127.0.0.1:9/123456789012/herald-broadcast-dlq",
+	}
 	sample := func(name string) func() ([]byte, error) {
 		return func() ([]byte, error) { return os.ReadFile(filepath.Join(root, "events", "samples", name)) }
 	}
@@ -70,11 +81,11 @@ func coldTargets(root, pusherAddr string) []coldTarget {
 		{name: "hello", pkg: "./infra/bench/hello",
 			payload: func() ([]byte, error) { return []byte(`{}`), nil },
 			ok:      wantBody(`"hello":"world"`)},
-		{name: "queue", pkg: "./functions/queue/bootstrap", env: broadcastEnv,
+		{name: "queue", pkg: "./functions/queue/bootstrap", env: append(awsEnv, broadcastEnv...), async: true,
 			payload: func() ([]byte, error) { return json.Marshal(sqsBatch(1)) },
 			ok:      wantNoItemFailures, events: 1},
 		{name: "stream", pkg: "./functions/stream/bootstrap",
-			env:     append([]string{"STREAM_TABLES=Outbox:\n  mode: outbox\n"}, broadcastEnv...),
+			env: append(append([]string{"STREAM_TABLES=Outbox:\n  mode: outbox\n"}, awsEnv...), broadcastEnv...), async: true,
 			payload: sample("dynamodb-outbox-insert.json"),
 			ok:      wantNoItemFailures, events: 1},
 		{name: "publish", pkg: "./functions/publish/bootstrap",
@@ -187,6 +198,7 @@ func runCold(ctx context.Context, env *benchEnv, o options) (*coldResults, error
 	payloads := make([][]byte, len(targets))
 	for i, t := range targets {
 		res.binaries[i].name = t.name
+		res.binaries[i].async = t.async
 		if i > 0 && len(o.coldOnly) > 0 && !o.coldOnly[t.name] {
 			res.binaries[i].skipped = "not selected (-cold-only)"
 			continue
@@ -313,8 +325,13 @@ func (r *report) coldTable(b *strings.Builder) {
 		ratio := float64(c.median()) / float64(hello)
 		coldTarget, coldResult, sizeTarget, sizeResult := "", "", "", ""
 		if i > 0 {
-			coldTarget = fmt.Sprintf("<= %.1fx hello", targetColdRatio)
-			coldResult = r.judge(name+": cold start / hello", coldTarget, atMost(ratio, targetColdRatio, "x"))
+			if c.async {
+				coldTarget = fmt.Sprintf("<= hello + %.0f ms", targetColdExtraMs)
+				coldResult = r.judge(name+": cold start - hello", coldTarget, atMost(ms(c.median()-hello), targetColdExtraMs, " ms"))
+			} else {
+				coldTarget = fmt.Sprintf("<= %.1fx hello", targetColdRatio)
+				coldResult = r.judge(name+": cold start / hello", coldTarget, atMost(ratio, targetColdRatio, "x"))
+			}
 			sizeTarget = fmt.Sprintf("<= %.0f MiB", targetBinaryMiB)
 			sizeResult = r.judge(name+": arm64 binary", sizeTarget, atMost(size, targetBinaryMiB, " MiB"))
 		}
