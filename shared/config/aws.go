@@ -17,7 +17,7 @@ import (
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (or the
 // container credentials endpoint that SnapStart functions get), and the
 // standard AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> overrides that
-// local runs and tests point at stand-ins.
+// local runs and tests point at moto.
 //
 // It replaces the SDK's LoadDefaultConfig on purpose: that loader brings
 // profiles, SSO, STS and instance metadata, which a Lambda never uses. A
