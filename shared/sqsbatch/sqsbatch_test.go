@@ -1,9 +1,17 @@
 package sqsbatch_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +239,58 @@ func TestSendToAMissingQueue(t *testing.T) {
 	}
 	if got := fmt.Sprint(api.calls); got != "[10 2]" {
 		t.Fatalf("calls carried %s entries, want [10 2], each sent once", got)
+	}
+}
+
+// TestSendReportsWhatArrivedAltered puts a proxy in front of moto that
+// alters the MD5 of one entry's body in the answer, as a body damaged in
+// transit would show. The client fails the call, so no message of it is
+// reported as queued (some may be twice, never none) and the call is not
+// sent again.
+func TestSendReportsWhatArrivedAltered(t *testing.T) {
+	srv := testkit.Moto(t)
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.Header.Get("X-Amz-Target") != "AmazonSQS.SendMessageBatch" {
+			return nil
+		}
+		var out map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&out); err != nil {
+			return err
+		}
+		r.Body.Close()
+		for _, e := range out["Successful"].([]any) {
+			if e := e.(map[string]any); e["Id"] == "1" {
+				e["MD5OfMessageBody"] = "00000000000000000000000000000000"
+			}
+		}
+		b, _ := json.Marshal(out)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	ts := httptest.NewServer(proxy)
+	t.Cleanup(ts.Close)
+	cfg := testkit.AWSConfig(srv)
+	cfg.BaseEndpoint = aws.String(ts.URL)
+	client, queueURL := setup(t)
+	api := &counting{API: sqs.NewFromConfig(cfg)}
+	errs := sqsbatch.Send(context.Background(), api, queueURL, []sqsbatch.Message{{Body: "a"}, {Body: "b"}, {Body: "c"}}, 3)
+	for i, err := range errs {
+		var se *sqsbatch.Error
+		if !errors.As(err, &se) || se.SenderFault || !strings.Contains(err.Error(), "checksum") {
+			t.Fatalf("message %d: %v, want the checksum failure, not blaming the sender", i, err)
+		}
+	}
+	if got := fmt.Sprint(api.calls); got != "[3]" {
+		t.Fatalf("calls carried %s entries, want [3]", got)
+	}
+	if got := len(receiveAll(t, client, queueURL)); got != 3 {
+		t.Fatalf("%d messages in the queue, want the 3 moto received", got)
 	}
 }
