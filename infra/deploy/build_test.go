@@ -1,20 +1,25 @@
 package deploy
 
 import (
+	"context"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -136,7 +141,8 @@ func resign(t *testing.T, event []byte, key, secret string) []byte {
 
 // The functions' real binaries, run by the Lambda Runtime Interface
 // Emulator and reached through the real Runtime API, broadcast the samples
-// to a Pusher API stand-in (and dead-letter to the in-memory SQS).
+// to a Pusher API stand-in, and queue and dead-letter to moto, reached as
+// in AWS through the SDK's AWS_ENDPOINT_URL.
 func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs every function: skipped with -short")
@@ -147,13 +153,11 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		"BROADCAST_CONNECTION=pusher", "PUSHER_APP_ID=" + appID, "PUSHER_APP_KEY=" + key, "PUSHER_APP_SECRET=" + secret,
 		"PUSHER_HOST=" + api.Host(), fmt.Sprintf("PUSHER_PORT=%d", api.Port()), "PUSHER_SCHEME=http",
 	}
-	sqsSrv := sqs.New(sqs.Config{})
-	sqsTS := httptest.NewServer(sqsSrv)
-	t.Cleanup(sqsTS.Close)
-	dlqURL, _ := sqsSrv.CreateQueue("herald-dlq", nil)
+	motoSrv := startMoto(t)
+	sqsClient := sqs.NewFromConfig(testkit.AWSConfig(motoSrv))
+	dlqURL, queueURL := createQueue(t, sqsClient, "herald-dlq"), createQueue(t, sqsClient, "herald-broadcast")
 
 	const publishKey, publishSecret = "278d425bdf160c739803", "7ad3773142a6692b25b8"
-	queueURL, _ := sqsSrv.CreateQueue("herald-broadcast", nil)
 	cases := []struct {
 		name     string
 		function string
@@ -164,15 +168,20 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		{
 			name:     "QueueFunction",
 			function: "QueueFunction",
-			env:      append([]string{"BROADCAST_DLQ_URL=" + dlqURL, "AWS_ENDPOINT_URL_SQS=" + sqsTS.URL}, pusherEnv...),
+			env:      slices.Concat([]string{"BROADCAST_DLQ_URL=" + dlqURL}, motoSrv.Env(), pusherEnv),
 			event:    func(t *testing.T) []byte { return readSample(t, "sqs-mixed-poison.json") },
 			check: func(t *testing.T, out []byte) {
 				var resp events.SQSEventResponse
 				if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
 					t.Fatalf("answer %s (%v), want no batch item failures", out, err)
 				}
-				if n := len(sqsSrv.Messages("herald-dlq")); n != 2 {
-					t.Errorf("%d dead letters, want the 2 poison messages", n)
+				const mixed = "0f9a1c2e-2222-4b6e-9a51-6f3f2b7c000"
+				var got []string
+				for _, m := range receiveAll(t, sqsClient, dlqURL) {
+					got = append(got, aws.ToString(m.MessageAttributes["source_id"].StringValue)+" "+aws.ToString(m.MessageAttributes["source"].StringValue))
+				}
+				if want := []string{mixed + "2 queue", mixed + "3 queue"}; !slices.Equal(got, want) {
+					t.Errorf("dead letters %q, want the 2 poison messages %q", got, want)
 				}
 				expectEvents(t, api, "EmailSent", "EmailRead", `Illuminate\Notifications\Events\BroadcastNotificationCreated`)
 			},
@@ -211,8 +220,8 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		{
 			name:     "PublishFunction queue",
 			function: "PublishFunction",
-			env: []string{"PUBLISH_MODE=queue", "PUBLISH_APP_ID=3", "PUBLISH_APP_KEY=" + publishKey, "PUBLISH_APP_SECRET=" + publishSecret,
-				"BROADCAST_QUEUE_URL=" + queueURL, "AWS_ENDPOINT_URL_SQS=" + sqsTS.URL},
+			env: append([]string{"PUBLISH_MODE=queue", "PUBLISH_APP_ID=3", "PUBLISH_APP_KEY=" + publishKey, "PUBLISH_APP_SECRET=" + publishSecret,
+				"BROADCAST_QUEUE_URL=" + queueURL}, motoSrv.Env()...),
 			event: func(t *testing.T) []byte {
 				return resign(t, readSample(t, "http-publish-events.json"), publishKey, publishSecret)
 			},
@@ -221,9 +230,9 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 				if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
 					t.Fatalf("answer %s (%v), want 200", out, err)
 				}
-				msgs := sqsSrv.Messages("herald-broadcast")
-				if len(msgs) != 1 || !strings.Contains(msgs[0].Body, `"name":"EmailSent"`) {
-					t.Errorf("queued %+v, want the one EmailSent envelope", msgs)
+				msgs := receiveAll(t, sqsClient, queueURL)
+				if len(msgs) != 1 || !strings.Contains(aws.ToString(msgs[0].Body), `"name":"EmailSent"`) {
+					t.Errorf("queued %d messages, want the one EmailSent envelope", len(msgs))
 				}
 				expectEvents(t, api)
 			},
@@ -261,6 +270,53 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			}
 			c.check(t, out)
 		})
+	}
+}
+
+// startMoto runs a moto for the calling test alone, stopped when it ends:
+// this package's TestMain removes the builds, so testkit.Main cannot stop a
+// shared one.
+func startMoto(t *testing.T) *moto.Server {
+	t.Helper()
+	var err error
+	for range 3 { // the free port may be taken before moto binds it
+		var srv *moto.Server
+		if srv, err = moto.Start(context.Background(), moto.Config{Addr: "127.0.0.1:0", Dir: testkit.RepoRoot(t)}); err == nil {
+			t.Cleanup(srv.Stop)
+			return srv
+		}
+		if errors.Is(err, moto.ErrNotInstalled) {
+			break
+		}
+	}
+	t.Fatal(err)
+	return nil
+}
+
+func createQueue(t *testing.T, client *sqs.Client, name string) string {
+	t.Helper()
+	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.QueueUrl)
+}
+
+// receiveAll reads every message the queue holds, with its attributes.
+func receiveAll(t *testing.T, client *sqs.Client, url string) []types.Message {
+	t.Helper()
+	var all []types.Message
+	for {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		all = append(all, out.Messages...)
 	}
 }
 
