@@ -13,9 +13,11 @@ const (
 	// within its record age, both well inside an hour by default.
 	DefaultTTL = time.Hour
 	// DefaultConcurrency is how many DynamoDB requests one call keeps in
-	// flight. It matches the idle connections per host of awsjson's shared
-	// transport (aws-sdk-go-v2's default too), so a batch reuses
-	// connections instead of opening new ones; raise both together.
+	// flight. It matches the idle connections per host that the SDK's
+	// default HTTP client keeps (awshttp.NewBuildableClient's
+	// MaxIdleConnsPerHost, 10), so a batch reuses connections instead of
+	// opening and dropping new ones; raise both together (the client's
+	// HTTPClient option).
 	DefaultConcurrency = 10
 	// DefaultMaxInProgress is how long a claim lasts when ctx has no
 	// deadline: Lambda's longest timeout.
