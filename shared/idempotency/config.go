@@ -46,13 +46,13 @@ type Config struct {
 	MaxInProgress time.Duration
 	// NoPrefetch skips reading the keys with BatchGetItem (100 a request)
 	// before claiming them. The read costs one request per 100 keys and
-	// read units; it saves a write (and, on dynalite, a read) per key that
-	// is already completed or in progress. Against dynalite, 1,000 new keys
-	// claim as fast either way, and 1,000 completed keys take 10 requests
-	// instead of 2,000 and about a twentieth of the time. Redeliveries are
-	// common where idempotency matters (a stream retry re-sends every
-	// record after the failed one), so the read is on by default; set
-	// NoPrefetch when keys are almost never seen twice.
+	// read units; it saves a write per key that is already completed or in
+	// progress. Against moto, 1,000 completed keys take 10 requests instead
+	// of 1,000 and about a tenth of the time (0.37 s against 4.3 s), while
+	// 1,000 new keys take 1,010 instead of 1,000. Redeliveries are common
+	// where idempotency matters (a stream retry re-sends every record after
+	// the failed one), so the read is on by default; set NoPrefetch when
+	// keys are almost never seen twice.
 	NoPrefetch bool
 	// Now is the clock expiry is judged by; nil means time.Now. Tests move
 	// it forward instead of sleeping.

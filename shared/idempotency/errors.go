@@ -21,9 +21,10 @@ type Error struct {
 	Key string
 	// Failed counts the keys that failed.
 	Failed int
-	// Temporary reports whether the first failure may pass by itself
-	// (throttling, timeouts, unreachable endpoint) rather than needing a
-	// fix (missing table, denied access, a key this store does not hold).
+	// Temporary reports whether the first failure may pass by itself, as
+	// the SDK's standard retryer judges it (throttling, 5xx answers,
+	// timeouts, an unreachable endpoint), rather than needing a fix (a
+	// missing table, denied access, a key this store does not hold).
 	Temporary bool
 	// Err is the first key's cause.
 	Err error
@@ -48,10 +49,10 @@ var errEmptyKey = errors.New("empty key")
 var errContended = errors.New("record changed")
 
 // permanentCodes are DynamoDB error codes that no retry cures: the table,
-// the credentials or the request need a fix. The SDK's retryer never
-// retries them either; they are checked first so that nothing wrapped
-// around them (a joined retry-quota error, a message that mentions a reset
-// connection) can read as temporary.
+// the credentials or the request need a fix. The SDK's retryer does not
+// retry them either; they are checked first so that the verdict on them
+// never hangs on their text (the retryer takes "connection reset" anywhere
+// in an error's message, a service's included, for a network failure).
 var permanentCodes = map[string]bool{
 	"AccessDeniedException":               true,
 	"ResourceNotFoundException":           true,

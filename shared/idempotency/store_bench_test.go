@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
@@ -32,18 +31,16 @@ func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 	return c.API.BatchGetItem(ctx, in, opts...)
 }
 
-// claimTarget is what one invocation may spend claiming 1,000 keys: well
-// inside a Lambda timeout, beside a broadcast of 100 Pusher batch calls.
-// moto, one Python process, answers each request more slowly than
-// DynamoDB does; the figure it gives is an upper bound, reported, never
-// asserted.
-const claimTarget = 2 * time.Second
-
 // BenchmarkClaim_1000Keys claims 1,000 keys per op against moto, new ones
 // (a first delivery) and completed ones (a redelivery), with and without
 // the BatchGetItem prefetch, at two concurrencies. The SDK's client keeps
 // 10 idle connections per host (awshttp's default), so at concurrency 32
 // some requests open new ones.
+//
+// moto is one Python process and answers each request in milliseconds, so
+// the time per op measures moto more than the store; requests/op is the
+// figure that carries over to DynamoDB (and to its bill), B/op and
+// allocs/op the client's own cost.
 func BenchmarkClaim_1000Keys(b *testing.B) {
 	db := client(b, 3)
 	const n = 1000
@@ -98,12 +95,6 @@ func BenchmarkClaim_1000Keys(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64(api.n.Load())/float64(b.N), "requests/op")
-					per := b.Elapsed() / time.Duration(b.N)
-					verdict := "within"
-					if per > claimTarget {
-						verdict = "ABOVE"
-					}
-					b.Logf("%v per op (1,000 keys), %s the %v target", per.Round(time.Millisecond), verdict, claimTarget)
 				})
 			}
 		}
