@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
@@ -350,7 +351,7 @@ func TestGuardFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	env["IDEMPOTENCY_TABLE"] = table(t, dynamo(t))
-	env["AWS_ENDPOINT_URL_DYNAMODB"] = testkit.Moto(t).Endpoint
+	env["AWS_ENDPOINT_URL_DYNAMODB"], env["AWS_REGION"] = testkit.Moto(t).Endpoint, moto.Region
 	if d, err = delivery.GuardFromEnv(p, config.Map(env), nil); err != nil {
 		t.Fatal(err)
 	}
