@@ -11,8 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/jsontext"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Envelope is one event for one or more channels.
@@ -313,7 +313,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	}
 	for i, ch := range e.Channels {
 		path := func() string { return "channels[" + strconv.Itoa(i) + "]" }
-		if err := channel.Validate(ch); err != nil {
+		if err := protocol.ValidateChannel(ch); err != nil {
 			return invalid(path(), "%v", err)
 		}
 		j, dup := -1, false
@@ -327,7 +327,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 		if dup {
 			return invalid(path(), "%q is also channels[%d]", ch, j)
 		}
-		if len(e.Channels) > 1 && channel.KindOf(ch) == channel.PrivateEncrypted {
+		if len(e.Channels) > 1 && protocol.KindOf(ch) == protocol.PrivateEncrypted {
 			return invalid(path(), "%q: an encrypted channel must be the only channel of its envelope (each is encrypted with its own key)", ch)
 		}
 	}

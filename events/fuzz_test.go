@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // FuzzParse: any body either parses into envelopes that are safe to
@@ -73,7 +73,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("bad message %+v", m)
 			}
 			for _, ch := range m.Channels {
-				if channel.Validate(ch) != nil {
+				if protocol.ValidateChannel(ch) != nil {
 					t.Fatalf("invalid channel %q accepted", ch)
 				}
 			}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // socketIDRE is the definition isSocketID implements.
@@ -43,7 +43,7 @@ func FuzzParseRequest(f *testing.F) {
 		if !wantChannel {
 			return
 		}
-		if strings.Contains(req.ChannelName, ":") || channel.Validate(req.ChannelName) != nil || !channel.KindOf(req.ChannelName).NeedsAuth() {
+		if strings.Contains(req.ChannelName, ":") || protocol.ValidateChannel(req.ChannelName) != nil || !protocol.KindOf(req.ChannelName).NeedsAuth() {
 			t.Fatalf("accepted channel_name %q", req.ChannelName)
 		}
 	})

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // MaxBodyBytes is the largest request body accepted; pusher-js sends about
@@ -220,13 +220,13 @@ func validateChannel(name string) error {
 	if name == "" {
 		return badRequest("channel_name is missing")
 	}
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		return badRequest("channel_name: %v", err)
 	}
-	switch k := channel.KindOf(name); k {
-	case channel.Private, channel.Presence, channel.PrivateEncrypted:
+	switch k := protocol.KindOf(name); k {
+	case protocol.Private, protocol.Presence, protocol.PrivateEncrypted:
 		return nil
-	case channel.User:
+	case protocol.User:
 		return badRequest("%q is a user channel: pusher-js joins it by signing in (%s), not by subscribing", name, PathUserAuth)
 	default:
 		return badRequest("%q is a public channel and needs no authorization; only private-, presence- and private-encrypted- channels do", name)

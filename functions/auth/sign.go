@@ -15,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/heraldrt/herald/functions/auth/rules"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/jsontext"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -41,8 +41,8 @@ func newSigner(connection, key, secret string, masterKey []byte) signer {
 
 // supports refuses kinds the driver cannot sign before anything else
 // happens, so a misconfiguration reads as what it is.
-func (s signer) supports(k channel.Kind) error {
-	if k != channel.PrivateEncrypted {
+func (s signer) supports(k protocol.Kind) error {
+	if k != protocol.PrivateEncrypted {
 		return nil
 	}
 	if s.connection == "ably" {
@@ -103,8 +103,8 @@ func userData(m rules.Member) (string, error) {
 	}
 	// The id names the user's "#server-to-user-" channel, so it must be
 	// usable in one.
-	if err := channel.Validate(channel.UserChannel(m.ID)); err != nil {
-		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), channel.CharsetMessage)
+	if err := protocol.ValidateChannel(protocol.UserChannel(m.ID)); err != nil {
+		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), protocol.ChannelCharsetMessage)
 	}
 	return string(memberJSON("id", m.ID, info)), nil
 }
@@ -129,8 +129,8 @@ func checkMember(m rules.Member) (json.RawMessage, error) {
 	if m.ID == "" {
 		return nil, errors.New("member id is empty")
 	}
-	if n := utf8.RuneCountInString(m.ID); n > channel.MaxUserIDLength {
-		return nil, fmt.Errorf("member id is %d characters, Pusher's limit is %d", n, channel.MaxUserIDLength)
+	if n := utf8.RuneCountInString(m.ID); n > protocol.MaxUserIDLength {
+		return nil, fmt.Errorf("member id is %d characters, Pusher's limit is %d", n, protocol.MaxUserIDLength)
 	}
 	if len(m.Info) == 0 {
 		// No info and empty info read the same to pusher-js; omit both.

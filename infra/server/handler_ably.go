@@ -18,7 +18,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Ably's REST limits and error codes herald relies on.
@@ -64,8 +64,8 @@ func newAblyEndpoint(s *Server, h *hub, keyName, secret string) *ablyEndpoint {
 func PusherChannel(ably string) (string, bool) {
 	for _, m := range []struct{ ably, pusher string }{
 		{"public:", ""},
-		{"private:", channel.PrefixPrivate},
-		{"presence:", channel.PrefixPresence},
+		{"private:", protocol.PrefixPrivate},
+		{"presence:", protocol.PrefixPresence},
 	} {
 		if rest, ok := strings.CutPrefix(ably, m.ably); ok && rest != "" {
 			return m.pusher + rest, true
@@ -269,7 +269,7 @@ func decodeAblyData(v any, encoding string) (string, error) {
 // window.
 func (a *ablyEndpoint) deliver(ablyChannel string, msgs []ablyMessage) []string {
 	pusherName, mapped := PusherChannel(ablyChannel)
-	if mapped && channel.Validate(pusherName) != nil {
+	if mapped && protocol.ValidateChannel(pusherName) != nil {
 		mapped = false
 	}
 	now := time.Now()

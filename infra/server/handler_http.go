@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -114,7 +114,7 @@ func parseInfo(s string, channels []string) (infoAttrs, error) {
 		case "user_count":
 			a.userCount = true
 			for _, c := range channels {
-				if channel.KindOf(c) != channel.Presence {
+				if protocol.KindOf(c) != protocol.Presence {
 					return a, badRequest("user_count may only be requested for presence channels, not %q", c)
 				}
 			}
@@ -160,7 +160,7 @@ func (s *Server) check(e apiEvent, batch bool) (checkedEvent, error) {
 		return c, badRequest("%d channels given, the limit is %d", len(c.channels), MaxChannelsPerEvent)
 	}
 	for _, name := range c.channels {
-		if err := channel.Validate(name); err != nil {
+		if err := protocol.ValidateChannel(name); err != nil {
 			return c, badRequest("Invalid channel name: %v", err)
 		}
 	}
@@ -267,7 +267,7 @@ func (s *Server) listChannels(r *http.Request, h *hub, _ []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.userCount && !strings.HasPrefix(prefix, channel.PrefixPresence) {
+	if a.userCount && !strings.HasPrefix(prefix, protocol.PrefixPresence) {
 		return nil, badRequest("user_count may only be requested with filter_by_prefix=presence-")
 	}
 	out := map[string]channelAttrs{}
@@ -289,7 +289,7 @@ func (s *Server) listChannels(r *http.Request, h *hub, _ []byte) (any, error) {
 // showChannel is GET /apps/{id}/channels/{name}.
 func (s *Server) showChannel(r *http.Request, h *hub, _ []byte) (any, error) {
 	name := r.PathValue("channel")
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		return nil, badRequest("Invalid channel name: %v", err)
 	}
 	a, err := parseInfo(r.URL.Query().Get("info"), []string{name})
@@ -314,10 +314,10 @@ func (s *Server) showChannel(r *http.Request, h *hub, _ []byte) (any, error) {
 // only.
 func (s *Server) channelUsers(r *http.Request, h *hub, _ []byte) (any, error) {
 	name := r.PathValue("channel")
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		return nil, badRequest("Invalid channel name: %v", err)
 	}
-	if channel.KindOf(name) != channel.Presence {
+	if protocol.KindOf(name) != protocol.Presence {
 		return nil, badRequest("Users can only be listed for presence channels")
 	}
 	type user struct {
@@ -333,7 +333,7 @@ func (s *Server) channelUsers(r *http.Request, h *hub, _ []byte) (any, error) {
 // terminateUser is POST /apps/{id}/users/{user_id}/terminate_connections.
 func (s *Server) terminateUser(r *http.Request, h *hub, _ []byte) (any, error) {
 	id := r.PathValue("user")
-	if id == "" || len(id) > channel.MaxUserIDLength {
+	if id == "" || len(id) > protocol.MaxUserIDLength {
 		return nil, badRequest("Invalid user id")
 	}
 	n := h.terminate(id)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Server serves the Pusher WebSocket protocol, the Pusher HTTP API and,
@@ -196,7 +196,7 @@ func (s *Server) Trigger(appID string, channels []string, event, data, exceptSoc
 		return fmt.Errorf("server: trigger: unknown app id %q", appID)
 	}
 	for _, name := range channels {
-		if err := channel.Validate(name); err != nil {
+		if err := protocol.ValidateChannel(name); err != nil {
 			return fmt.Errorf("server: trigger: %w", err)
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/ably/ably-go/ably"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/jsontext"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Ably's documented limits.
@@ -171,14 +171,14 @@ func (a *Ably) Limits() Limits { return a.limits }
 // private:foo, presence-foo -> presence:foo. private-encrypted- and
 // #server-to-user- channels have no counterpart through the adapter.
 func AblyChannel(name string) (string, error) {
-	switch k := channel.KindOf(name); k {
-	case channel.Public:
+	switch k := protocol.KindOf(name); k {
+	case protocol.Public:
 		return "public:" + name, nil
-	case channel.Private:
-		return "private:" + channel.Base(name), nil
-	case channel.Presence:
-		return "presence:" + channel.Base(name), nil
-	case channel.PrivateEncrypted:
+	case protocol.Private:
+		return "private:" + protocol.Base(name), nil
+	case protocol.Presence:
+		return "presence:" + protocol.Base(name), nil
+	case protocol.PrivateEncrypted:
 		return "", fmt.Errorf("%s: private-encrypted- channels cannot be reached through Ably's Pusher adapter", name)
 	default:
 		return "", fmt.Errorf("%s: %s channels cannot be reached through Ably's Pusher adapter", name, k)
@@ -315,7 +315,7 @@ func (a *Ably) check(m *Message) ([]string, error) {
 	}
 	out := make([]string, 0, len(m.Channels))
 	for _, name := range dedupe(m.Channels) {
-		if err := channel.Validate(name); err != nil {
+		if err := protocol.ValidateChannel(name); err != nil {
 			return fail("%v", err)
 		}
 		ch, err := AblyChannel(name)

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 	pusher "github.com/pusher/pusher-http-go/v5"
 )
 
@@ -199,7 +199,7 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 		if hasUserChannel(chans) {
 			rest = nil
 			for _, ch := range chans {
-				if channel.KindOf(ch) == channel.User {
+				if protocol.KindOf(ch) == protocol.User {
 					units = append(units, pusherUnit{msg: i, op: "send_to_user", channels: []string{ch}})
 				} else {
 					rest = append(rest, ch)
@@ -263,10 +263,10 @@ func (p *Pusher) check(m *Message) ([]string, error) {
 	chans := dedupe(m.Channels)
 	encrypted := false
 	for _, ch := range chans {
-		if err := channel.Validate(ch); err != nil {
+		if err := protocol.ValidateChannel(ch); err != nil {
 			return fail("%v", err)
 		}
-		if channel.KindOf(ch) == channel.PrivateEncrypted {
+		if protocol.KindOf(ch) == protocol.PrivateEncrypted {
 			encrypted = true
 		}
 	}
@@ -327,7 +327,7 @@ func (p *Pusher) send(ctx context.Context, msgs []Message, c *call) error {
 		_, err = client.TriggerMultiWithParams(c.channels, m.Name, m.Data, params)
 	case "send_to_user":
 		m := &msgs[c.msgs[0]]
-		err = client.SendToUser(strings.TrimPrefix(c.channels[0], channel.PrefixUser), m.Name, m.Data)
+		err = client.SendToUser(strings.TrimPrefix(c.channels[0], protocol.PrefixUser), m.Name, m.Data)
 	}
 	return classify("pusher", c.op, rec, err)
 }
@@ -435,7 +435,7 @@ func groupByComponent[U any](units []U, chans func(*U) []string) []U {
 
 func hasUserChannel(chans []string) bool {
 	for _, ch := range chans {
-		if channel.KindOf(ch) == channel.User {
+		if protocol.KindOf(ch) == protocol.User {
 			return true
 		}
 	}
