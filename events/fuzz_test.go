@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/heraldrt/herald/shared/protocol"
 )
@@ -69,7 +68,7 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("validated envelope has no message: %v", err)
 			}
-			if m.Name == "" || len(m.Channels) == 0 || utf8.RuneCountInString(m.Name) > MaxNameLength {
+			if m.Name == "" || len(m.Channels) == 0 || len(m.Name) > protocol.MaxEventNameLength {
 				t.Fatalf("bad message %+v", m)
 			}
 			for _, ch := range m.Channels {
@@ -80,7 +79,7 @@ func FuzzParse(f *testing.F) {
 			if len(m.Data) > pusherLimits.MaxDataBytes {
 				t.Fatalf("data of %d bytes accepted", len(m.Data))
 			}
-			if m.SocketID != "" && !ValidSocketID(m.SocketID) {
+			if m.SocketID != "" && !protocol.ValidSocketID(m.SocketID) {
 				t.Fatalf("socket id %q accepted", m.SocketID)
 			}
 		}
