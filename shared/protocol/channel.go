@@ -30,7 +30,6 @@ const (
 	PrefixUser             = "#server-to-user-"
 )
 
-
 // KindOf returns the kind of a channel by its prefix.
 func KindOf(name string) Kind {
 	switch {

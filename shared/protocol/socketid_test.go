@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -37,4 +38,18 @@ func TestValidSocketID(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzValidSocketID holds ValidSocketID to the regular expression Pusher's
+// server libraries check socket ids with (\d is ASCII in Go's regexp).
+func FuzzValidSocketID(f *testing.F) {
+	pusher := regexp.MustCompile(`^\d+\.\d+$`)
+	for _, s := range []string{"1.1", "123456.654321", ".1", "1.", "1..1", "1.1.1", "a.1", "١.١", "", "12", "1.1\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidSocketID(s), pusher.MatchString(s); got != want {
+			t.Fatalf("ValidSocketID(%q) = %v, the expression says %v", s, got, want)
+		}
+	})
 }
