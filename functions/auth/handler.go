@@ -147,11 +147,11 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, http.StatusForbidden, fmt.Sprintf("rule %s: %v", d.Rule, err), slog.String("channel", req.ChannelName), subject(claims))
 			return
 		}
-		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, data), ChannelData: data}
+		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, data), ChannelData: data}
 	case protocol.PrivateEncrypted:
-		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, ""), SharedSecret: h.signer.sharedSecret(req.ChannelName)}
+		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, ""), SharedSecret: h.signer.sharedSecret(req.ChannelName)}
 	default:
-		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, "")}
+		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, "")}
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "channel authorized", slog.String("channel", req.ChannelName), slog.String("rule", d.Rule), subject(claims))
 	writeJSON(w, http.StatusOK, resp)
@@ -179,7 +179,7 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "user signed in", subject(claims))
-	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.user(req.SocketID, data), UserData: data})
+	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.User(req.SocketID, data), UserData: data})
 }
 
 // bearerHint tells a developer whose pusher-js sends no token where to
