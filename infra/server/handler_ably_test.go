@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ably/ably-go/ably"
+
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 func ablyClient(t testing.TB, ts *testServer, key string, opts ...ably.ClientOption) *ably.REST {
@@ -184,7 +186,7 @@ func TestAblyRefusals(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		rest := ablyClient(t, ts, testAblyKey)
-		err := rest.Channels.Get("public:x").Publish(ctx, "e", strings.Repeat("x", AblyMaxMessageBytes+1))
+		err := rest.Channels.Get("public:x").Publish(ctx, "e", strings.Repeat("x", protocol.AblyMaxMessageBytes+1))
 		var ae *ably.ErrorInfo
 		if !errors.As(err, &ae) || ae.StatusCode != 413 || ae.Code != 40009 {
 			t.Fatalf("err %v, want 413/40009", err)
@@ -197,22 +199,6 @@ func TestAblyRefusals(t *testing.T) {
 			t.Fatalf("Time %v %v", tm, err)
 		}
 	})
-}
-
-func TestPusherChannelMapping(t *testing.T) {
-	for _, tc := range []struct{ ably, pusher string }{
-		{"public:foo", "foo"},
-		{"private:foo", "private-foo"},
-		{"presence:foo", "presence-foo"},
-		{"private:encrypted-foo", "private-encrypted-foo"},
-		{"foo", ""},
-		{"public:", ""},
-	} {
-		got, ok := PusherChannel(tc.ably)
-		if got != tc.pusher || ok != (tc.pusher != "") {
-			t.Errorf("PusherChannel(%q) = %q, %v; want %q", tc.ably, got, ok, tc.pusher)
-		}
-	}
 }
 
 func TestDedupWindow(t *testing.T) {

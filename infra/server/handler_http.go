@@ -131,8 +131,8 @@ func (s *Server) check(e apiEvent, batch bool) (checkedEvent, error) {
 	if e.Name == "" {
 		return c, badRequest("Event name is required")
 	}
-	if len(e.Name) > MaxEventNameLength {
-		return c, badRequest("Event name is %d characters, the limit is %d", len(e.Name), MaxEventNameLength)
+	if len(e.Name) > protocol.MaxEventNameLength {
+		return c, badRequest("Event name is %d bytes, the limit is %d", len(e.Name), protocol.MaxEventNameLength)
 	}
 	if len(e.Data) == 0 || e.Data[0] != '"' {
 		return c, badRequest("Event data must be a string")
@@ -156,15 +156,15 @@ func (s *Server) check(e apiEvent, batch bool) (checkedEvent, error) {
 	if len(c.channels) == 0 {
 		return c, badRequest("At least one channel is required")
 	}
-	if len(c.channels) > MaxChannelsPerEvent {
-		return c, badRequest("%d channels given, the limit is %d", len(c.channels), MaxChannelsPerEvent)
+	if len(c.channels) > protocol.MaxChannelsPerTrigger {
+		return c, badRequest("%d channels given, the limit is %d", len(c.channels), protocol.MaxChannelsPerTrigger)
 	}
 	for _, name := range c.channels {
 		if err := protocol.ValidateChannel(name); err != nil {
 			return c, badRequest("Invalid channel name: %v", err)
 		}
 	}
-	if e.SocketID != "" && !validSocketID(e.SocketID) {
+	if e.SocketID != "" && !protocol.ValidSocketID(e.SocketID) {
 		return c, badRequest("Invalid socket_id %q", e.SocketID)
 	}
 	c.name, c.socketID = e.Name, e.SocketID
@@ -230,8 +230,8 @@ func (s *Server) triggerBatch(r *http.Request, h *hub, body []byte) (any, error)
 	if len(b.Batch) == 0 {
 		return nil, badRequest("Batch is empty")
 	}
-	if len(b.Batch) > MaxBatchEvents {
-		return nil, badRequest("Batch has %d events, the limit is %d", len(b.Batch), MaxBatchEvents)
+	if len(b.Batch) > protocol.MaxBatchEvents {
+		return nil, badRequest("Batch has %d events, the limit is %d", len(b.Batch), protocol.MaxBatchEvents)
 	}
 	evs := make([]checkedEvent, len(b.Batch))
 	anyInfo := false

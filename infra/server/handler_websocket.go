@@ -242,8 +242,8 @@ func (c *conn) clientEvent(f inFrame) {
 		c.enqueue(errorFrame(0, "Client event rejected - only supported on private and presence channels"))
 		return
 	}
-	if len(f.Event) > MaxEventNameLength {
-		c.enqueue(errorFrame(0, fmt.Sprintf("Client event rejected - event name longer than %d characters", MaxEventNameLength)))
+	if len(f.Event) > protocol.MaxEventNameLength {
+		c.enqueue(errorFrame(0, fmt.Sprintf("Client event rejected - event name longer than %d characters", protocol.MaxEventNameLength)))
 		return
 	}
 	if len(f.Data) > c.srv.cfg.MaxEventBytes {

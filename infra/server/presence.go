@@ -94,10 +94,10 @@ func parseChannelData(s string) (*presenceMember, error) {
 		return nil, errors.New("channel_data user_id is empty")
 	}
 	if len(id) > protocol.MaxUserIDLength {
-		return nil, fmt.Errorf("user_id is %d characters, the limit is %d", len(id), protocol.MaxUserIDLength)
+		return nil, fmt.Errorf("user_id is %d bytes, the limit is %d", len(id), protocol.MaxUserIDLength)
 	}
-	if len(raw.UserInfo) > MaxUserDataBytes {
-		return nil, fmt.Errorf("user_info is %d bytes, the limit is %d", len(raw.UserInfo), MaxUserDataBytes)
+	if len(raw.UserInfo) > protocol.MaxUserInfoBytes {
+		return nil, fmt.Errorf("user_info is %d bytes, the limit is %d", len(raw.UserInfo), protocol.MaxUserInfoBytes)
 	}
 	var info json.RawMessage
 	if len(raw.UserInfo) > 0 && !bytes.Equal(raw.UserInfo, []byte("null")) {

@@ -51,8 +51,8 @@ func New(cfg Config) (*Server, error) {
 		s.byID[a.ID] = h
 	}
 	if cfg.Ably != nil {
-		id, name, secret, _ := cfg.Ably.parts() // Validate checked it
-		s.ably = newAblyEndpoint(s, s.byID[id], name, secret)
+		app, _ := cfg.Ably.app() // Validate checked it
+		s.ably = newAblyEndpoint(s, s.byID[app.ID], app.Key, app.Secret)
 	}
 	s.routes()
 	return s, nil

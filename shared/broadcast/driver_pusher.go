@@ -236,7 +236,7 @@ func (p *Pusher) check(m *Message) ([]string, error) {
 		return fail("event name is empty")
 	}
 	if len(m.Name) > protocol.MaxEventNameLength {
-		return fail("event name is %d characters, the limit is %d", len(m.Name), protocol.MaxEventNameLength)
+		return fail("event name is %d bytes, the limit is %d", len(m.Name), protocol.MaxEventNameLength)
 	}
 	if len(m.Channels) == 0 {
 		return fail("event %q names no channel", m.Name)
