@@ -81,7 +81,7 @@ var envelopeCases = []envelopeCase{
 	{name: "channel and channels", body: `{"name":"a","channel":"c","channels":["d"],"data":1}`, err: `give either "channel" or "channels", not both`},
 	{name: "no name", body: `{"channel":"c","data":1}`, err: `name: is required`},
 	{name: "long name", body: `{"name":"` + strings.Repeat("n", 201) + `","channel":"c","data":1}`, err: `name: is 201 bytes, the limit is 200`},
-	// Pusher counts bytes; the schema's maxLength counts characters.
+	// Names are measured in bytes; the schema's maxLength counts characters.
 	{name: "long name in bytes", body: `{"name":"` + strings.Repeat("é", 101) + `","channel":"c","data":1}`, err: `name: is 202 bytes, the limit is 200`, schema: yes()},
 	{name: "reserved name", body: `{"name":"pusher:subscribe","channel":"c","data":1}`, err: `name: "pusher:subscribe": names starting with "pusher:" or "pusher_internal:" are reserved for the protocol`, schema: yes()},
 	{name: "no channels", body: `{"name":"a","data":1}`, err: `channels: at least one channel is required`},

@@ -78,9 +78,9 @@ func (c AblyConfig) Validate() error {
 }
 
 // Ably broadcasts through Ably's REST batch publish (POST /messages) with
-// ably-go, to the channel names Ably's Pusher protocol adapter gives pusher-js
-// subscriptions (see protocol.AblyChannel), so a pusher-js frontend connected to Ably
-// receives them.
+// ably-go, to the channel names Ably's Pusher protocol adapter gives
+// pusher-js subscriptions (see protocol.AblyChannel), so a pusher-js
+// frontend connected to Ably receives them.
 //
 // Planning: each message is one batch spec naming all its channels (split
 // at 100); specs are packed into requests of at most 100 channels and 2 MiB.
