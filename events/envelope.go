@@ -8,11 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/jsontext"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Envelope is one event for one or more channels.
@@ -44,11 +43,11 @@ type Batch struct {
 	Batch []json.RawMessage `json:"batch"`
 }
 
-// Limits of the envelope itself. Data size limits belong to the driver.
+// Limits of the envelope itself. Pusher's limits are in shared/protocol;
+// data size limits belong to the driver.
 const (
-	MaxNameLength = 200
-	MaxIDLength   = 256
-	MaxBatch      = 1000
+	MaxIDLength = 256
+	MaxBatch    = 1000
 )
 
 // ErrInvalid is wrapped by every decoding and validation error.
@@ -274,22 +273,6 @@ func isBatch(body []byte) bool {
 	return json.Unmarshal(body, &probe) == nil && probe.Batch != nil
 }
 
-// ValidSocketID reports whether s has Pusher's socket id form, digits.digits
-// (^\d+\.\d+$, ASCII digits only).
-func ValidSocketID(s string) bool {
-	dot := strings.IndexByte(s, '.')
-	return dot > 0 && dot < len(s)-1 && digits(s[:dot]) && digits(s[dot+1:])
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // Validate checks the envelope against Pusher's naming rules and the
 // driver's limits. More than lim.MaxChannelsPerCall channels is not an
 // error: drivers split long lists, as Laravel does.
@@ -297,8 +280,8 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	switch {
 	case e.Name == "":
 		return invalid("name", "is required")
-	case utf8.RuneCountInString(e.Name) > MaxNameLength:
-		return invalid("name", "is %d characters, the limit is %d", utf8.RuneCountInString(e.Name), MaxNameLength)
+	case len(e.Name) > protocol.MaxEventNameLength:
+		return invalid("name", "is %d bytes, the limit is %d", len(e.Name), protocol.MaxEventNameLength)
 	case strings.HasPrefix(e.Name, "pusher:") || strings.HasPrefix(e.Name, "pusher_internal:"):
 		return invalid("name", "%q: names starting with \"pusher:\" or \"pusher_internal:\" are reserved for the protocol", e.Name)
 	}
@@ -313,7 +296,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	}
 	for i, ch := range e.Channels {
 		path := func() string { return "channels[" + strconv.Itoa(i) + "]" }
-		if err := channel.Validate(ch); err != nil {
+		if err := protocol.ValidateChannel(ch); err != nil {
 			return invalid(path(), "%v", err)
 		}
 		j, dup := -1, false
@@ -327,7 +310,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 		if dup {
 			return invalid(path(), "%q is also channels[%d]", ch, j)
 		}
-		if len(e.Channels) > 1 && channel.KindOf(ch) == channel.PrivateEncrypted {
+		if len(e.Channels) > 1 && protocol.KindOf(ch) == protocol.PrivateEncrypted {
 			return invalid(path(), "%q: an encrypted channel must be the only channel of its envelope (each is encrypted with its own key)", ch)
 		}
 	}
@@ -342,7 +325,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	if lim.MaxDataBytes > 0 && len(payload) > lim.MaxDataBytes {
 		return invalid("data", "is %d bytes, the limit is %d", len(payload), lim.MaxDataBytes)
 	}
-	if e.SocketID != "" && !ValidSocketID(e.SocketID) {
+	if e.SocketID != "" && !protocol.ValidSocketID(e.SocketID) {
 		return invalid("socket_id", "%q must look like 123.456 (digits, a dot, digits)", e.SocketID)
 	}
 	if len(e.ID) > MaxIDLength {

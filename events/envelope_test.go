@@ -31,7 +31,8 @@ type envelopeCase struct {
 	err string
 	// schema is the JSON Schema's verdict when it differs from Go's: some
 	// rules (driver data limits, reserved names, encrypted channels alone,
-	// unknown notification keys) only herald's code can check.
+	// unknown notification keys, name lengths in bytes) only herald's code
+	// can check.
 	schema *bool
 }
 
@@ -79,7 +80,9 @@ var envelopeCases = []envelopeCase{
 	{name: "wrong type", body: `{"name":"a","channels":"c","data":1}`, err: `channels: must be an array, not a JSON string`},
 	{name: "channel and channels", body: `{"name":"a","channel":"c","channels":["d"],"data":1}`, err: `give either "channel" or "channels", not both`},
 	{name: "no name", body: `{"channel":"c","data":1}`, err: `name: is required`},
-	{name: "long name", body: `{"name":"` + strings.Repeat("n", 201) + `","channel":"c","data":1}`, err: `name: is 201 characters, the limit is 200`},
+	{name: "long name", body: `{"name":"` + strings.Repeat("n", 201) + `","channel":"c","data":1}`, err: `name: is 201 bytes, the limit is 200`},
+	// Names are measured in bytes; the schema's maxLength counts characters.
+	{name: "long name in bytes", body: `{"name":"` + strings.Repeat("é", 101) + `","channel":"c","data":1}`, err: `name: is 202 bytes, the limit is 200`, schema: yes()},
 	{name: "reserved name", body: `{"name":"pusher:subscribe","channel":"c","data":1}`, err: `name: "pusher:subscribe": names starting with "pusher:" or "pusher_internal:" are reserved for the protocol`, schema: yes()},
 	{name: "no channels", body: `{"name":"a","data":1}`, err: `channels: at least one channel is required`},
 	{name: "empty channels", body: `{"name":"a","channels":[],"data":1}`, err: `channels: at least one channel is required`},

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
-	"unicode/utf8"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // FuzzParse: any body either parses into envelopes that are safe to
@@ -69,18 +68,18 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("validated envelope has no message: %v", err)
 			}
-			if m.Name == "" || len(m.Channels) == 0 || utf8.RuneCountInString(m.Name) > MaxNameLength {
+			if m.Name == "" || len(m.Channels) == 0 || len(m.Name) > protocol.MaxEventNameLength {
 				t.Fatalf("bad message %+v", m)
 			}
 			for _, ch := range m.Channels {
-				if channel.Validate(ch) != nil {
+				if protocol.ValidateChannel(ch) != nil {
 					t.Fatalf("invalid channel %q accepted", ch)
 				}
 			}
 			if len(m.Data) > pusherLimits.MaxDataBytes {
 				t.Fatalf("data of %d bytes accepted", len(m.Data))
 			}
-			if m.SocketID != "" && !ValidSocketID(m.SocketID) {
+			if m.SocketID != "" && !protocol.ValidSocketID(m.SocketID) {
 				t.Fatalf("socket id %q accepted", m.SocketID)
 			}
 		}

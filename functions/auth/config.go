@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/functions/auth/token"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Config is everything the function needs, loaded once at start-up.
@@ -79,7 +80,12 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	}
 	switch c.Connection {
 	case "ably":
-		c.Key, c.Secret = splitAblyKey(get(EnvAblyKey))
+		// Ably's Pusher adapter takes the key name as the Pusher key.
+		k, err := protocol.ParseAblyKey(get(EnvAblyKey))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %w", EnvAblyKey, err))
+		}
+		c.Key, c.Secret = k.Name, k.Secret
 	default:
 		c.Key, c.Secret = get(EnvPusherKey), get(EnvPusherSecret)
 		if mk := get(EnvMasterKey); mk != "" {
@@ -129,16 +135,6 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		return c, err
 	}
 	return c, c.Validate()
-}
-
-// splitAblyKey splits "appId.keyId:secret" at its first colon: Ably's
-// Pusher adapter takes the key name as the Pusher key.
-func splitAblyKey(k string) (string, string) {
-	name, secret, ok := strings.Cut(k, ":")
-	if !ok {
-		return "", ""
-	}
-	return name, secret
 }
 
 // Validate reports every problem at once, naming the variable to fix and

@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
-
-// socketIDRE is the definition isSocketID implements.
-var socketIDRE = regexp.MustCompile(`^\d+\.\d+$`)
 
 // FuzzParseRequest feeds arbitrary bodies and content types to the request
 // parser. Whatever it accepts must be safe to sign: a socket id of digits
@@ -37,13 +33,13 @@ func FuzzParseRequest(f *testing.F) {
 			}
 			return
 		}
-		if !socketIDRE.MatchString(req.SocketID) || strings.Contains(req.SocketID, ":") {
+		if !protocol.ValidSocketID(req.SocketID) || strings.Contains(req.SocketID, ":") {
 			t.Fatalf("accepted socket_id %q", req.SocketID)
 		}
 		if !wantChannel {
 			return
 		}
-		if strings.Contains(req.ChannelName, ":") || channel.Validate(req.ChannelName) != nil || !channel.KindOf(req.ChannelName).NeedsAuth() {
+		if strings.Contains(req.ChannelName, ":") || protocol.ValidateChannel(req.ChannelName) != nil || !protocol.KindOf(req.ChannelName).NeedsAuth() {
 			t.Fatalf("accepted channel_name %q", req.ChannelName)
 		}
 	})
@@ -73,18 +69,6 @@ func FuzzDecodeForm(f *testing.F) {
 		want, wantErr := decodeFormQuery([]byte(body))
 		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 			t.Fatalf("decodeForm(%q) = %+v, %v; url.ParseQuery reads %+v, %v", body, got, gotErr, want, wantErr)
-		}
-	})
-}
-
-// FuzzSocketID: isSocketID is the regular expression it replaced.
-func FuzzSocketID(f *testing.F) {
-	for _, s := range []string{"1.1", "123456.654321", ".1", "1.", "1..1", "1.1.1", "a.1", "١.١", "", "12"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := isSocketID(s), socketIDRE.MatchString(s); got != want {
-			t.Fatalf("isSocketID(%q) = %v, want %v", s, got, want)
 		}
 	})
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/heraldrt/herald/functions/auth/rules"
 	"github.com/heraldrt/herald/functions/auth/token"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 //go:embed channels.yaml
@@ -124,7 +124,7 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 		h.failRequest(w, r, err)
 		return
 	}
-	kind := channel.KindOf(req.ChannelName)
+	kind := protocol.KindOf(req.ChannelName)
 	if err := h.signer.supports(kind); err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error(), slog.String("channel", req.ChannelName))
 		return
@@ -141,17 +141,17 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp channelResponse
 	switch kind {
-	case channel.Presence:
+	case protocol.Presence:
 		data, err := presenceData(d.Member)
 		if err != nil {
 			h.fail(w, r, http.StatusForbidden, fmt.Sprintf("rule %s: %v", d.Rule, err), slog.String("channel", req.ChannelName), subject(claims))
 			return
 		}
-		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, data), ChannelData: data}
-	case channel.PrivateEncrypted:
-		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, ""), SharedSecret: h.signer.sharedSecret(req.ChannelName)}
+		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, data), ChannelData: data}
+	case protocol.PrivateEncrypted:
+		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, ""), SharedSecret: h.signer.sharedSecret(req.ChannelName)}
 	default:
-		resp = channelResponse{Auth: h.signer.channel(req.SocketID, req.ChannelName, "")}
+		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, "")}
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "channel authorized", slog.String("channel", req.ChannelName), slog.String("rule", d.Rule), subject(claims))
 	writeJSON(w, http.StatusOK, resp)
@@ -179,7 +179,7 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "user signed in", subject(claims))
-	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.user(req.SocketID, data), UserData: data})
+	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.User(req.SocketID, data), UserData: data})
 }
 
 // bearerHint tells a developer whose pusher-js sends no token where to

@@ -8,18 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // MaxBodyBytes is the largest request body accepted; pusher-js sends about
 // a hundred bytes.
 const MaxBodyBytes = 16 << 10
-
-// maxSocketIDLength is far above any socket id Pusher or the local server
-// issues ("123456.7890123") and far below anything that could hurt.
-const maxSocketIDLength = 64
 
 // formType is the Content-Type pusher-js and Laravel Echo send.
 const formType = "application/x-www-form-urlencoded"
@@ -195,38 +190,23 @@ func validateSocketID(s string) error {
 	switch {
 	case s == "":
 		return badRequest("socket_id is missing")
-	case len(s) > maxSocketIDLength || !isSocketID(s):
+	case !protocol.ValidSocketID(s):
 		return badRequest("socket_id %q is not a socket id (digits.digits)", abbreviate(s))
 	}
 	return nil
-}
-
-// isSocketID reports whether s is digits, a dot and digits (ASCII only).
-func isSocketID(s string) bool {
-	dot := strings.IndexByte(s, '.')
-	return dot > 0 && dot < len(s)-1 && allDigits(s[:dot]) && allDigits(s[dot+1:])
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func validateChannel(name string) error {
 	if name == "" {
 		return badRequest("channel_name is missing")
 	}
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		return badRequest("channel_name: %v", err)
 	}
-	switch k := channel.KindOf(name); k {
-	case channel.Private, channel.Presence, channel.PrivateEncrypted:
+	switch k := protocol.KindOf(name); k {
+	case protocol.Private, protocol.Presence, protocol.PrivateEncrypted:
 		return nil
-	case channel.User:
+	case protocol.User:
 		return badRequest("%q is a user channel: pusher-js joins it by signing in (%s), not by subscribing", name, PathUserAuth)
 	default:
 		return badRequest("%q is a public channel and needs no authorization; only private-, presence- and private-encrypted- channels do", name)

@@ -148,6 +148,9 @@ func TestSecurity(t *testing.T) {
 		{"channel name too long", hs, auth.PathAuth, formType, channelForm("private-" + strings.Repeat("a", 200)), user1, 400, "limit is 164"},
 		{"oversize member info", hs, auth.PathAuth, formType, channelForm("presence-any.x"), hsToken(t, claims("1", func(c jwt.MapClaims) { c["info"] = map[string]any{"bio": big} })), 403, "limit is 1024"},
 		{"oversize member id", hs, auth.PathAuth, formType, channelForm("presence-any.x"), hsToken(t, claims(strings.Repeat("9", 129), nil)), 403, "limit is 128"},
+		// 65 characters, 130 bytes: limits count bytes, as the local server
+		// does, so nothing is signed that it would then refuse.
+		{"oversize member id in bytes", hs, auth.PathAuth, formType, channelForm("presence-any.x"), hsToken(t, claims(strings.Repeat("é", 65), nil)), 403, "is 130 bytes, Pusher's limit is 128"},
 		{"empty member id", hs, auth.PathAuth, formType, channelForm("presence-any.x"), hsToken(t, claims("", nil)), 403, "empty"},
 		{"oversize sign-in id", hs, auth.PathUserAuth, formType, form("socket_id", "1.1"), hsToken(t, claims(strings.Repeat("9", 129), nil)), 403, "limit is 128"},
 		{"sign-in id unusable in a user channel", hs, auth.PathUserAuth, formType, form("socket_id", "1.1"), hsToken(t, claims("a:b", nil)), 403, "user channel"},

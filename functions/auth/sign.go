@@ -2,47 +2,31 @@ package auth
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
-	"strings"
-	"sync"
-	"unicode/utf8"
 
 	"github.com/heraldrt/herald/functions/auth/rules"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/jsontext"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
-// MaxUserInfoBytes is Pusher's limit on a presence member's user_info.
-const MaxUserInfoBytes = 1024
-
 // signer signs with the configured driver's credentials.
 type signer struct {
-	connection  string
-	key, secret string
-	masterKey   []byte
-	// macs are HMAC-SHA256 hashes keyed with secret. Keying one costs two
-	// SHA-256 blocks and its allocations; a reset hash starts from its
-	// keyed state, so each is keyed once and reused.
-	macs *sync.Pool
+	connection string
+	masterKey  []byte
+	*signature.Signer
 }
 
 func newSigner(connection, key, secret string, masterKey []byte) signer {
-	return signer{connection: connection, key: key, secret: secret, masterKey: masterKey,
-		macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, []byte(secret)) }}}
+	return signer{connection: connection, masterKey: masterKey, Signer: signature.NewSigner(key, secret)}
 }
 
 // supports refuses kinds the driver cannot sign before anything else
 // happens, so a misconfiguration reads as what it is.
-func (s signer) supports(k channel.Kind) error {
-	if k != channel.PrivateEncrypted {
+func (s signer) supports(k protocol.Kind) error {
+	if k != protocol.PrivateEncrypted {
 		return nil
 	}
 	if s.connection == "ably" {
@@ -52,33 +36,6 @@ func (s signer) supports(k channel.Kind) error {
 		return fmt.Errorf("private-encrypted channels need %s, which this function does not have", EnvMasterKey)
 	}
 	return nil
-}
-
-// channel is signature.ChannelAuth with a reused keyed hash.
-func (s signer) channel(socketID, name, channelData string) string {
-	return s.auth(signature.ChannelString(socketID, name, channelData))
-}
-
-// user is signature.UserAuth with a reused keyed hash.
-func (s signer) user(socketID, userData string) string {
-	return s.auth(signature.UserString(socketID, userData))
-}
-
-// auth is "key:" and the lowercase hex HMAC-SHA256 of msg under the secret.
-func (s signer) auth(msg string) string {
-	h := s.macs.Get().(hash.Hash)
-	h.Reset()
-	io.WriteString(h, msg)
-	var sum [sha256.Size]byte
-	var digits [2 * sha256.Size]byte
-	hex.Encode(digits[:], h.Sum(sum[:0]))
-	s.macs.Put(h)
-	var b strings.Builder
-	b.Grow(len(s.key) + 1 + len(digits))
-	b.WriteString(s.key)
-	b.WriteByte(':')
-	b.Write(digits[:])
-	return b.String()
 }
 
 func (s signer) sharedSecret(name string) string {
@@ -103,8 +60,8 @@ func userData(m rules.Member) (string, error) {
 	}
 	// The id names the user's "#server-to-user-" channel, so it must be
 	// usable in one.
-	if err := channel.Validate(channel.UserChannel(m.ID)); err != nil {
-		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), channel.CharsetMessage)
+	if err := protocol.ValidateChannel(protocol.UserChannel(m.ID)); err != nil {
+		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), protocol.ChannelCharsetMessage)
 	}
 	return string(memberJSON("id", m.ID, info)), nil
 }
@@ -129,8 +86,8 @@ func checkMember(m rules.Member) (json.RawMessage, error) {
 	if m.ID == "" {
 		return nil, errors.New("member id is empty")
 	}
-	if n := utf8.RuneCountInString(m.ID); n > channel.MaxUserIDLength {
-		return nil, fmt.Errorf("member id is %d characters, Pusher's limit is %d", n, channel.MaxUserIDLength)
+	if len(m.ID) > protocol.MaxUserIDLength {
+		return nil, fmt.Errorf("member id is %d bytes, Pusher's limit is %d", len(m.ID), protocol.MaxUserIDLength)
 	}
 	if len(m.Info) == 0 {
 		// No info and empty info read the same to pusher-js; omit both.
@@ -140,8 +97,8 @@ func checkMember(m rules.Member) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxUserInfoBytes {
-		return nil, fmt.Errorf("user_info is %d bytes, Pusher's limit is %d", len(b), MaxUserInfoBytes)
+	if len(b) > protocol.MaxUserInfoBytes {
+		return nil, fmt.Errorf("user_info is %d bytes, Pusher's limit is %d", len(b), protocol.MaxUserInfoBytes)
 	}
 	return b, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
@@ -71,7 +72,7 @@ func FromEnv(env config.Lookup, deps Deps, opts ...Option) (*Handler, error) {
 	}
 	base = append(base, WithQueue(api))
 	if get("BROADCAST_CONNECTION") == "ably" {
-		base = append(base, WithLimits(broadcast.Limits{MaxDataBytes: broadcast.AblyMaxDataBytes, MaxChannelsPerCall: broadcast.AblyMaxChannelsPerRequest}))
+		base = append(base, WithLimits(broadcast.Limits{MaxDataBytes: protocol.AblyMaxMessageBytes, MaxChannelsPerCall: protocol.AblyMaxBatchChannels}))
 	}
 	return New(cfg, append(base, opts...)...)
 }

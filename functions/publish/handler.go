@@ -17,6 +17,7 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 	"github.com/heraldrt/herald/shared/sqsbatch"
 )
@@ -105,9 +106,9 @@ func New(cfg Config, opts ...Option) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, now: time.Now, log: slog.Default(), limits: broadcast.Limits{
-		MaxDataBytes:       broadcast.PusherMaxDataBytes,
-		MaxChannelsPerCall: broadcast.PusherMaxChannelsPerTrigger,
-		MaxEventsPerCall:   broadcast.PusherMaxBatchEvents,
+		MaxDataBytes:       protocol.MaxDataBytes,
+		MaxChannelsPerCall: protocol.MaxChannelsPerTrigger,
+		MaxEventsPerCall:   protocol.MaxBatchEvents,
 	}}
 	for _, o := range opts {
 		o(h)

@@ -8,14 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
-)
-
-// Limits the stand-in enforces as hosted Pusher does, so a client that
-// packs more into one call than the API accepts fails here too.
-const (
-	pusherBatchLimit    = 10
-	pusherChannelsLimit = 100
 )
 
 // pusherAPI is a Pusher Channels HTTP API stand-in for the benchmark: it
@@ -77,8 +71,8 @@ func (s *pusherAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ev.Channel != "" {
 			ev.Channels = append(ev.Channels, ev.Channel)
 		}
-		if ev.Name == "" || ev.Data == nil || len(ev.Channels) == 0 || len(ev.Channels) > pusherChannelsLimit {
-			s.refuse(w, http.StatusBadRequest, "trigger needs name, data and 1-%d channels", pusherChannelsLimit)
+		if ev.Name == "" || ev.Data == nil || len(ev.Channels) == 0 || len(ev.Channels) > protocol.MaxChannelsPerTrigger {
+			s.refuse(w, http.StatusBadRequest, "trigger needs name, data and 1-%d channels", protocol.MaxChannelsPerTrigger)
 			return
 		}
 		for _, ch := range ev.Channels {
@@ -92,8 +86,8 @@ func (s *pusherAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.refuse(w, http.StatusBadRequest, "batch body: %v", err)
 			return
 		}
-		if len(b.Batch) == 0 || len(b.Batch) > pusherBatchLimit {
-			s.refuse(w, http.StatusBadRequest, "batch of %d events, the limit is %d", len(b.Batch), pusherBatchLimit)
+		if len(b.Batch) == 0 || len(b.Batch) > protocol.MaxBatchEvents {
+			s.refuse(w, http.StatusBadRequest, "batch of %d events, the limit is %d", len(b.Batch), protocol.MaxBatchEvents)
 			return
 		}
 		for i, ev := range b.Batch {

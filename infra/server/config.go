@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // App is one Pusher application: the id the HTTP API names in its paths, the
@@ -25,17 +27,13 @@ type AblyConfig struct {
 	Key string
 }
 
-// parts splits the key into its app id, name and secret.
-func (a AblyConfig) parts() (appID, name, secret string, err error) {
-	name, secret, ok := strings.Cut(a.Key, ":")
-	if !ok || name == "" || secret == "" {
-		return "", "", "", errors.New(`ably key must look like "appId.keyId:secret"`)
+// app is the Pusher app the key makes, as Ably's Pusher adapter sees it.
+func (a AblyConfig) app() (App, error) {
+	k, err := protocol.ParseAblyKey(a.Key)
+	if err != nil {
+		return App{}, fmt.Errorf("ably key %w", err)
 	}
-	appID, keyID, ok := strings.Cut(name, ".")
-	if !ok || appID == "" || keyID == "" {
-		return "", "", "", errors.New(`ably key name must look like "appId.keyId"`)
-	}
-	return appID, name, secret, nil
+	return App{ID: k.AppID, Key: k.Name, Secret: k.Secret}, nil
 }
 
 // Config configures a Server. Zero durations and limits take Pusher's
@@ -80,20 +78,11 @@ const (
 	DefaultActivityTimeout       = 120 * time.Second
 	DefaultPongTimeout           = 30 * time.Second
 	DefaultMaxPresenceMembers    = 100
-	DefaultMaxEventBytes         = 10 * 1024
+	DefaultMaxEventBytes         = protocol.MaxDataBytes
 	DefaultClientEventsPerSecond = 10
 	DefaultSendQueue             = 256
 	DefaultDedupWindow           = 2 * time.Minute
 	DefaultWriteTimeout          = 10 * time.Second
-
-	// MaxChannelsPerEvent is how many channels one trigger may name.
-	MaxChannelsPerEvent = 100
-	// MaxBatchEvents is how many events one batch_events call may carry.
-	MaxBatchEvents = 10
-	// MaxEventNameLength is Pusher's limit on event names.
-	MaxEventNameLength = 200
-	// MaxUserDataBytes is Pusher's limit on a presence member's user_info.
-	MaxUserDataBytes = 1024
 )
 
 // Validate reports the first thing wrong with c. It never mentions a secret.
@@ -127,11 +116,11 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Ably != nil {
-		id, name, secret, err := c.Ably.parts()
+		app, err := c.Ably.app()
 		if err != nil {
 			return fmt.Errorf("server config: %w", err)
 		}
-		if err := add(App{ID: id, Key: name, Secret: secret}, "ably app"); err != nil {
+		if err := add(app, "ably app"); err != nil {
 			return err
 		}
 	}
@@ -187,8 +176,8 @@ func (c Config) withDefaults() Config {
 func (c Config) apps() []App {
 	apps := append([]App(nil), c.Apps...)
 	if c.Ably != nil {
-		if id, name, secret, err := c.Ably.parts(); err == nil {
-			apps = append(apps, App{ID: id, Key: name, Secret: secret})
+		if app, err := c.Ably.app(); err == nil {
+			apps = append(apps, app)
 		}
 	}
 	return apps

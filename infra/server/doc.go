@@ -25,8 +25,9 @@
 // or mount srv.Handler() in an http.Server of your own and call Drain on
 // the way out. Connections and Channel report what tests wait for.
 //
-// Signatures and channel naming come from shared/signature and
-// shared/channel, the same code the auth and publish functions use.
+// Signatures come from shared/signature, and channel names, socket ids and
+// Pusher's limits from shared/protocol: the same code the auth and publish
+// functions use.
 //
 // Each WebSocket connection costs two goroutines (reader and writer) and a
 // bounded send queue; a client that cannot keep up is disconnected with

@@ -18,17 +18,11 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
-// Ably's REST limits and error codes herald relies on.
+// Ably's REST error codes herald relies on.
 const (
-	// AblyMaxMessageBytes is the message size limit of Ably's standard
-	// packages (64 KiB).
-	AblyMaxMessageBytes = 64 * 1024
-	// AblyMaxBatchChannels is how many channels one batch spec may name.
-	AblyMaxBatchChannels = 100
-
 	ablyBadRequest         = 40000
 	ablyInvalidBody        = 40001
 	ablyMessageTooLarge    = 40009
@@ -55,23 +49,6 @@ type ablyEndpoint struct {
 
 func newAblyEndpoint(s *Server, h *hub, keyName, secret string) *ablyEndpoint {
 	return &ablyEndpoint{srv: s, hub: h, keyName: keyName, secret: secret, dedup: newDedup(s.cfg.DedupWindow)}
-}
-
-// PusherChannel maps an Ably channel name to the Pusher channel pusher-js
-// subscribes to through Ably's adapter: "public:foo" is "foo",
-// "private:foo" is "private-foo", "presence:foo" is "presence-foo". Other
-// Ably channels have no Pusher counterpart.
-func PusherChannel(ably string) (string, bool) {
-	for _, m := range []struct{ ably, pusher string }{
-		{"public:", ""},
-		{"private:", channel.PrefixPrivate},
-		{"presence:", channel.PrefixPresence},
-	} {
-		if rest, ok := strings.CutPrefix(ably, m.ably); ok && rest != "" {
-			return m.pusher + rest, true
-		}
-	}
-	return "", false
 }
 
 // ablyError is Ably's error body: {"error": {message, code, statusCode}}.
@@ -210,8 +187,8 @@ func toMessage(m map[string]any) (ablyMessage, *ablyError) {
 	if err != nil {
 		return ablyMessage{}, newAblyError(http.StatusBadRequest, ablyInvalidEncoding, "Invalid message data or encoding: %v", err)
 	}
-	if len(data)+len(name) > AblyMaxMessageBytes {
-		return ablyMessage{}, newAblyError(http.StatusRequestEntityTooLarge, ablyMessageTooLarge, "Maximum message length exceeded (%d bytes, the limit is %d)", len(data)+len(name), AblyMaxMessageBytes)
+	if len(data)+len(name) > protocol.AblyMaxMessageBytes {
+		return ablyMessage{}, newAblyError(http.StatusRequestEntityTooLarge, ablyMessageTooLarge, "Maximum message length exceeded (%d bytes, the limit is %d)", len(data)+len(name), protocol.AblyMaxMessageBytes)
 	}
 	return ablyMessage{id: id, name: name, data: data}, nil
 }
@@ -268,10 +245,7 @@ func decodeAblyData(v any, encoding string) (string, error) {
 // subscribers of the mapped channel, once per message id within the dedup
 // window.
 func (a *ablyEndpoint) deliver(ablyChannel string, msgs []ablyMessage) []string {
-	pusherName, mapped := PusherChannel(ablyChannel)
-	if mapped && channel.Validate(pusherName) != nil {
-		mapped = false
-	}
+	pusherName, mapped := protocol.PusherChannel(ablyChannel)
 	now := time.Now()
 	serials := make([]string, len(msgs))
 	for i, m := range msgs {
@@ -386,8 +360,8 @@ func (a *ablyEndpoint) batchPublish(w http.ResponseWriter, r *http.Request) {
 				chans = append(chans, s)
 			}
 		}
-		if len(chans) == 0 || len(chans) > AblyMaxBatchChannels {
-			replyError(w, r, newAblyError(http.StatusBadRequest, ablyBadRequest, "Batch spec %d names %d channels; 1 to %d are allowed", i, len(chans), AblyMaxBatchChannels))
+		if len(chans) == 0 || len(chans) > protocol.AblyMaxBatchChannels {
+			replyError(w, r, newAblyError(http.StatusBadRequest, ablyBadRequest, "Batch spec %d names %d channels; 1 to %d are allowed", i, len(chans), protocol.AblyMaxBatchChannels))
 			return
 		}
 		mv, ok := spec["messages"]

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ably/ably-go/ably"
+
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 func ablyClient(t testing.TB, ts *testServer, key string, opts ...ably.ClientOption) *ably.REST {
@@ -34,9 +36,9 @@ func ablyClient(t testing.TB, ts *testServer, key string, opts ...ably.ClientOpt
 	return rest
 }
 
-// ablyPusherKey is the Pusher key pusher-js uses through Ably's adapter:
-// the Ably key's name.
-var ablyPusherKey, ablySecret, _ = strings.Cut(testAblyKey, ":")
+// ablyKey is the test key's parts: its Name is the Pusher key pusher-js
+// uses through Ably's adapter.
+var ablyKey, _ = protocol.ParseAblyKey(testAblyKey)
 
 func TestAblyPublish(t *testing.T) {
 	ts := startServer(t, testConfig())
@@ -46,11 +48,11 @@ func TestAblyPublish(t *testing.T) {
 	}{{"msgpack", true}, {"json", false}} {
 		t.Run(proto.name, func(t *testing.T) {
 			rest := ablyClient(t, ts, testAblyKey, ably.WithUseBinaryProtocol(proto.binary))
-			c := dial(t, ts.wsURL(ablyPusherKey))
+			c := dial(t, ts.wsURL(ablyKey.Name))
 			c.subscribe("orders", "")
 			// Subscriptions to an Ably-configured app verify with the Ably
 			// key's secret.
-			c.send(map[string]any{"event": "pusher:subscribe", "data": subscribeData{Channel: "private-orders", Auth: signAs(ablyPusherKey, ablySecret, c.socketID, "private-orders")}})
+			c.send(map[string]any{"event": "pusher:subscribe", "data": subscribeData{Channel: "private-orders", Auth: signAs(ablyKey.Name, ablyKey.Secret, c.socketID, "private-orders")}})
 			if a := c.answer("private-orders"); a.Event != "pusher_internal:subscription_succeeded" {
 				t.Fatalf("private subscription with the Ably key: %s %s", a.Event, a.Data)
 			}
@@ -108,7 +110,7 @@ func signAs(key, secret, socketID, ch string) string {
 func TestAblyBatchPublish(t *testing.T) {
 	ts := startServer(t, testConfig())
 	rest := ablyClient(t, ts, testAblyKey)
-	c := dial(t, ts.wsURL(ablyPusherKey))
+	c := dial(t, ts.wsURL(ablyKey.Name))
 	c.subscribe("news", "")
 	c.subscribe("sport", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -160,7 +162,7 @@ func TestAblyRefusals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	t.Run("wrong secret", func(t *testing.T) {
-		rest := ablyClient(t, ts, ablyPusherKey+":wrong")
+		rest := ablyClient(t, ts, ablyKey.Name+":wrong")
 		err := rest.Channels.Get("public:x").Publish(ctx, "e", "d")
 		var ae *ably.ErrorInfo
 		if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Code != 40101 {
@@ -168,7 +170,7 @@ func TestAblyRefusals(t *testing.T) {
 		}
 	})
 	t.Run("wrong key name", func(t *testing.T) {
-		rest := ablyClient(t, ts, "appAbc.other:"+ablySecret)
+		rest := ablyClient(t, ts, "appAbc.other:"+ablyKey.Secret)
 		err := rest.Channels.Get("public:x").Publish(ctx, "e", "d")
 		var ae *ably.ErrorInfo
 		if !errors.As(err, &ae) || ae.StatusCode != 401 {
@@ -184,35 +186,19 @@ func TestAblyRefusals(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		rest := ablyClient(t, ts, testAblyKey)
-		err := rest.Channels.Get("public:x").Publish(ctx, "e", strings.Repeat("x", AblyMaxMessageBytes+1))
+		err := rest.Channels.Get("public:x").Publish(ctx, "e", strings.Repeat("x", protocol.AblyMaxMessageBytes+1))
 		var ae *ably.ErrorInfo
 		if !errors.As(err, &ae) || ae.StatusCode != 413 || ae.Code != 40009 {
 			t.Fatalf("err %v, want 413/40009", err)
 		}
 	})
 	t.Run("time needs no auth", func(t *testing.T) {
-		rest := ablyClient(t, ts, ablyPusherKey+":wrong")
+		rest := ablyClient(t, ts, ablyKey.Name+":wrong")
 		tm, err := rest.Time(ctx)
 		if err != nil || time.Since(tm) > time.Hour || time.Since(tm) < -time.Hour {
 			t.Fatalf("Time %v %v", tm, err)
 		}
 	})
-}
-
-func TestPusherChannelMapping(t *testing.T) {
-	for _, tc := range []struct{ ably, pusher string }{
-		{"public:foo", "foo"},
-		{"private:foo", "private-foo"},
-		{"presence:foo", "presence-foo"},
-		{"private:encrypted-foo", "private-encrypted-foo"},
-		{"foo", ""},
-		{"public:", ""},
-	} {
-		got, ok := PusherChannel(tc.ably)
-		if got != tc.pusher || ok != (tc.pusher != "") {
-			t.Errorf("PusherChannel(%q) = %q, %v; want %q", tc.ably, got, ok, tc.pusher)
-		}
-	}
 }
 
 func TestDedupWindow(t *testing.T) {
@@ -237,12 +223,12 @@ func TestDedupWindow(t *testing.T) {
 // it, with one channel that cannot be published to.
 func TestAblyBatchJSON(t *testing.T) {
 	ts := startServer(t, testConfig())
-	c := dial(t, ts.wsURL(ablyPusherKey))
+	c := dial(t, ts.wsURL(ablyKey.Name))
 	c.subscribe("alerts", "")
 	body := `{"channels":["public:alerts",""],"messages":[{"name":"fire","data":"{\"level\":3}","encoding":"json"},{"name":"b64","data":"aGVsbG8=","encoding":"base64"}]}`
 	req, _ := http.NewRequest("POST", "http://"+ts.addr+"/messages", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(ablyPusherKey, ablySecret)
+	req.SetBasicAuth(ablyKey.Name, ablyKey.Secret)
 	status, resp := httpDo(t, req)
 	if status != http.StatusCreated {
 		t.Fatalf("status %d %s", status, resp)
@@ -259,7 +245,7 @@ func TestAblyBatchJSON(t *testing.T) {
 	for _, bad := range []string{`{"channels":[],"messages":[]}`, `7`, `{"channels":["public:x"],"messages":[{"data":"x","encoding":"cipher+aes-128-cbc"}]}`} {
 		req, _ := http.NewRequest("POST", "http://"+ts.addr+"/messages", strings.NewReader(bad))
 		req.Header.Set("Content-Type", "application/json")
-		req.SetBasicAuth(ablyPusherKey, ablySecret)
+		req.SetBasicAuth(ablyKey.Name, ablyKey.Secret)
 		if status, resp := httpDo(t, req); status != http.StatusBadRequest || !strings.Contains(resp, `"error"`) {
 			t.Fatalf("%s: status %d %s", bad, status, resp)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -114,7 +114,7 @@ func parseInfo(s string, channels []string) (infoAttrs, error) {
 		case "user_count":
 			a.userCount = true
 			for _, c := range channels {
-				if channel.KindOf(c) != channel.Presence {
+				if protocol.KindOf(c) != protocol.Presence {
 					return a, badRequest("user_count may only be requested for presence channels, not %q", c)
 				}
 			}
@@ -131,8 +131,8 @@ func (s *Server) check(e apiEvent, batch bool) (checkedEvent, error) {
 	if e.Name == "" {
 		return c, badRequest("Event name is required")
 	}
-	if len(e.Name) > MaxEventNameLength {
-		return c, badRequest("Event name is %d characters, the limit is %d", len(e.Name), MaxEventNameLength)
+	if len(e.Name) > protocol.MaxEventNameLength {
+		return c, badRequest("Event name is %d bytes, the limit is %d", len(e.Name), protocol.MaxEventNameLength)
 	}
 	if len(e.Data) == 0 || e.Data[0] != '"' {
 		return c, badRequest("Event data must be a string")
@@ -156,15 +156,15 @@ func (s *Server) check(e apiEvent, batch bool) (checkedEvent, error) {
 	if len(c.channels) == 0 {
 		return c, badRequest("At least one channel is required")
 	}
-	if len(c.channels) > MaxChannelsPerEvent {
-		return c, badRequest("%d channels given, the limit is %d", len(c.channels), MaxChannelsPerEvent)
+	if len(c.channels) > protocol.MaxChannelsPerTrigger {
+		return c, badRequest("%d channels given, the limit is %d", len(c.channels), protocol.MaxChannelsPerTrigger)
 	}
 	for _, name := range c.channels {
-		if err := channel.Validate(name); err != nil {
+		if err := protocol.ValidateChannel(name); err != nil {
 			return c, badRequest("Invalid channel name: %v", err)
 		}
 	}
-	if e.SocketID != "" && !validSocketID(e.SocketID) {
+	if e.SocketID != "" && !protocol.ValidSocketID(e.SocketID) {
 		return c, badRequest("Invalid socket_id %q", e.SocketID)
 	}
 	c.name, c.socketID = e.Name, e.SocketID
@@ -230,8 +230,8 @@ func (s *Server) triggerBatch(r *http.Request, h *hub, body []byte) (any, error)
 	if len(b.Batch) == 0 {
 		return nil, badRequest("Batch is empty")
 	}
-	if len(b.Batch) > MaxBatchEvents {
-		return nil, badRequest("Batch has %d events, the limit is %d", len(b.Batch), MaxBatchEvents)
+	if len(b.Batch) > protocol.MaxBatchEvents {
+		return nil, badRequest("Batch has %d events, the limit is %d", len(b.Batch), protocol.MaxBatchEvents)
 	}
 	evs := make([]checkedEvent, len(b.Batch))
 	anyInfo := false
@@ -267,7 +267,7 @@ func (s *Server) listChannels(r *http.Request, h *hub, _ []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.userCount && !strings.HasPrefix(prefix, channel.PrefixPresence) {
+	if a.userCount && !strings.HasPrefix(prefix, protocol.PrefixPresence) {
 		return nil, badRequest("user_count may only be requested with filter_by_prefix=presence-")
 	}
 	out := map[string]channelAttrs{}
@@ -289,7 +289,7 @@ func (s *Server) listChannels(r *http.Request, h *hub, _ []byte) (any, error) {
 // showChannel is GET /apps/{id}/channels/{name}.
 func (s *Server) showChannel(r *http.Request, h *hub, _ []byte) (any, error) {
 	name := r.PathValue("channel")
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		return nil, badRequest("Invalid channel name: %v", err)
 	}
 	a, err := parseInfo(r.URL.Query().Get("info"), []string{name})
@@ -314,10 +314,10 @@ func (s *Server) showChannel(r *http.Request, h *hub, _ []byte) (any, error) {
 // only.
 func (s *Server) channelUsers(r *http.Request, h *hub, _ []byte) (any, error) {
 	name := r.PathValue("channel")
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		return nil, badRequest("Invalid channel name: %v", err)
 	}
-	if channel.KindOf(name) != channel.Presence {
+	if protocol.KindOf(name) != protocol.Presence {
 		return nil, badRequest("Users can only be listed for presence channels")
 	}
 	type user struct {
@@ -333,7 +333,7 @@ func (s *Server) channelUsers(r *http.Request, h *hub, _ []byte) (any, error) {
 // terminateUser is POST /apps/{id}/users/{user_id}/terminate_connections.
 func (s *Server) terminateUser(r *http.Request, h *hub, _ []byte) (any, error) {
 	id := r.PathValue("user")
-	if id == "" || len(id) > channel.MaxUserIDLength {
+	if id == "" || len(id) > protocol.MaxUserIDLength {
 		return nil, badRequest("Invalid user id")
 	}
 	n := h.terminate(id)

@@ -11,6 +11,7 @@ import (
 
 	pusher "github.com/pusher/pusher-http-go/v5"
 
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -98,7 +99,7 @@ func TestPusherHTTPGo(t *testing.T) {
 	})
 	t.Run("batch over the limit", func(t *testing.T) {
 		var evs []pusher.Event
-		for i := range MaxBatchEvents + 1 {
+		for i := range protocol.MaxBatchEvents + 1 {
 			evs = append(evs, pusher.Event{Channel: "orders", Name: "e", Data: fmt.Sprint(i)})
 		}
 		if _, err := pc.TriggerBatch(evs); err == nil || !strings.Contains(err.Error(), "400") {
@@ -190,14 +191,14 @@ func TestHTTPRefusals(t *testing.T) {
 	now := time.Now()
 	path := "/apps/" + testAppID + "/events"
 	body := []byte(`{"name":"e","channels":["orders"],"data":"{}"}`)
-	manyChannels := make([]string, MaxChannelsPerEvent+1)
+	manyChannels := make([]string, protocol.MaxChannelsPerTrigger+1)
 	for i := range manyChannels {
 		manyChannels[i] = fmt.Sprintf("c%d", i)
 	}
 	tooMany, _ := json.Marshal(map[string]any{"name": "e", "channels": manyChannels, "data": "x"})
 	bigData, _ := json.Marshal(map[string]any{"name": "e", "channel": "orders", "data": strings.Repeat("x", DefaultMaxEventBytes+1)})
 	var elevenEvents []map[string]string
-	for range MaxBatchEvents + 1 {
+	for range protocol.MaxBatchEvents + 1 {
 		elevenEvents = append(elevenEvents, map[string]string{"name": "e", "channel": "orders", "data": "x"})
 	}
 	batch11, _ := json.Marshal(map[string]any{"batch": elevenEvents})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -154,19 +154,19 @@ func (c *conn) subscribe(f inFrame) {
 		return
 	}
 	name := d.Channel
-	if err := channel.Validate(name); err != nil {
+	if err := protocol.ValidateChannel(name); err != nil {
 		c.enqueue(subscriptionErrorFrame(name, "InvalidChannel", err.Error(), 400))
 		return
 	}
 	app := c.hub.app
 	var pm *presenceMember
-	switch channel.KindOf(name) {
-	case channel.Private, channel.PrivateEncrypted:
+	switch protocol.KindOf(name) {
+	case protocol.Private, protocol.PrivateEncrypted:
 		if !signature.VerifyAuth(d.Auth, app.Key, app.Secret, signature.ChannelString(c.socketID, name, "")) {
 			c.refuseAuth(name)
 			return
 		}
-	case channel.Presence:
+	case protocol.Presence:
 		if !signature.VerifyAuth(d.Auth, app.Key, app.Secret, signature.ChannelString(c.socketID, name, d.ChannelData)) {
 			c.refuseAuth(name)
 			return
@@ -218,7 +218,7 @@ func (c *conn) signin(f inFrame) {
 		c.closeWith(CodeUnauthorized, "user_data must have a non-empty string id")
 		return
 	}
-	if len(id) > channel.MaxUserIDLength || channel.Validate(channel.UserChannel(id)) != nil {
+	if len(id) > protocol.MaxUserIDLength || protocol.ValidateChannel(protocol.UserChannel(id)) != nil {
 		c.closeWith(CodeUnauthorized, "user_data id is too long or has characters channel names cannot carry")
 		return
 	}
@@ -233,17 +233,17 @@ func (c *conn) signin(f inFrame) {
 // is subscribed to, never back to the sender, at most
 // ClientEventsPerSecond a second.
 func (c *conn) clientEvent(f inFrame) {
-	switch channel.KindOf(f.Channel) {
-	case channel.Private, channel.Presence:
-	case channel.PrivateEncrypted:
+	switch protocol.KindOf(f.Channel) {
+	case protocol.Private, protocol.Presence:
+	case protocol.PrivateEncrypted:
 		c.enqueue(errorFrame(0, "Client event rejected - not supported on encrypted channels"))
 		return
 	default:
 		c.enqueue(errorFrame(0, "Client event rejected - only supported on private and presence channels"))
 		return
 	}
-	if len(f.Event) > MaxEventNameLength {
-		c.enqueue(errorFrame(0, fmt.Sprintf("Client event rejected - event name longer than %d characters", MaxEventNameLength)))
+	if len(f.Event) > protocol.MaxEventNameLength {
+		c.enqueue(errorFrame(0, fmt.Sprintf("Client event rejected - event name longer than %d characters", protocol.MaxEventNameLength)))
 		return
 	}
 	if len(f.Data) > c.srv.cfg.MaxEventBytes {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // hub holds one app's connections, channels and signed-in users. One mutex
@@ -85,7 +85,7 @@ func (h *hub) remove(c *conn) {
 func (h *hub) subscribe(c *conn, name string, pm *presenceMember) []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if channel.KindOf(name) == channel.User && channel.Base(name) != c.userID {
+	if protocol.KindOf(name) == protocol.User && protocol.Base(name) != c.userID {
 		return subscriptionErrorFrame(name, "AuthError", "Not signed in as the user of "+name, 401)
 	}
 	if _, already := c.channels[name]; already {
@@ -97,7 +97,7 @@ func (h *hub) subscribe(c *conn, name string, pm *presenceMember) []byte {
 	ch := h.channels[name]
 	if ch == nil {
 		ch = &channelState{subs: map[*conn]struct{}{}}
-		if channel.KindOf(name) == channel.Presence {
+		if protocol.KindOf(name) == protocol.Presence {
 			ch.members = map[string]*member{}
 		}
 	}
@@ -230,7 +230,7 @@ func (h *hub) signin(c *conn, userID string) {
 	if c.userID != "" {
 		// A new sign-in replaces the old one, and with it the right to the
 		// old user's channel.
-		h.unsubscribeLocked(c, channel.UserChannel(c.userID))
+		h.unsubscribeLocked(c, protocol.UserChannel(c.userID))
 		if set := h.users[c.userID]; set != nil {
 			delete(set, c)
 			if len(set) == 0 {

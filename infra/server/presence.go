@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // member is one user in a presence channel. conns counts the user's
@@ -93,11 +93,11 @@ func parseChannelData(s string) (*presenceMember, error) {
 	if id == "" {
 		return nil, errors.New("channel_data user_id is empty")
 	}
-	if len(id) > channel.MaxUserIDLength {
-		return nil, fmt.Errorf("user_id is %d characters, the limit is %d", len(id), channel.MaxUserIDLength)
+	if len(id) > protocol.MaxUserIDLength {
+		return nil, fmt.Errorf("user_id is %d bytes, the limit is %d", len(id), protocol.MaxUserIDLength)
 	}
-	if len(raw.UserInfo) > MaxUserDataBytes {
-		return nil, fmt.Errorf("user_info is %d bytes, the limit is %d", len(raw.UserInfo), MaxUserDataBytes)
+	if len(raw.UserInfo) > protocol.MaxUserInfoBytes {
+		return nil, fmt.Errorf("user_info is %d bytes, the limit is %d", len(raw.UserInfo), protocol.MaxUserInfoBytes)
 	}
 	var info json.RawMessage
 	if len(raw.UserInfo) > 0 && !bytes.Equal(raw.UserInfo, []byte("null")) {

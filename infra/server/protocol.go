@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"strings"
 )
 
 // Pusher protocol 7 close and error codes. pusher-js decides what to do from
@@ -137,24 +136,4 @@ func mustJSON(v any) string {
 		panic("server: encoding event data: " + err.Error())
 	}
 	return string(b)
-}
-
-// validSocketID reports whether s looks like a socket id Pusher issues,
-// digits "." digits. Signatures include the socket id followed by ':', so
-// anything else could let one signature pass for another string.
-func validSocketID(s string) bool {
-	a, b, ok := strings.Cut(s, ".")
-	return ok && digits(a) && digits(b)
-}
-
-func digits(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

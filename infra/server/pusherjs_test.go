@@ -56,14 +56,13 @@ func startNodeHarness(t *testing.T) *nodeHarness {
 
 func (h *nodeHarness) env() []string {
 	host, port, _ := strings.Cut(h.ts.addr, ":")
-	ablyKeyName, _, _ := strings.Cut(testAblyKey, ":")
 	return []string{
 		"PUSHER_HOST=" + host,
 		"PUSHER_PORT=" + port,
 		"PUSHER_APP_ID=" + testAppID,
 		"PUSHER_KEY=" + testKey,
 		"PUSHER_SECRET=" + testSecret,
-		"ABLY_PUSHER_KEY=" + ablyKeyName,
+		"ABLY_PUSHER_KEY=" + ablyKey.Name,
 		"HARNESS_URL=" + h.url,
 	}
 }
@@ -90,7 +89,7 @@ func (h *nodeHarness) channelAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	key, secret := testKey, testSecret
 	if req.Key != "" && req.Key != testKey {
-		key, secret, _ = strings.Cut(testAblyKey, ":")
+		key, secret = ablyKey.Name, ablyKey.Secret
 	}
 	if strings.HasPrefix(req.Channel, "private-forbidden") {
 		secret = "not-the-secret"

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Server serves the Pusher WebSocket protocol, the Pusher HTTP API and,
@@ -51,8 +51,8 @@ func New(cfg Config) (*Server, error) {
 		s.byID[a.ID] = h
 	}
 	if cfg.Ably != nil {
-		id, name, secret, _ := cfg.Ably.parts() // Validate checked it
-		s.ably = newAblyEndpoint(s, s.byID[id], name, secret)
+		app, _ := cfg.Ably.app() // Validate checked it
+		s.ably = newAblyEndpoint(s, s.byID[app.ID], app.Key, app.Secret)
 	}
 	s.routes()
 	return s, nil
@@ -196,7 +196,7 @@ func (s *Server) Trigger(appID string, channels []string, event, data, exceptSoc
 		return fmt.Errorf("server: trigger: unknown app id %q", appID)
 	}
 	for _, name := range channels {
-		if err := channel.Validate(name); err != nil {
+		if err := protocol.ValidateChannel(name); err != nil {
 			return fmt.Errorf("server: trigger: %w", err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -108,7 +109,7 @@ func dial(t testing.TB, url string) *wsClient {
 		SocketID        string `json:"socket_id"`
 		ActivityTimeout int    `json:"activity_timeout"`
 	}
-	if err := json.Unmarshal([]byte(f.str()), &d); err != nil || !validSocketID(d.SocketID) || d.ActivityTimeout <= 0 {
+	if err := json.Unmarshal([]byte(f.str()), &d); err != nil || !protocol.ValidSocketID(d.SocketID) || d.ActivityTimeout <= 0 {
 		t.Fatalf("connection_established data %s: %v", f.Data, err)
 	}
 	c.socketID = d.SocketID

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -78,7 +79,7 @@ type Fault struct {
 // the test ends.
 func NewPusherAPI(t testing.TB, appID, key, secret string) *PusherAPI {
 	t.Helper()
-	p := &PusherAPI{AppID: appID, Key: key, Secret: secret, MaxDataBytes: 10240, now: time.Now}
+	p := &PusherAPI{AppID: appID, Key: key, Secret: secret, MaxDataBytes: protocol.MaxDataBytes, now: time.Now}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.srv.URL
 	t.Cleanup(p.srv.Close)
@@ -229,8 +230,8 @@ func (p *PusherAPI) parse(body []byte, req *PusherRequest) (int, string) {
 		if err := json.Unmarshal(body, &b); err != nil {
 			return http.StatusBadRequest, "Invalid JSON"
 		}
-		if len(b.Batch) > 10 {
-			return http.StatusBadRequest, fmt.Sprintf("Batch too large: %d events, the limit is 10", len(b.Batch))
+		if len(b.Batch) > protocol.MaxBatchEvents {
+			return http.StatusBadRequest, fmt.Sprintf("Batch too large: %d events, the limit is %d", len(b.Batch), protocol.MaxBatchEvents)
 		}
 		list = b.Batch
 	} else {
@@ -250,7 +251,7 @@ func (p *PusherAPI) parse(body []byte, req *PusherRequest) (int, string) {
 			return http.StatusBadRequest, "Missing event name"
 		case len(chans) == 0:
 			return http.StatusBadRequest, "Missing channels"
-		case len(chans) > 100:
+		case len(chans) > protocol.MaxChannelsPerTrigger:
 			return http.StatusBadRequest, "Too many channels"
 		case len(e.Data) > p.MaxDataBytes:
 			return http.StatusRequestEntityTooLarge, "Request Entity Too Large"

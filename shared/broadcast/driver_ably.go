@@ -9,25 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/ably/ably-go/ably"
-	"github.com/heraldrt/herald/shared/channel"
 	"github.com/heraldrt/herald/shared/jsontext"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
-// Ably's documented limits.
 const (
-	// AblyMaxDataBytes is the default largest message (Free and Standard
-	// packages: 64 KiB); Ably counts name and data together.
-	AblyMaxDataBytes = 65536
-	// AblyMaxChannelsPerRequest is how many channels one batch publish
-	// request may name.
-	AblyMaxChannelsPerRequest = 100
-	// AblyMaxRequestBytes keeps a batch publish body under Ably's 2 MiB.
-	AblyMaxRequestBytes = 2<<20 - 4096
+	// ablyMaxRequestBytes keeps a batch publish body under Ably's limit,
+	// with room for the request's own framing.
+	ablyMaxRequestBytes = protocol.AblyMaxBatchBytes - 4096
 	// ablyLookahead bounds how many open requests the planner tries before
 	// opening a new one, so planning stays linear.
 	ablyLookahead = 16
@@ -37,8 +30,6 @@ const (
 const (
 	ablyCodeBatchError = 40020 // batch publish partially failed
 )
-
-var ablyKeyPattern = regexp.MustCompile(`^[^.:\s]+\.[^.:\s]+:\S+$`)
 
 // AblyConfig configures the ably driver. Field comments name the environment
 // variable package config reads each from.
@@ -63,8 +54,8 @@ func (c AblyConfig) Validate() error {
 	if c.Key == "" {
 		return errors.New("ABLY_KEY is empty")
 	}
-	if !ablyKeyPattern.MatchString(c.Key) {
-		return errors.New("ABLY_KEY must have the form appId.keyId:secret")
+	if _, err := protocol.ParseAblyKey(c.Key); err != nil {
+		return fmt.Errorf("ABLY_KEY %w", err)
 	}
 	if strings.ContainsAny(c.Host, "/ ") {
 		return fmt.Errorf("ABLY_HOST %q must be a host name, without scheme or path", c.Host)
@@ -87,9 +78,9 @@ func (c AblyConfig) Validate() error {
 }
 
 // Ably broadcasts through Ably's REST batch publish (POST /messages) with
-// ably-go, to the channel names Ably's Pusher protocol adapter gives pusher-js
-// subscriptions (see AblyChannel), so a pusher-js frontend connected to Ably
-// receives them.
+// ably-go, to the channel names Ably's Pusher protocol adapter gives
+// pusher-js subscriptions (see protocol.AblyChannel), so a pusher-js
+// frontend connected to Ably receives them.
 //
 // Planning: each message is one batch spec naming all its channels (split
 // at 100); specs are packed into requests of at most 100 channels and 2 MiB.
@@ -126,7 +117,7 @@ func NewAbly(cfg AblyConfig) (*Ably, error) {
 		return nil, err
 	}
 	if cfg.MaxDataBytes == 0 {
-		cfg.MaxDataBytes = AblyMaxDataBytes
+		cfg.MaxDataBytes = protocol.AblyMaxMessageBytes
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = DefaultConcurrency
@@ -155,7 +146,7 @@ func NewAbly(cfg AblyConfig) (*Ably, error) {
 	}
 	return &Ably{
 		rest:        rest,
-		limits:      Limits{MaxDataBytes: cfg.MaxDataBytes, MaxChannelsPerCall: AblyMaxChannelsPerRequest, MaxEventsPerCall: AblyMaxChannelsPerRequest},
+		limits:      Limits{MaxDataBytes: cfg.MaxDataBytes, MaxChannelsPerCall: protocol.AblyMaxBatchChannels, MaxEventsPerCall: protocol.AblyMaxBatchChannels},
 		concurrency: cfg.Concurrency,
 	}, nil
 }
@@ -165,25 +156,6 @@ func (a *Ably) Name() string { return "ably" }
 
 // Limits implements Driver.
 func (a *Ably) Limits() Limits { return a.limits }
-
-// AblyChannel returns the Ably channel that Ably's Pusher protocol adapter
-// connects a pusher-js subscription to: foo -> public:foo, private-foo ->
-// private:foo, presence-foo -> presence:foo. private-encrypted- and
-// #server-to-user- channels have no counterpart through the adapter.
-func AblyChannel(name string) (string, error) {
-	switch k := channel.KindOf(name); k {
-	case channel.Public:
-		return "public:" + name, nil
-	case channel.Private:
-		return "private:" + channel.Base(name), nil
-	case channel.Presence:
-		return "presence:" + channel.Base(name), nil
-	case channel.PrivateEncrypted:
-		return "", fmt.Errorf("%s: private-encrypted- channels cannot be reached through Ably's Pusher adapter", name)
-	default:
-		return "", fmt.Errorf("%s: %s channels cannot be reached through Ably's Pusher adapter", name, k)
-	}
-}
 
 // AblyMessageID is the Ably message id herald publishes a message with the
 // given Message.ID under: the same input always gives the same id.
@@ -254,7 +226,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 		ids[i] = id
 		enc := ablyMessageLen(m)
 		for len(chans) > 0 {
-			n := min(len(chans), AblyMaxChannelsPerRequest)
+			n := min(len(chans), protocol.AblyMaxBatchChannels)
 			part := chans[:n:n]
 			chans = chans[n:]
 			size := enc + len(`{"channels":[],"messages":[]},`)
@@ -270,7 +242,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 			start = max(start, firstOpen)
 			target := -1
 			for r := start; r < len(reqs) && r < start+ablyLookahead; r++ {
-				if reqs[r].channels+n <= AblyMaxChannelsPerRequest && reqs[r].bytes+size <= AblyMaxRequestBytes {
+				if reqs[r].channels+n <= protocol.AblyMaxBatchChannels && reqs[r].bytes+size <= ablyMaxRequestBytes {
 					target = r
 					break
 				}
@@ -289,7 +261,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 			for _, ch := range part {
 				last[ch] = target
 			}
-			for firstOpen < len(reqs) && (reqs[firstOpen].channels == AblyMaxChannelsPerRequest || reqs[firstOpen].bytes > AblyMaxRequestBytes-1024) {
+			for firstOpen < len(reqs) && (reqs[firstOpen].channels == protocol.AblyMaxBatchChannels || reqs[firstOpen].bytes > ablyMaxRequestBytes-1024) {
 				firstOpen++
 			}
 		}
@@ -315,10 +287,10 @@ func (a *Ably) check(m *Message) ([]string, error) {
 	}
 	out := make([]string, 0, len(m.Channels))
 	for _, name := range dedupe(m.Channels) {
-		if err := channel.Validate(name); err != nil {
+		if err := protocol.ValidateChannel(name); err != nil {
 			return fail("%v", err)
 		}
-		ch, err := AblyChannel(name)
+		ch, err := protocol.AblyChannel(name)
 		if err != nil {
 			return fail("%v", err)
 		}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 const testAblyKey = "appid.keyid:ably-test-secret"
@@ -79,7 +81,7 @@ func (s *ablyStandIn) serve(w http.ResponseWriter, r *http.Request) {
 			seen[ch] = true
 		}
 	}
-	if len(seen) > AblyMaxChannelsPerRequest {
+	if len(seen) > protocol.AblyMaxBatchChannels {
 		writeAblyError(w, http.StatusBadRequest, 40000, "too many channels")
 		return
 	}
@@ -126,22 +128,6 @@ func newTestAbly(t *testing.T, cfg AblyConfig) *Ably {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func TestAblyChannelMapping(t *testing.T) {
-	for _, c := range []struct{ in, want, err string }{
-		{"foo", "public:foo", ""},
-		{"orders.42", "public:orders.42", ""},
-		{"private-App.Models.User.42", "private:App.Models.User.42", ""},
-		{"presence-chat.1", "presence:chat.1", ""},
-		{"private-encrypted-secret", "", "private-encrypted- channels cannot be reached"},
-		{"#server-to-user-42", "", "user channels cannot be reached"},
-	} {
-		got, err := AblyChannel(c.in)
-		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
-			t.Errorf("AblyChannel(%q) = %q, %v; want %q, %q", c.in, got, err, c.want, c.err)
-		}
-	}
 }
 
 func TestAblyPublishOnTheWire(t *testing.T) {
@@ -437,7 +423,7 @@ func TestAblyRefusesWhatTheAdapterCannotCarry(t *testing.T) {
 	msgs := []Message{
 		{Name: "secret", Channels: []string{"private-encrypted-x"}, Data: "1"},
 		{Name: "user", Channels: []string{"#server-to-user-42"}, Data: "1"},
-		{Name: "big", Channels: []string{"a"}, Data: strings.Repeat("x", AblyMaxDataBytes)},
+		{Name: "big", Channels: []string{"a"}, Data: strings.Repeat("x", protocol.AblyMaxMessageBytes)},
 		{Name: "fine", Channels: []string{"b"}, Data: "1", SocketID: "1.2"},
 	}
 	fails := Failures(d.Broadcast(context.Background(), msgs), len(msgs))
@@ -465,8 +451,8 @@ func TestAblyConfigValidate(t *testing.T) {
 	}{
 		{"good", AblyConfig{Key: testAblyKey}, ""},
 		{"empty", AblyConfig{}, "ABLY_KEY is empty"},
-		{"no secret", AblyConfig{Key: "appid.keyid"}, "ABLY_KEY must have the form appId.keyId:secret"},
-		{"no key id", AblyConfig{Key: "appid:ably-test-secret"}, "ABLY_KEY must have the form appId.keyId:secret"},
+		{"no secret", AblyConfig{Key: "appid.keyid"}, `ABLY_KEY must have the form appId.keyId:secret (no ":" found)`},
+		{"no key id", AblyConfig{Key: "appid:ably-test-secret"}, `ABLY_KEY must have the form appId.keyId:secret (the part before ":" is not appId.keyId)`},
 		{"scheme", AblyConfig{Key: testAblyKey, Scheme: "ws"}, `ABLY_SCHEME "ws" must be http or https`},
 		{"port", AblyConfig{Key: testAblyKey, Port: -1}, "ABLY_PORT -1 is not a TCP port (1-65535)"},
 		{"host", AblyConfig{Key: testAblyKey, Host: "http://x"}, `ABLY_HOST "http://x" must be a host name, without scheme or path`},

@@ -3,6 +3,8 @@ package broadcast
 import (
 	"context"
 	"log/slog"
+
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // LogMaxDataBytes is the log and null drivers' data limit: CloudWatch Logs
@@ -35,7 +37,7 @@ func (l *Log) Name() string { return "log" }
 
 // Limits implements Driver.
 func (l *Log) Limits() Limits {
-	return Limits{MaxDataBytes: LogMaxDataBytes, MaxChannelsPerCall: PusherMaxChannelsPerTrigger, MaxEventsPerCall: PusherMaxBatchEvents}
+	return Limits{MaxDataBytes: LogMaxDataBytes, MaxChannelsPerCall: protocol.MaxChannelsPerTrigger, MaxEventsPerCall: protocol.MaxBatchEvents}
 }
 
 // Broadcast implements Driver. It fails only when ctx is already done, like

@@ -7,28 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 	pusher "github.com/pusher/pusher-http-go/v5"
 )
-
-// Pusher's documented limits for multi-tenant clusters.
-const (
-	// PusherMaxDataBytes is the default largest event data: 10 KB.
-	PusherMaxDataBytes = 10240
-	// PusherMaxChannelsPerTrigger is how many channels one trigger names.
-	PusherMaxChannelsPerTrigger = 100
-	// PusherMaxBatchEvents is how many events one batch_events call carries;
-	// pusher-http-go does not enforce it, the API answers 400 above it.
-	PusherMaxBatchEvents = 10
-	// PusherMaxEventNameLength is the longest event name the API accepts.
-	PusherMaxEventNameLength = 200
-)
-
-var socketIDPattern = regexp.MustCompile(`^\d+\.\d+$`)
 
 // PusherConfig configures the pusher driver. Field comments name the
 // environment variable package config reads each from.
@@ -127,7 +111,7 @@ func NewPusher(cfg PusherConfig) (*Pusher, error) {
 		return nil, err
 	}
 	if cfg.MaxDataBytes == 0 {
-		cfg.MaxDataBytes = PusherMaxDataBytes
+		cfg.MaxDataBytes = protocol.MaxDataBytes
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = DefaultConcurrency
@@ -155,7 +139,7 @@ func NewPusher(cfg PusherConfig) (*Pusher, error) {
 			OverrideMaxMessagePayloadKB: (cfg.MaxDataBytes + 1023) / 1024,
 		},
 		transport:   client.Transport.(*recordingTransport),
-		limits:      Limits{MaxDataBytes: cfg.MaxDataBytes, MaxChannelsPerCall: PusherMaxChannelsPerTrigger, MaxEventsPerCall: PusherMaxBatchEvents},
+		limits:      Limits{MaxDataBytes: cfg.MaxDataBytes, MaxChannelsPerCall: protocol.MaxChannelsPerTrigger, MaxEventsPerCall: protocol.MaxBatchEvents},
 		concurrency: cfg.Concurrency,
 		hasKey:      cfg.EncryptionMasterKeyBase64 != "",
 	}, nil
@@ -199,7 +183,7 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 		if hasUserChannel(chans) {
 			rest = nil
 			for _, ch := range chans {
-				if channel.KindOf(ch) == channel.User {
+				if protocol.KindOf(ch) == protocol.User {
 					units = append(units, pusherUnit{msg: i, op: "send_to_user", channels: []string{ch}})
 				} else {
 					rest = append(rest, ch)
@@ -211,7 +195,7 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 			units = append(units, pusherUnit{msg: i, op: "batch_events", channels: rest})
 		case len(rest) > 1:
 			for len(rest) > 0 {
-				n := min(len(rest), PusherMaxChannelsPerTrigger)
+				n := min(len(rest), protocol.MaxChannelsPerTrigger)
 				units = append(units, pusherUnit{msg: i, op: "trigger", channels: rest[:n:n]})
 				rest = rest[n:]
 			}
@@ -226,8 +210,8 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 			open = -1 // later events must follow this call, not precede it
 			continue
 		}
-		if open < 0 || len(calls[open].msgs) == PusherMaxBatchEvents {
-			calls = append(calls, call{op: "batch_events", msgs: make([]int, 0, PusherMaxBatchEvents), parts: make([][]string, 0, PusherMaxBatchEvents)})
+		if open < 0 || len(calls[open].msgs) == protocol.MaxBatchEvents {
+			calls = append(calls, call{op: "batch_events", msgs: make([]int, 0, protocol.MaxBatchEvents), parts: make([][]string, 0, protocol.MaxBatchEvents)})
 			open = len(calls) - 1
 		}
 		c := &calls[open]
@@ -251,22 +235,22 @@ func (p *Pusher) check(m *Message) ([]string, error) {
 	if m.Name == "" {
 		return fail("event name is empty")
 	}
-	if len(m.Name) > PusherMaxEventNameLength {
-		return fail("event name is %d characters, the limit is %d", len(m.Name), PusherMaxEventNameLength)
+	if len(m.Name) > protocol.MaxEventNameLength {
+		return fail("event name is %d bytes, the limit is %d", len(m.Name), protocol.MaxEventNameLength)
 	}
 	if len(m.Channels) == 0 {
 		return fail("event %q names no channel", m.Name)
 	}
-	if m.SocketID != "" && !socketIDPattern.MatchString(m.SocketID) {
+	if m.SocketID != "" && !protocol.ValidSocketID(m.SocketID) {
 		return fail("socket_id %q is not of the form 123.456", m.SocketID)
 	}
 	chans := dedupe(m.Channels)
 	encrypted := false
 	for _, ch := range chans {
-		if err := channel.Validate(ch); err != nil {
+		if err := protocol.ValidateChannel(ch); err != nil {
 			return fail("%v", err)
 		}
-		if channel.KindOf(ch) == channel.PrivateEncrypted {
+		if protocol.KindOf(ch) == protocol.PrivateEncrypted {
 			encrypted = true
 		}
 	}
@@ -327,7 +311,7 @@ func (p *Pusher) send(ctx context.Context, msgs []Message, c *call) error {
 		_, err = client.TriggerMultiWithParams(c.channels, m.Name, m.Data, params)
 	case "send_to_user":
 		m := &msgs[c.msgs[0]]
-		err = client.SendToUser(strings.TrimPrefix(c.channels[0], channel.PrefixUser), m.Name, m.Data)
+		err = client.SendToUser(strings.TrimPrefix(c.channels[0], protocol.PrefixUser), m.Name, m.Data)
 	}
 	return classify("pusher", c.op, rec, err)
 }
@@ -435,7 +419,7 @@ func groupByComponent[U any](units []U, chans func(*U) []string) []U {
 
 func hasUserChannel(chans []string) bool {
 	for _, ch := range chans {
-		if channel.KindOf(ch) == channel.User {
+		if protocol.KindOf(ch) == protocol.User {
 			return true
 		}
 	}

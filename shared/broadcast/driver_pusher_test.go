@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 	"golang.org/x/crypto/nacl/secretbox"
 )
@@ -115,7 +116,7 @@ func (s *pusherStandIn) serve(w http.ResponseWriter, r *http.Request) {
 			s.t.Errorf("batch body: %v", err)
 		}
 		req.Batch = b.Batch
-		if len(b.Batch) > PusherMaxBatchEvents {
+		if len(b.Batch) > protocol.MaxBatchEvents {
 			http.Error(w, "Batch too large", http.StatusBadRequest)
 			return
 		}
@@ -360,12 +361,12 @@ func TestPusherValidationFailsAlone(t *testing.T) {
 	d := newTestPusher(t, s.config())
 	msgs := []Message{
 		{Name: "ok", Channels: []string{"a"}, Data: "x"},
-		{Name: "big", Channels: []string{"b"}, Data: strings.Repeat("x", PusherMaxDataBytes+1)},
+		{Name: "big", Channels: []string{"b"}, Data: strings.Repeat("x", protocol.MaxDataBytes+1)},
 		{Name: "sock", Channels: []string{"c"}, Data: "x", SocketID: "abc"},
 		{Name: "bad", Channels: []string{"private-a b"}, Data: "x"},
 		{Name: "", Channels: []string{"d"}, Data: "x"},
 		{Name: "none", Data: "x"},
-		{Name: "edge", Channels: []string{"e"}, Data: strings.Repeat("x", PusherMaxDataBytes)},
+		{Name: "edge", Channels: []string{"e"}, Data: strings.Repeat("x", protocol.MaxDataBytes)},
 	}
 	fails := Failures(d.Broadcast(context.Background(), msgs), len(msgs))
 	want := []string{"", "data is 10241 bytes, the limit is 10240", "socket_id", "channel names may contain only", "event name is empty", "names no channel", ""}

@@ -57,7 +57,7 @@ func TestBroadcastVariables(t *testing.T) {
 		{"BROADCAST_CONCURRENCY", with(pusherBase, "BROADCAST_CONCURRENCY", "0"), "BROADCAST_CONCURRENCY 0 must be between 1 and 256"},
 		{"ably ok", ablyBase, ""},
 		{"ABLY_KEY", with(ablyBase, "ABLY_KEY", ""), "ABLY_KEY is empty"},
-		{"ABLY_KEY form", with(ablyBase, "ABLY_KEY", ablySecret), "ABLY_KEY must have the form appId.keyId:secret"},
+		{"ABLY_KEY form", with(ablyBase, "ABLY_KEY", ablySecret), `ABLY_KEY must have the form appId.keyId:secret (no ":" found)`},
 		{"ABLY_PORT", with(ablyBase, "ABLY_PORT", "99999"), "ABLY_PORT 99999 must be between 1 and 65535"},
 		{"ABLY_SCHEME", with(ablyBase, "ABLY_SCHEME", "ftp"), `ABLY_SCHEME "ftp" must be http or https`},
 		{"ABLY_HOST", with(ablyBase, "ABLY_HOST", "a/b"), `ABLY_HOST "a/b" must be a host name, without scheme or path`},

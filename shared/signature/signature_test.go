@@ -2,8 +2,10 @@ package signature
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -150,5 +152,44 @@ func TestVerifyRequest(t *testing.T) {
 				t.Fatal("error message contains the secret")
 			}
 		})
+	}
+}
+
+// A Signer's reused keyed hashes sign as a freshly keyed HMAC does, also
+// when many goroutines share it.
+func TestSigner(t *testing.T) {
+	s := NewSigner(key, secret)
+	// Pusher's published example.
+	if got, want := s.Channel("1234.1234", "private-foobar", ""), key+":58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"; got != want {
+		t.Fatalf("private-foobar: %s, want %s", got, want)
+	}
+	data := []string{"", "a", `{"user_id":"1"}`, "line\nbreak\x00", "é€😀", "\xff\xfe", "key:0123456789abcdef"}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				sock, d := fmt.Sprintf("%d.%d", g, i), data[i%len(data)]
+				signed := sock + ":presence-x"
+				if d != "" {
+					signed += ":" + d
+				}
+				if got, want := s.Channel(sock, "presence-x", d), key+":"+HMAC(secret, signed); got != want {
+					errs <- fmt.Errorf("channel %s: %s, want %s", sock, got, want)
+					return
+				}
+				if got, want := s.User(sock, d), key+":"+HMAC(secret, sock+"::user::"+d); got != want {
+					errs <- fmt.Errorf("user %s: %s, want %s", sock, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // pattern is a compiled channel pattern such as "App.Models.User.{id}".
@@ -32,7 +32,7 @@ func compilePattern(src string) (*pattern, error) {
 	if src == "" {
 		return nil, fmt.Errorf("pattern is empty")
 	}
-	for _, k := range []channel.Kind{channel.PrivateEncrypted, channel.Private, channel.Presence} {
+	for _, k := range []protocol.Kind{protocol.PrivateEncrypted, protocol.Private, protocol.Presence} {
 		if strings.HasPrefix(src, k.Prefix()) {
 			return nil, fmt.Errorf("pattern %q starts with %q: write patterns without the channel prefix, as in Laravel (use kinds: to restrict the kind)", src, k.Prefix())
 		}
@@ -99,8 +99,8 @@ func checkLiteral(src, lit string) error {
 	// Validate a stand-in public name holding the literal ("x" keeps a
 	// literal that happens to start like a prefix from being read as one),
 	// so a pattern only contains characters a channel name can.
-	if err := channel.Validate("x" + lit); err != nil && strings.Contains(err.Error(), channel.CharsetMessage) {
-		return fmt.Errorf("pattern %q: %s", src, channel.CharsetMessage)
+	if err := protocol.ValidateChannel("x" + lit); err != nil && strings.Contains(err.Error(), protocol.ChannelCharsetMessage) {
+		return fmt.Errorf("pattern %q: %s", src, protocol.ChannelCharsetMessage)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/heraldrt/herald/functions/auth/rules/expr"
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // File is the YAML form of a rules file.
@@ -76,7 +76,7 @@ type Set struct {
 type rule struct {
 	name    string
 	pattern *pattern
-	kinds   []channel.Kind
+	kinds   []protocol.Kind
 	allow   *expr.Program
 	member  *memberProgram
 }
@@ -144,7 +144,7 @@ func compileRule(i int, cr ChannelRule) (*rule, error) {
 		return nil, fmt.Errorf("%s: %w", r.name, err)
 	}
 	for _, k := range cr.Kinds {
-		kind, err := channel.ParseKind(k)
+		kind, err := protocol.ParseKind(k)
 		if err != nil || !kind.NeedsAuth() {
 			return nil, fmt.Errorf("%s: kind %q: rules apply to private, presence and private-encrypted channels", r.name, k)
 		}
@@ -208,8 +208,8 @@ func compileExpr(vars []expr.Var, src string, want *expr.Type) (*expr.Program, e
 // must already be a valid channel name of a kind that needs authorization.
 // Claims are JSON values as a token decodes them (map[string]any).
 func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any) Decision {
-	kind := channel.KindOf(name)
-	r, params := s.match(kind, channel.Base(name))
+	kind := protocol.KindOf(name)
+	r, params := s.match(kind, protocol.Base(name))
 	if r == nil {
 		return Decision{Reason: fmt.Sprintf("no rule matches %s channel %q", kind, name)}
 	}
@@ -236,7 +236,7 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 		d.Reason = fmt.Sprintf("rule %s denies %q", r.name, name)
 		return d
 	}
-	if kind == channel.Presence {
+	if kind == protocol.Presence {
 		m, err := r.member.eval(ctx, vars)
 		if err != nil {
 			d.Reason = fmt.Sprintf("rule %s: member: %v", r.name, err)
@@ -260,8 +260,8 @@ func (s *Set) User(ctx context.Context, claims map[string]any) (Member, error) {
 // Match returns the rule that decides a channel name and the parameters it
 // binds; ok is false when no rule matches. It evaluates nothing.
 func (s *Set) Match(name string) (rule string, params map[string]string, ok bool) {
-	base := channel.Base(name)
-	r, _ := s.match(channel.KindOf(name), base)
+	base := protocol.Base(name)
+	r, _ := s.match(protocol.KindOf(name), base)
 	if r == nil {
 		return "", nil, false
 	}
@@ -270,15 +270,15 @@ func (s *Set) Match(name string) (rule string, params map[string]string, ok bool
 }
 
 // kindNames are the values of the kind variable, boxed once.
-var kindNames = map[channel.Kind]any{
-	channel.Private:          channel.Private.String(),
-	channel.Presence:         channel.Presence.String(),
-	channel.PrivateEncrypted: channel.PrivateEncrypted.String(),
+var kindNames = map[protocol.Kind]any{
+	protocol.Private:          protocol.Private.String(),
+	protocol.Presence:         protocol.Presence.String(),
+	protocol.PrivateEncrypted: protocol.PrivateEncrypted.String(),
 }
 
 // match finds the deciding rule and its pattern's submatches: the whole
 // base name, then one per parameter.
-func (s *Set) match(kind channel.Kind, base string) (*rule, []string) {
+func (s *Set) match(kind protocol.Kind, base string) (*rule, []string) {
 	if !kind.NeedsAuth() {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package channel
+package protocol
 
 import (
 	"fmt"
@@ -28,15 +28,6 @@ const (
 	PrefixPresence         = "presence-"
 	PrefixPrivateEncrypted = "private-encrypted-"
 	PrefixUser             = "#server-to-user-"
-)
-
-// Limits from Pusher's documentation.
-const (
-	// MaxNameLength is the longest channel name Pusher documents (164
-	// characters; pusher-http-go accepts 200, the service does not).
-	MaxNameLength = 164
-	// MaxUserIDLength is the longest presence or sign-in user id.
-	MaxUserIDLength = 128
 )
 
 // KindOf returns the kind of a channel by its prefix.
@@ -124,18 +115,18 @@ func allowed(c byte) bool {
 	return false
 }
 
-// CharsetMessage is the sentence every invalid-character error carries.
-const CharsetMessage = "channel names may contain only A-Z a-z 0-9 _ - = @ , . ;"
+// ChannelCharsetMessage is the sentence every invalid-character error carries.
+const ChannelCharsetMessage = "channel names may contain only A-Z a-z 0-9 _ - = @ , . ;"
 
-// Validate checks a channel name against Pusher's rules and says what is
+// ValidateChannel checks a channel name against Pusher's rules and says what is
 // wrong in words a developer can act on. User channels ("#server-to-user-")
 // are valid only with a non-empty user id of allowed characters.
-func Validate(name string) error {
+func ValidateChannel(name string) error {
 	if name == "" {
 		return fmt.Errorf("channel name is empty")
 	}
-	if len(name) > MaxNameLength {
-		return fmt.Errorf("%q: channel name is %d characters, the limit is %d", abbreviate(name), len(name), MaxNameLength)
+	if len(name) > MaxChannelNameLength {
+		return fmt.Errorf("%q: channel name is %d characters, the limit is %d", abbreviate(name), len(name), MaxChannelNameLength)
 	}
 	rest := name
 	if strings.HasPrefix(name, PrefixUser) {
@@ -146,7 +137,7 @@ func Validate(name string) error {
 	}
 	for i := 0; i < len(rest); i++ {
 		if !allowed(rest[i]) {
-			return fmt.Errorf("%q: %s", name, CharsetMessage)
+			return fmt.Errorf("%q: %s", name, ChannelCharsetMessage)
 		}
 	}
 	switch k := KindOf(name); k {

@@ -1,4 +1,4 @@
-package channel
+package protocol
 
 import (
 	"strings"
@@ -45,7 +45,7 @@ func TestKindStringRoundTrip(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
+func TestValidateChannel(t *testing.T) {
 	cases := []struct {
 		name string
 		err  string
@@ -53,9 +53,9 @@ func TestValidate(t *testing.T) {
 		{"private-App.Models.User.42", ""},
 		{"a_b-c=d@e,f.g;h", ""},
 		{"#server-to-user-42", ""},
-		{strings.Repeat("a", MaxNameLength), ""},
+		{strings.Repeat("a", MaxChannelNameLength), ""},
 		{"", "channel name is empty"},
-		{strings.Repeat("a", MaxNameLength+1), `"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...": channel name is 165 characters, the limit is 164`},
+		{strings.Repeat("a", MaxChannelNameLength+1), `"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...": channel name is 165 characters, the limit is 164`},
 		{"private-a b", `"private-a b": channel names may contain only A-Z a-z 0-9 _ - = @ , . ;`},
 		{"private-a:b", `"private-a:b": channel names may contain only A-Z a-z 0-9 _ - = @ , . ;`},
 		{"chat#1", `"chat#1": channel names may contain only A-Z a-z 0-9 _ - = @ , . ;`},
@@ -68,15 +68,15 @@ func TestValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Validate(c.name)
+			err := ValidateChannel(c.name)
 			if c.err == "" {
 				if err != nil {
-					t.Fatalf("Validate: %v", err)
+					t.Fatalf("ValidateChannel: %v", err)
 				}
 				return
 			}
 			if err == nil || err.Error() != c.err {
-				t.Fatalf("Validate error = %v, want %s", err, c.err)
+				t.Fatalf("ValidateChannel error = %v, want %s", err, c.err)
 			}
 		})
 	}
