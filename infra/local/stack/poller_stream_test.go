@@ -318,4 +318,3 @@ func TestStreamFailures(t *testing.T) {
 		})
 	}
 }
-

@@ -177,7 +177,9 @@ func TestTemplateDrift(t *testing.T) {
 	if redrive.DeadLetterTargetArn != st.res.DLQARN {
 		t.Errorf("moto: redrive to %s, want the DLQ %s", redrive.DeadLetterTargetArn, st.res.DLQARN)
 	}
-	var policy struct{ Statement []struct{ Principal struct{ Service string } } }
+	var policy struct {
+		Statement []struct{ Principal struct{ Service string } }
+	}
 	json.Unmarshal([]byte(q.Attributes["Policy"]), &policy)
 	var services []string
 	for _, s := range policy.Statement {
