@@ -329,3 +329,25 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestMakeMotoDeps: where no python has moto and the package index does
+// not answer, `make moto-deps` does nothing and says nothing, leaving the
+// one-line hint to the command (TestMotoMissing).
+func TestMakeMotoDeps(t *testing.T) {
+	path := t.TempDir()
+	if err := os.WriteFile(filepath.Join(path, "python3"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := testkit.RepoRoot(t)
+	_, venvBefore := os.Stat(filepath.Join(root, ".venv"))
+	cmd := exec.Command("make", "-s", "moto-deps")
+	cmd.Dir = root
+	cmd.Env = []string{"PATH=" + path + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Fatalf("make moto-deps: %v, output %q; want silence and success", err, out)
+	}
+	if _, venvAfter := os.Stat(filepath.Join(root, ".venv")); (venvBefore == nil) != (venvAfter == nil) {
+		t.Error("make moto-deps created or removed .venv")
+	}
+}
