@@ -210,7 +210,7 @@ func forged(t *testing.T) string {
 
 // TestPublishThroughQueue has pusher-http-go, as an app would, trigger an
 // event through the PublishFunction on the local HTTP API: in queue mode it
-// lands on the local SQS queue and the poller hands it to the QueueFunction,
+// lands on the broadcast queue in moto and the poller hands it to the QueueFunction,
 // which deletes it once broadcast. A bad signature is refused.
 func TestPublishThroughQueue(t *testing.T) {
 	st := start(t, nil)
