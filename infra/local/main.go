@@ -46,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the embedded Pusher-compatible server")
 	awsAddr := fs.String("aws", stack.DefaultAWSAddr, "address of the local AWS (moto): AWS_ENDPOINT_URL")
 	visibility := fs.Duration("visibility", stack.QueueVisibilityTimeout, "visibility timeout of the broadcast queue (whole seconds; template.yaml's by default, shorter to watch retries)")
-	verbose := fs.Bool("v", false, "log at debug level")
+	verbose := fs.Bool("v", false, "log at debug level, moto's requests included")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		VisibilityTimeout: *visibility,
 		Out:               stdout,
 		Logger:            log,
+		AWSLog:            awsLog(*verbose, stderr),
 	})
 	if err != nil {
 		return err
@@ -82,6 +83,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+// awsLog is where moto's request log goes: stderr with -v, else nowhere.
+func awsLog(verbose bool, stderr io.Writer) io.Writer {
+	if verbose {
+		return stderr
+	}
 	return nil
 }
 

@@ -73,10 +73,8 @@ func (s *Stack) printBanner(w io.Writer) {
   pusher.subscribe('private-App.Models.User.42').bind('EmailSent', (e) => console.log(e));
 `, pc.Key, opts, u.HTTP+pc.AuthEndpoint, u.HTTP)
 
-	fmt.Fprintln(w, "\naws-sdk-go-v2 (with the variables above exported, config.LoadDefaultConfig finds moto):")
-	fmt.Fprint(w, "  cfg, _ := config.LoadDefaultConfig(ctx)\n")
-	fmt.Fprintf(w, "  sqs.NewFromConfig(cfg).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(%q),\n", u.Queue)
-	fmt.Fprint(w, "      MessageBody: aws.String(`{\"name\":\"EmailSent\",\"channels\":[\"private-App.Models.User.42\"],\"data\":{\"subject\":\"Hi\"}}`)})\n")
+	fmt.Fprintln(w, "\naws-sdk-go-v2 (with the four variables above exported):")
+	fmt.Fprint(w, indent(sdkSnippet(u.Queue), "  "))
 	fmt.Fprintln(w, "\nAWS CLI (a row written to Users is broadcast as UserCreated):")
 	fmt.Fprintf(w, "  %s\n", putItemCommand(u.AWS))
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
@@ -91,3 +89,26 @@ func putItemCommand(endpoint string) string {
 
 // demoPutItem is the item of the banner's put-item line.
 const demoPutItem = `{"id":{"N":"44"},"name":{"S":"Carol"},"email":{"S":"carol@example.com"}}`
+
+// sdkSnippet is the Go the banner shows; TestAppWrites runs the same calls.
+func sdkSnippet(queueURL string) string {
+	return `cfg, err := config.LoadDefaultConfig(ctx) // reads AWS_ENDPOINT_URL, AWS_REGION and the keys
+if err != nil {
+	return err
+}
+_, err = sqs.NewFromConfig(cfg).SendMessage(ctx, &sqs.SendMessageInput{
+	QueueUrl:    aws.String("` + queueURL + `"),
+	MessageBody: aws.String(` + "`" + `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":{"subject":"Hi"}}` + "`" + `),
+})
+`
+}
+
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
+}

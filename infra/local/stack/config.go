@@ -85,6 +85,11 @@ func (c Config) Validate() error {
 	if err := c.SQS.validate(); err != nil {
 		return err
 	}
+	// A message gathered early in the window must not become visible
+	// again before the batch is handed over.
+	if w := c.SQS.withDefaults().BatchingWindow; c.VisibilityTimeout != 0 && c.VisibilityTimeout <= w {
+		return fmt.Errorf("stack config: VisibilityTimeout %v must be longer than the SQS batching window %v", c.VisibilityTimeout, w)
+	}
 	return c.Stream.validate()
 }
 

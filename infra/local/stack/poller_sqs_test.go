@@ -55,7 +55,7 @@ func TestPollerPartialBatch(t *testing.T) {
 		}
 		return resp, nil
 	}
-	p := &sqsPoller{client: client, queueURL: url, queueARN: arn, region: "us-east-1", mapping: SQSMapping{BatchSize: 10, BatchingWindow: time.Second},
+	p := &sqsPoller{client: client, queueURL: url, queueARN: arn, region: "us-east-1", mapping: SQSMapping{BatchSize: 10},
 		handle: lambda.NewHandler(fn), log: slog.New(slog.DiscardHandler)}
 
 	for _, body := range []string{"ok-1", "fail", "ok-2"} {

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -78,6 +79,9 @@ type StreamStats struct {
 type shardReader struct {
 	id       string
 	iterator string
+	// last is the sequence number of the last record read, where a new
+	// iterator starts when this one expires (after 15 minutes in AWS).
+	last string
 }
 
 // open takes an iterator for every shard at the mapping's starting
@@ -119,11 +123,30 @@ func (p *streamPoller) runShard(ctx context.Context, sh shardReader) {
 		if len(batch) > 0 {
 			p.process(ctx, sh.id, batch)
 		}
+		var expired *types.ExpiredIteratorException
+		if errors.As(err, &expired) {
+			err = p.reopen(ctx, &sh)
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Error("reading the stream", "err", err)
 			sleep(ctx, time.Second)
 		}
 	}
+}
+
+// reopen replaces an expired iterator: after the last record read, or at
+// the starting position when none was.
+func (p *streamPoller) reopen(ctx context.Context, sh *shardReader) error {
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.streamARN), ShardId: aws.String(sh.id), ShardIteratorType: types.ShardIteratorType(p.startAt)}
+	if sh.last != "" {
+		in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(sh.last)
+	}
+	it, err := p.streams.GetShardIterator(ctx, in)
+	if err != nil {
+		return fmt.Errorf("renewing the iterator of shard %s: %w", sh.id, err)
+	}
+	sh.iterator = aws.ToString(it.ShardIterator)
+	return nil
 }
 
 // gather reads records until the batch is full or, once it holds one,
@@ -145,6 +168,9 @@ func (p *streamPoller) gather(ctx context.Context, sh *shardReader) ([]types.Rec
 			deadline = time.Now().Add(p.mapping.BatchingWindow)
 		}
 		batch = append(batch, out.Records...)
+		if n := len(out.Records); n > 0 {
+			sh.last = aws.ToString(out.Records[n-1].Dynamodb.SequenceNumber)
+		}
 		if len(batch) > 0 && !time.Now().Before(deadline) {
 			break
 		}

@@ -242,6 +242,7 @@ func TestRedeliveryThenDLQ(t *testing.T) {
 	// One attempt per invocation: the retries under test are the queue's.
 	st := start(t, map[string]string{"PUSHER_PORT": strconv.Itoa(dead), "BROADCAST_RETRY_MAX_ATTEMPTS": "1"}, func(c *Config) {
 		c.VisibilityTimeout = time.Second
+		c.SQS = SQSMapping{BatchSize: 10} // no batching window: it must be shorter than the visibility timeout
 	})
 	id, err := st.SendEmail(context.Background(), "42", "never delivered", "")
 	if err != nil {

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/coder/websocket"
 )
 
@@ -59,6 +61,32 @@ func TestAppWrites(t *testing.T) {
 			s := st.streams[0].Stats()
 			return s.Invocations == 1 && s.Records == 1, fmt.Sprintf("Users stream stats %+v: want this write alone, not the seed rows", s)
 		})
+	})
+
+	t.Run("sdk", func(t *testing.T) {
+		// The banner's aws-sdk-go-v2 lines, with its variables and no
+		// profile of the developer's.
+		for k, v := range map[string]string{"AWS_ENDPOINT_URL": st.URLs().AWS, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+			"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": ""} {
+			t.Setenv(k, v)
+		}
+		if !strings.Contains(sdkSnippet(st.URLs().Queue), "config.LoadDefaultConfig(ctx)") {
+			t.Fatal("the banner no longer shows config.LoadDefaultConfig")
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sqs.NewFromConfig(cfg).SendMessage(ctx, &sqs.SendMessageInput{
+			QueueUrl:    aws.String(st.URLs().Queue),
+			MessageBody: aws.String(`{"name":"EmailSent","channels":["private-App.Models.User.44"],"data":{"subject":"Hi"}}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := readUntil(t, ctx, ws, EmailEvent); !strings.Contains(f.Data, `"subject":"Hi"`) {
+			t.Errorf("EmailSent data %s", f.Data)
+		}
 	})
 
 	t.Run("aws-cli", func(t *testing.T) {
@@ -118,8 +146,8 @@ func TestAppWrites(t *testing.T) {
 			t.Errorf("EmailSent data %s: want the matched event, alone", f.Data)
 		}
 		time.Sleep(2 * time.Second) // the unmatched event would be broadcast by now
-		if s := st.poller.Stats(); s.Messages != 2 {
-			t.Errorf("the QueueFunction received %d messages, want the SNS and the matched EventBridge ones", s.Messages)
+		if s := st.poller.Stats(); s.Messages != 3 {
+			t.Errorf("the QueueFunction received %d messages, want the SDK's, the SNS one and the matched EventBridge one", s.Messages)
 		}
 	})
 }
