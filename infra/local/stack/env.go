@@ -61,9 +61,9 @@ const (
 )
 
 // env is what the functions read, in this order: AWS_ENDPOINT_URL and
-// AWS_REGION (always the stack's moto), the process environment (non-empty values), the
-// provider secret BROADCAST_SECRET_ARN names (the stack's own unless the
-// environment names another), the stack's local defaults.
+// AWS_REGION (always the stack's moto), the process environment (non-empty
+// values), the provider secret BROADCAST_SECRET_ARN names (the stack's own
+// unless the environment names another), the stack's local defaults.
 type env struct {
 	process  func(string) (string, bool)
 	fixed    map[string]string

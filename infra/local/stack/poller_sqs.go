@@ -28,9 +28,10 @@ var lambdaAttributes = []types.MessageSystemAttributeName{
 	types.MessageSystemAttributeNameAWSTraceHeader,
 }
 
-// maxPayload is Lambda's limit on a synchronous invocation's event; a
-// batch stops growing before it (SQS messages are at most 1 MiB).
-const maxPayload = 6<<20 - 1<<20
+// maxPayload stops a batch from growing once its bodies reach it, a rough
+// stand-in for Lambda's 6 MB limit on an invocation's event (checked
+// between receives, bodies only).
+const maxPayload = 5 << 20
 
 // sqsPoller does for the broadcast queue what Lambda's SQS event source
 // mapping does for the deployed one: it long-polls the queue, gathers a
