@@ -17,9 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// streamPollInterval is how often an idle shard is read: Lambda polls
-// each shard four times a second.
-const streamPollInterval = 250 * time.Millisecond
+// streamPollInterval is how often a shard is read: Lambda polls each
+// shard four times a second. After idleAfter without a record, the stack
+// reads an idle shard once a second instead: moto keeps every iterator it
+// hands out (about 1 MB a minute at four reads a second per table).
+const (
+	streamPollInterval = 250 * time.Millisecond
+	idlePollInterval   = time.Second
+	idleAfter          = 30 * time.Second
+)
 
 // retryPause separates the retries of a failing stream batch.
 const retryPause = 500 * time.Millisecond
@@ -82,6 +88,8 @@ type shardReader struct {
 	// last is the sequence number of the last record read, where a new
 	// iterator starts when this one expires (after 15 minutes in AWS).
 	last string
+	// active is when a record was last read.
+	active time.Time
 }
 
 // open takes an iterator for every shard at the mapping's starting
@@ -101,7 +109,7 @@ func (p *streamPoller) open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading the stream of %s (shard %s): %w", p.table, aws.ToString(sh.ShardId), err)
 		}
-		p.shards = append(p.shards, shardReader{id: aws.ToString(sh.ShardId), iterator: aws.ToString(it.ShardIterator)})
+		p.shards = append(p.shards, shardReader{id: aws.ToString(sh.ShardId), iterator: aws.ToString(it.ShardIterator), active: time.Now()})
 	}
 	return nil
 }
@@ -170,12 +178,16 @@ func (p *streamPoller) gather(ctx context.Context, sh *shardReader) ([]types.Rec
 		batch = append(batch, out.Records...)
 		if n := len(out.Records); n > 0 {
 			sh.last = aws.ToString(out.Records[n-1].Dynamodb.SequenceNumber)
+			sh.active = time.Now()
 		}
 		if len(batch) > 0 && !time.Now().Before(deadline) {
 			break
 		}
 		if len(out.Records) == 0 {
 			wait := streamPollInterval
+			if time.Since(sh.active) > idleAfter {
+				wait = idlePollInterval
+			}
 			if len(batch) > 0 {
 				wait = min(wait, time.Until(deadline))
 			}
