@@ -32,6 +32,10 @@ type Config struct {
 	ServerAddr string
 	// AWSAddr is where the stack starts moto, its AWS (-aws).
 	AWSAddr string
+	// AWS, when set, is a running moto to use instead: the stack resets it
+	// (its resources have fixed names) and leaves it running. For tests
+	// that run stacks one after another.
+	AWS *moto.Server
 	// Python runs moto; default: moto.FindPython's choice.
 	Python string
 

@@ -6,6 +6,6 @@ import (
 	"github.com/heraldrt/herald/infra/testkit"
 )
 
-// Each Stack starts a moto of its own (its resource names are fixed); the
-// tests of the pollers' parts share testkit's.
+// The tests share testkit's moto: the pollers' parts on resources of
+// their own, the stacks one after the other, each resetting it.
 func TestMain(m *testing.M) { testkit.Main(m) }

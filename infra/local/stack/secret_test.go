@@ -58,7 +58,7 @@ func TestSecretFromEnvironment(t *testing.T) {
 		"BROADCAST_SECRET_ARN":             aws.ToString(created.ARN),
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": other.Endpoint,
 		"PUSHER_APP_ID":                    "8",
-	})
+	}, func(c *Config) { c.AWS, c.AWSAddr = nil, "127.0.0.1:0" }) // a moto of its own: the other holds the secret
 	for k, want := range map[string]string{"PUSHER_APP_KEY": "key-from-the-secret", "PUSHER_APP_SECRET": "secret-from-the-secret", "PUSHER_APP_CLUSTER": "eu", "PUSHER_APP_ID": "8", "PUSHER_HOST": ""} {
 		if got := st.Env(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

@@ -35,6 +35,7 @@ type Stack struct {
 	httpL, serverL net.Listener
 
 	moto    *moto.Server
+	ownMoto bool    // started by the stack, stopped with it
 	aws     clients // the stack's own, as an app would reach moto
 	res     resources
 	server  *server.Server
@@ -78,15 +79,21 @@ func (s *Stack) setup() error {
 	if s.serverL, err = listen("embedded server", "-server", cfg.ServerAddr); err != nil {
 		return err
 	}
-	if s.moto, err = moto.Start(s.life, moto.Config{Addr: cfg.AWSAddr, Python: cfg.Python, Log: cfg.AWSLog}); err != nil {
+	ctx, cancel := context.WithTimeout(s.life, setupTimeout)
+	defer cancel()
+	if s.moto = cfg.AWS; s.moto != nil {
+		if err := s.moto.Reset(ctx); err != nil {
+			return fmt.Errorf("local AWS: %w", err)
+		}
+	} else if s.moto, err = moto.Start(s.life, moto.Config{Addr: cfg.AWSAddr, Python: cfg.Python, Log: cfg.AWSLog}); err != nil {
 		if errors.Is(err, moto.ErrNotInstalled) {
 			return err
 		}
 		return fmt.Errorf("local AWS (moto) on %s: %w (is another `make dev` running? pick another address with -aws)", cfg.AWSAddr, err)
+	} else {
+		s.ownMoto = true
 	}
 	s.aws = newClients(s.AWSConfig())
-	ctx, cancel := context.WithTimeout(s.life, setupTimeout)
-	defer cancel()
 	if s.res, err = create(ctx, s.aws, cfg.VisibilityTimeout); err != nil {
 		return fmt.Errorf("local AWS: %w", err)
 	}
@@ -148,7 +155,8 @@ func listen(what, flag, addr string) (net.Listener, error) {
 	return l, nil
 }
 
-// Close releases what New acquired (listeners, moto). Run does it itself.
+// Close releases what New acquired (listeners, the moto it started). Run
+// does it itself.
 func (s *Stack) Close() {
 	s.endLife()
 	for _, l := range []net.Listener{s.httpL, s.serverL} {
@@ -156,7 +164,7 @@ func (s *Stack) Close() {
 			l.Close()
 		}
 	}
-	if s.moto != nil {
+	if s.ownMoto {
 		s.moto.Stop()
 	}
 }

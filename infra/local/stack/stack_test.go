@@ -27,13 +27,15 @@ import (
 )
 
 // start runs a stack on free loopback ports with only vars set, and stops
-// it when the test ends, failing the test if the shutdown is not clean.
+// it when the test ends, failing the test if the shutdown is not clean. It
+// uses the package's moto, reset: the package's tests run one after the
+// other.
 func start(t testing.TB, vars map[string]string, mod ...func(*Config)) *Stack {
 	t.Helper()
 	cfg := Config{
 		HTTPAddr:    "127.0.0.1:0",
 		ServerAddr:  "127.0.0.1:0",
-		AWSAddr:     "127.0.0.1:0",
+		AWS:         testkit.Moto(t),
 		Lookup:      func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		NodeModules: filepath.Join(testkit.RepoRoot(t), "infra", "node", "node_modules"),
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
