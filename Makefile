@@ -15,7 +15,7 @@ pkg_StreamFunction  := stream
 pkg_PublishFunction := publish
 pkg_AuthFunction    := auth
 
-.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
+.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps moto-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
 
 all: build
 
@@ -39,14 +39,28 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 	@touch $@
 
-# dev: the whole system on this machine (embedded Pusher-compatible server,
-# HTTP functions, local SQS feeding the QueueFunction, the demo page at
-# http://127.0.0.1:3000/). Ctrl-C stops it. Flags: DEV_FLAGS="-http ... -server ... -sqs ...".
-dev: node-deps
+# moto-deps: moto (the local AWS) for dev. When no python3 has it, the
+# pinned release of infra/local/requirements.txt goes into the project
+# virtualenv .venv, if the package index answers; if not, nothing is done
+# and `go run ./infra/local` stops with the command to run.
+moto-deps:
+	@python3 -c 'import moto.server' 2>/dev/null || .venv/bin/python -c 'import moto.server' 2>/dev/null || \
+	! python3 -m pip index versions moto --timeout 5 --retries 0 >/dev/null 2>&1 || { \
+		echo "installing moto (infra/local/requirements.txt) into .venv"; \
+		python3 -m venv .venv && .venv/bin/pip install -q -r infra/local/requirements.txt; }
+
+# dev: the whole system on this machine: the embedded Pusher-compatible
+# server, the HTTP functions, moto as the local AWS (AWS_ENDPOINT_URL=
+# http://127.0.0.1:4566: template.yaml's queues, tables with streams,
+# secret, SNS topic and EventBridge rule, feeding the QueueFunction and the
+# StreamFunction as Lambda's event source mappings do), the demo page at
+# http://127.0.0.1:3000/. Ctrl-C stops it, moto included.
+# Flags: DEV_FLAGS="-http 127.0.0.1:3000 -server 127.0.0.1:6001 -aws 127.0.0.1:4566 -visibility 10s".
+dev: node-deps moto-deps
 	$(GO) run ./infra/local $(DEV_FLAGS)
 
-# invoke: one function on one event, like `sam local invoke`, broadcasting
-# through the running `make dev` by default:
+# invoke: one function on one event, like `sam local invoke`, against the
+# running `make dev` (its moto and embedded server) by default:
 #   make invoke FN=QueueFunction EVENT=events/samples/<event>.json
 invoke:
 	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>" >&2; exit 2; }

@@ -235,6 +235,49 @@ func TestQueuesAndEvents(t *testing.T) {
 	}
 }
 
+// TestFanIn: an SNS topic (its envelopes, not raw messages, which the
+// QueueFunction unwraps) and an EventBridge rule on the default bus feed
+// the broadcast queue, whose policy lets exactly those two send to it.
+func TestFanIn(t *testing.T) {
+	res := get(raw(t), "Resources")
+	if get(res, "BroadcastTopic", "Type").Value != "AWS::SNS::Topic" {
+		t.Fatal("no BroadcastTopic")
+	}
+	sub := get(res, "BroadcastTopicSubscription", "Properties")
+	if get(res, "BroadcastTopicSubscription", "Type").Value != "AWS::SNS::Subscription" ||
+		get(sub, "TopicArn").Value != "BroadcastTopic" || get(sub, "Protocol").Value != "sqs" ||
+		get(sub, "Endpoint").Value != "BroadcastQueue.Arn" || get(sub, "RawMessageDelivery").Value != "false" {
+		t.Errorf("BroadcastTopicSubscription = %s", nodeText(sub))
+	}
+	rule := get(res, "BroadcastRule", "Properties")
+	if get(res, "BroadcastRule", "Type").Value != "AWS::Events::Rule" || get(rule, "EventBusName").Value != "default" || get(rule, "State").Value != "ENABLED" {
+		t.Errorf("BroadcastRule = %s", nodeText(rule))
+	}
+	if p := scalars(get(rule, "EventPattern", "detail-type")); !slices.Equal(p, []string{"herald.broadcast"}) {
+		t.Errorf("BroadcastRule matches detail-type %v, want [herald.broadcast]", p)
+	}
+	targets := get(rule, "Targets")
+	if targets == nil || len(targets.Content) != 1 || get(targets.Content[0], "Arn").Value != "BroadcastQueue.Arn" {
+		t.Errorf("BroadcastRule targets = %s, want the broadcast queue alone", nodeText(targets))
+	}
+	pol := get(res, "BroadcastQueuePolicy", "Properties")
+	if q := scalars(get(pol, "Queues")); !slices.Equal(q, []string{"BroadcastQueue"}) {
+		t.Errorf("BroadcastQueuePolicy is on %v", q)
+	}
+	senders := map[string]string{}
+	for _, st := range get(pol, "PolicyDocument", "Statement").Content {
+		if get(st, "Effect").Value != "Allow" || get(st, "Action").Value != "sqs:SendMessage" || get(st, "Resource").Value != "BroadcastQueue.Arn" {
+			t.Errorf("queue policy statement %s", nodeText(st))
+		}
+		source := get(st, "Condition", "ArnEquals", "aws:SourceArn")
+		senders[get(st, "Principal", "Service").Value] = source.Tag + " " + source.Value
+	}
+	want := map[string]string{"sns.amazonaws.com": "!Ref BroadcastTopic", "events.amazonaws.com": "!GetAtt BroadcastRule.Arn"}
+	if !mapsEqual(senders, want) {
+		t.Errorf("queue policy lets %v send, want %v", senders, want)
+	}
+}
+
 func TestHTTPAPI(t *testing.T) {
 	res := get(raw(t), "Resources")
 	api := get(res, "HttpApi", "Properties")
@@ -284,7 +327,7 @@ func mapsEqual(a, b map[string]string) bool {
 
 func TestOutputs(t *testing.T) {
 	tpl := open(t)
-	for _, k := range []string{"ApiUrl", "AuthEndpoint", "BroadcastQueueUrl", "OutboxTableName", "DeadLetterQueueUrl"} {
+	for _, k := range []string{"ApiUrl", "AuthEndpoint", "BroadcastQueueUrl", "OutboxTableName", "DeadLetterQueueUrl", "BroadcastTopicArn", "BroadcastRuleArn"} {
 		if _, ok := tpl.Outputs[k]; !ok {
 			t.Errorf("no output %s", k)
 		}

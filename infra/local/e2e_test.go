@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
 	"github.com/heraldrt/herald/infra/local/stack"
 	"github.com/heraldrt/herald/infra/testkit"
 )
@@ -21,7 +25,7 @@ func startStack(t *testing.T, vars map[string]string) *stack.Stack {
 	st, err := stack.New(stack.Config{
 		HTTPAddr:    "127.0.0.1:0",
 		ServerAddr:  "127.0.0.1:0",
-		SQSAddr:     "127.0.0.1:0",
+		AWSAddr:     "127.0.0.1:0",
 		Lookup:      func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		NodeModules: testkit.NodeModules(t),
 		Logger:      testLogger(t),
@@ -75,6 +79,8 @@ type demoResult struct {
 // TestDemoInBrowser runs the seed scenario in headless Chromium against the
 // whole local stack, once per driver: the pusher driver against the
 // server's Pusher HTTP API, and the ably driver against its Ably REST side.
+// The users panel's writes go to moto's Users table and come back to both
+// tabs through its stream and the StreamFunction.
 func TestDemoInBrowser(t *testing.T) {
 	chromium := testkit.Chromium()
 	if chromium == "" {
@@ -117,8 +123,13 @@ func TestDemoInBrowser(t *testing.T) {
 			if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 				t.Errorf("screenshot %s: %v", shot, err)
 			}
-			if n := len(st.DLQ()); n != 0 {
-				t.Errorf("%d messages in the DLQ after a clean run", n)
+			dlq, err := sqs.NewFromConfig(st.AWSConfig()).GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+				QueueUrl: aws.String(st.URLs().DLQ), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := dlq.Attributes["ApproximateNumberOfMessages"]; n != "0" {
+				t.Errorf("%s messages in the DLQ after a clean run", n)
 			}
 			t.Logf("%s: email from admin click to Alice's inbox in %d ms (queue poll, QueueFunction, %s driver, server, pusher-js); screenshot %s",
 				connection, r.LatencyMS, connection, shot)

@@ -1,14 +1,16 @@
 // Command local runs herald on one machine (what `make dev` runs):
 //
-//	go run ./infra/local [-http 127.0.0.1:3000] [-server 127.0.0.1:6001] [-sqs 127.0.0.1:9324]
+//	go run ./infra/local [-http 127.0.0.1:3000] [-server 127.0.0.1:6001] [-aws 127.0.0.1:4566]
 //
 // and runs one function on one event, like `sam local invoke`:
 //
 //	go run ./infra/local invoke <LogicalId> -e <event.json>
 //
-// Configuration is the production environment (BROADCAST_CONNECTION,
-// PUSHER_*, ABLY_*, AUTH_*, CHANNELS*, STREAM_TABLES*, PUBLISH_*) with local
-// defaults that point everything at the embedded server; see package stack.
+// It starts moto on the -aws address with template.yaml's queues, tables,
+// secret, topic and rule. Configuration is the production environment
+// (BROADCAST_CONNECTION, PUSHER_*, ABLY_*, AUTH_*, CHANNELS*,
+// STREAM_TABLES*, PUBLISH_*) with local defaults that point everything at
+// the embedded server and moto; see package stack.
 package main
 
 import (
@@ -23,7 +25,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/heraldrt/herald/infra/local/stack"
 )
@@ -43,9 +44,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	httpAddr := fs.String("http", stack.DefaultHTTPAddr, "address of the HTTP functions and the demo page")
 	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the embedded Pusher-compatible server")
-	sqsAddr := fs.String("sqs", stack.DefaultSQSAddr, "address of the local SQS endpoint")
-	visibility := fs.Duration("visibility", 10*time.Second, "visibility timeout of the broadcast queue (whole seconds)")
-	verbose := fs.Bool("v", false, "log at debug level")
+	awsAddr := fs.String("aws", stack.DefaultAWSAddr, "address of the local AWS (moto): AWS_ENDPOINT_URL")
+	visibility := fs.Duration("visibility", stack.QueueVisibilityTimeout, "visibility timeout of the broadcast queue (whole seconds; template.yaml's by default, shorter to watch retries)")
+	verbose := fs.Bool("v", false, "log at debug level, moto's requests included")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,10 +62,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	st, err := stack.New(stack.Config{
 		HTTPAddr:          *httpAddr,
 		ServerAddr:        *serverAddr,
-		SQSAddr:           *sqsAddr,
+		AWSAddr:           *awsAddr,
 		VisibilityTimeout: *visibility,
 		Out:               stdout,
 		Logger:            log,
+		AWSLog:            awsLog(*verbose, stderr),
 	})
 	if err != nil {
 		return err
@@ -81,6 +83,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+// awsLog is where moto's request log goes: stderr with -v, else nowhere.
+func awsLog(verbose bool, stderr io.Writer) io.Writer {
+	if verbose {
+		return stderr
+	}
 	return nil
 }
 
@@ -101,7 +111,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	eventPath := fs.String("e", "", "event file (a sample from events/samples/); - for stdin")
 	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the running local stack's embedded server")
-	sqsAddr := fs.String("sqs", stack.DefaultSQSAddr, "address of the running local stack's SQS endpoint")
+	awsAddr := fs.String("aws", stack.DefaultAWSAddr, "address of the running local stack's AWS (moto)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -122,7 +132,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	out, err := stack.Invoke(ctx, stack.InvokeConfig{ServerAddr: *serverAddr, SQSAddr: *sqsAddr, Logger: log}, id, event)
+	out, err := stack.Invoke(ctx, stack.InvokeConfig{ServerAddr: *serverAddr, AWSAddr: *awsAddr, Logger: log}, id, event)
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/heraldrt/herald/infra/moto"
 	"io"
 	"log/slog"
 	"net"
@@ -111,7 +112,7 @@ func (g *apiGateway) event(r *http.Request, body []byte) events.APIGatewayV2HTTP
 		Headers:        map[string]string{},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey:     g.routeKey,
-			AccountID:    localAccount,
+			AccountID:    moto.AccountID,
 			Stage:        "$default",
 			RequestID:    fmt.Sprintf("local-%d", now.UnixNano()),
 			APIID:        "local",

@@ -8,16 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/heraldrt/herald/infra/sqs"
 	"github.com/heraldrt/herald/shared/channel"
 )
 
@@ -126,7 +126,7 @@ func (s *Stack) SendEmail(ctx context.Context, to, subject, body string) (string
 	if err != nil {
 		return "", err
 	}
-	out, err := s.client.SendMessage(ctx, &awssqs.SendMessageInput{
+	out, err := s.aws.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(s.env.Get("BROADCAST_QUEUE_URL")),
 		MessageBody: aws.String(string(b)),
 	})
@@ -139,7 +139,12 @@ func (s *Stack) SendEmail(ctx context.Context, to, subject, body string) (string
 func queueName(url string) string { return url[strings.LastIndex(url, "/")+1:] }
 
 func (s *Stack) devUsers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"table": usersTableName, "users": s.users.List()})
+	list, err := s.users.List(r.Context())
+	if err != nil {
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"table": UsersTable, "users": orEmpty(list)})
 }
 
 // userName reads {"name": ...} from a request body.
@@ -158,18 +163,19 @@ func userName(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return in.Name, true
 }
 
-// The /dev/users endpoints write the Users table and hand each write's
-// stream record to the StreamFunction, as DynamoDB Streams and Lambda
-// would: INSERT, MODIFY and REMOVE become UserCreated, UserUpdated and
-// UserDeleted.
+// The /dev/users endpoints write the Users table with the SDK, as the
+// app's backend would; the table's stream takes each write to the
+// StreamFunction, which broadcasts INSERT, MODIFY and REMOVE as
+// UserCreated, UserUpdated and UserDeleted. They answer once the write is
+// done, before the broadcast.
 
 func (s *Stack) devCreateUser(w http.ResponseWriter, r *http.Request) {
 	name, ok := userName(w, r)
 	if !ok {
 		return
 	}
-	u, rec := s.users.Create(name)
-	s.answerStream(w, r.Context(), rec, map[string]any{"user": u}, http.StatusCreated)
+	u, err := s.users.Create(r.Context(), name)
+	s.answerWrite(w, u, err, "PutItem", "INSERT", http.StatusCreated)
 }
 
 func (s *Stack) devRenameUser(w http.ResponseWriter, r *http.Request) {
@@ -177,77 +183,122 @@ func (s *Stack) devRenameUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rec, err := s.users.Rename(r.PathValue("id"), name)
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	s.answerStream(w, r.Context(), rec, nil, http.StatusOK)
+	u, err := s.users.Rename(r.Context(), r.PathValue("id"), name)
+	s.answerWrite(w, u, err, "UpdateItem", "MODIFY", http.StatusOK)
 }
 
 func (s *Stack) devDeleteUser(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.users.Delete(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	s.answerStream(w, r.Context(), rec, nil, http.StatusOK)
+	u, err := s.users.Delete(r.Context(), r.PathValue("id"))
+	s.answerWrite(w, u, err, "DeleteItem", "REMOVE", http.StatusOK)
 }
 
-// answerStream invokes the StreamFunction with rec and answers with its
-// response.
-func (s *Stack) answerStream(w http.ResponseWriter, ctx context.Context, rec events.DynamoDBEventRecord, extra map[string]any, status int) {
-	resp, err := s.stream(ctx, rec)
+func (s *Stack) answerWrite(w http.ResponseWriter, u User, err error, op, record string, status int) {
+	switch {
+	case errors.Is(err, errNoUser):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeError(w, http.StatusBadGateway, err.Error())
+	default:
+		writeJSON(w, status, map[string]any{"table": UsersTable, "operation": op, "event": record, "user": u})
+	}
+}
+
+// QueueState is a queue's content, for /dev/queues: SQS's counts and, for
+// the DLQ, its messages.
+type QueueState struct {
+	URL      string       `json:"url"`
+	Visible  int          `json:"visible"`
+	InFlight int          `json:"in_flight"`
+	Delayed  int          `json:"delayed"`
+	Messages []DeadLetter `json:"messages,omitempty"`
+}
+
+// DeadLetter is a message of the DLQ.
+type DeadLetter struct {
+	ID           string            `json:"id"`
+	Body         string            `json:"body"`
+	Attributes   map[string]string `json:"attributes,omitempty"`
+	ReceiveCount int               `json:"receive_count"`
+}
+
+// devQueues shows both queues. The broadcast queue shows its counts only:
+// reading its messages would be a receive, which counts towards the
+// redrive policy. The DLQ, which has none, is read with a visibility
+// timeout of 0, so its messages stay where they are.
+func (s *Stack) devQueues(w http.ResponseWriter, r *http.Request) {
+	queue, err := s.queueState(r.Context(), s.res.QueueURL)
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	out := map[string]any{"table": usersTableName, "event": rec.EventName, "failures": len(resp.BatchItemFailures), "response": resp}
-	for k, v := range extra {
-		out[k] = v
-	}
-	writeJSON(w, status, out)
-}
-
-// stream invokes the StreamFunction with one record, as Lambda's DynamoDB
-// event source mapping would.
-func (s *Stack) stream(ctx context.Context, rec events.DynamoDBEventRecord) (events.DynamoDBEventResponse, error) {
-	var resp events.DynamoDBEventResponse
-	payload, err := json.Marshal(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{rec}})
+	dlq, err := s.queueState(r.Context(), s.res.DLQURL)
 	if err != nil {
-		return resp, err
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
 	}
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FunctionTimeout)
-	defer cancel()
-	out, err := invoke(ictx, s.fns.Stream, payload)
-	if err != nil {
-		return resp, fmt.Errorf("StreamFunction: %w", err)
+	if dlq.Messages, err = s.DeadLetters(r.Context()); err != nil {
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
 	}
-	if err := json.Unmarshal(out, &resp); err != nil && string(out) != "null" {
-		return resp, fmt.Errorf("StreamFunction answered %s: %w", out, err)
+	streams := map[string]StreamStats{}
+	for _, p := range s.streams {
+		streams[p.table] = p.Stats()
 	}
-	return resp, nil
+	writeJSON(w, http.StatusOK, map[string]any{"queue": queue, "dlq": dlq, "poller": s.poller.Stats(), "streams": streams})
 }
 
-// QueueState is a queue's content, for /dev/queues.
-type QueueState struct {
-	URL      string        `json:"url"`
-	Messages []sqs.Message `json:"messages"`
-}
-
-func (s *Stack) devQueues(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"queue":  QueueState{URL: s.queueURL, Messages: orEmpty(s.sqs.Messages(QueueName))},
-		"dlq":    QueueState{URL: s.dlqURL, Messages: orEmpty(s.sqs.Messages(DLQName))},
-		"poller": s.poller.Stats(),
+func (s *Stack) queueState(ctx context.Context, url string) (QueueState, error) {
+	out, err := s.aws.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
 	})
+	if err != nil {
+		return QueueState{}, fmt.Errorf("GetQueueAttributes on %s: %w", queueName(url), err)
+	}
+	n := func(a sqstypes.QueueAttributeName) int { v, _ := strconv.Atoi(out.Attributes[string(a)]); return v }
+	return QueueState{
+		URL:      url,
+		Visible:  n(sqstypes.QueueAttributeNameApproximateNumberOfMessages),
+		InFlight: n(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
+		Delayed:  n(sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+	}, nil
 }
 
-func orEmpty(m []sqs.Message) []sqs.Message {
-	if m == nil {
-		return []sqs.Message{}
+// DeadLetters reads up to 10 messages of the DLQ without taking them: a
+// receive with a visibility timeout of 0 (which adds one to their
+// receive count).
+func (s *Stack) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	out, err := s.aws.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(s.res.DLQURL),
+		MaxNumberOfMessages:         10,
+		VisibilityTimeout:           0,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", DLQName, err)
 	}
-	return m
+	letters := []DeadLetter{}
+	for _, m := range out.Messages {
+		l := DeadLetter{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: map[string]string{}}
+		l.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+		for k, a := range m.MessageAttributes {
+			l.Attributes[k] = aws.ToString(a.StringValue)
+		}
+		letters = append(letters, l)
+	}
+	return letters, nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,11 +2,11 @@ package stack
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"sort"
 	"strings"
 
+	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/shared/config"
 )
 
@@ -18,15 +18,27 @@ const (
 	localAppSecret = "local-secret"
 	localAblyKey   = "herald.local:local-ably-secret"
 	localJWTSecret = "herald-local-jwt-secret-for-development-only"
-	localRegion    = "us-east-1"
-	usersTableName = "Users"
 )
+
+// localSecretValues is what the stack's provider secret holds: the keys of
+// template.yaml's ProviderSecret (its SecretStringTemplate and the
+// generated PUBLISH_APP_SECRET) with the embedded server's credentials.
+func localSecretValues() map[string]string {
+	return map[string]string{
+		"PUSHER_APP_ID":      localAppID,
+		"PUSHER_APP_KEY":     localAppKey,
+		"PUSHER_APP_SECRET":  localAppSecret,
+		"PUSHER_APP_CLUSTER": "mt1",
+		"ABLY_KEY":           localAblyKey,
+		"PUBLISH_APP_SECRET": localAppSecret,
+	}
+}
 
 // localStreamTables is model broadcasting for the demo's Users table
 // (UserCreated/UserUpdated/UserDeleted on the user's own channel and on the
 // presence channel every signed-in user joins, which is where the page's
 // users panel listens) and the transactional outbox of template.yaml's
-// Outbox table, so every sample stream event has a table to land in.
+// Outbox table.
 const localStreamTables = `Users:
   mode: model
   model: User
@@ -38,32 +50,47 @@ Outbox:
   mode: outbox
 `
 
-// env is the production environment with the stack's local defaults under
-// it: a variable set (non-empty) in the process wins.
+// source says where a variable's value comes from.
+type source int
+
+const (
+	sourceUnset       source = iota
+	sourceLocal              // the stack's own: a default or its own secret
+	sourceEnvironment        // the process environment
+	sourceSecret             // a secret BROADCAST_SECRET_ARN named in the environment
+)
+
+// env is what the functions read, in this order: AWS_ENDPOINT_URL and
+// AWS_REGION (always the stack's moto), the process environment (non-empty
+// values), the provider secret BROADCAST_SECRET_ARN names (the stack's own
+// unless the environment names another), the stack's local defaults.
 type env struct {
-	lookup   func(string) (string, bool)
+	process  func(string) (string, bool)
+	fixed    map[string]string
 	defaults map[string]string
+	// resolved is the process environment over the secret's values.
+	resolved    config.Lookup
+	localSecret bool
 }
 
-// newEnv derives the defaults from the addresses the stack listens on.
+// newEnv derives the defaults from the addresses the stack listens on and
+// the resources it created in moto (awsEndpoint, res). Until loadSecret
+// reads the secret, the stack's own secret's values stand in for it.
 //
-// Provider credentials set in the environment without a host mean the
-// hosted service, as in production: PUSHER_APP_KEY alone reaches Pusher by
-// PUSHER_APP_CLUSTER, ABLY_KEY alone reaches Ably. Only the stack's own
-// credentials default to the embedded server.
-func newEnv(lookup func(string) (string, bool), server, sqsURL string) *env {
+// Provider credentials from the environment (or a secret it names) without
+// a host mean the hosted service, as in production: PUSHER_APP_KEY alone
+// reaches Pusher by PUSHER_APP_CLUSTER, ABLY_KEY alone reaches Ably. Only
+// the stack's own credentials default to the embedded server.
+func newEnv(lookup func(string) (string, bool), server, awsEndpoint string, res resources) *env {
 	host, port, _ := net.SplitHostPort(server)
-	e := &env{lookup: lookup}
+	e := &env{process: lookup, localSecret: true}
+	// The stack's resources are in its moto, in moto's region.
+	e.fixed = map[string]string{"AWS_ENDPOINT_URL": awsEndpoint, "AWS_REGION": moto.Region}
 	e.defaults = map[string]string{
 		"BROADCAST_CONNECTION": "pusher",
-		"PUSHER_APP_ID":        localAppID,
-		"PUSHER_APP_KEY":       localAppKey,
-		"PUSHER_APP_SECRET":    localAppSecret,
-		"PUSHER_APP_CLUSTER":   "mt1",
 		"PUSHER_HOST":          host,
 		"PUSHER_PORT":          port,
 		"PUSHER_SCHEME":        "http",
-		"ABLY_KEY":             localAblyKey,
 		"ABLY_HOST":            host,
 		"ABLY_PORT":            port,
 		"ABLY_SCHEME":          "http",
@@ -71,26 +98,122 @@ func newEnv(lookup func(string) (string, bool), server, sqsURL string) *env {
 		// Any page on this machine may call the auth endpoint, e.g. an
 		// app under development on another port.
 		"AUTH_CORS_ORIGINS": "*",
-		// Apps reach the PublishFunction with these; locally the same
-		// values as the embedded server's app, so one Pusher SDK
-		// configuration works against either.
-		"PUBLISH_APP_ID":      localAppID,
-		"PUBLISH_APP_KEY":     localAppKey,
-		"PUBLISH_APP_SECRET":  localAppSecret,
-		"PUBLISH_MODE":        "queue",
-		"BROADCAST_QUEUE_URL": sqsURL + "/" + localAccount + "/" + QueueName,
-		"BROADCAST_DLQ_URL":   sqsURL + "/" + localAccount + "/" + DLQName,
-		"STREAM_TABLES":       localStreamTables,
-		"AWS_REGION":          localRegion,
+		// Apps reach the PublishFunction with these and the secret's
+		// PUBLISH_APP_SECRET; locally the same values as the embedded
+		// server's app, so one Pusher SDK configuration works against
+		// either.
+		"PUBLISH_APP_ID":        localAppID,
+		"PUBLISH_APP_KEY":       localAppKey,
+		"PUBLISH_MODE":          "queue",
+		"BROADCAST_QUEUE_URL":   res.QueueURL,
+		"BROADCAST_DLQ_URL":     res.DLQURL,
+		"BROADCAST_SECRET_ARN":  res.SecretARN,
+		"IDEMPOTENCY_TABLE":     IdempotencyTable,
+		"STREAM_TABLES":         localStreamTables,
+		"AWS_ACCESS_KEY_ID":     moto.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": moto.SecretAccessKey,
 	}
-	for _, p := range []struct{ prefix, credential string }{{"PUSHER_", "PUSHER_APP_KEY"}, {"ABLY_", "ABLY_KEY"}} {
-		if !e.Defaulted(p.credential) && e.Defaulted(p.prefix+"HOST") {
-			for _, k := range []string{"HOST", "PORT", "SCHEME"} {
-				delete(e.defaults, p.prefix+k)
-			}
+	local := localSecretValues()
+	e.resolved = func(key string) (string, bool) {
+		if v, ok := lookup(key); ok && v != "" {
+			return v, true
 		}
+		v, ok := local[key]
+		return v, ok
 	}
 	return e
+}
+
+// reachSecret are the variables that reach the secret, so they never come
+// from it.
+var reachSecret = map[string]bool{
+	"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true,
+	"AWS_SECRET_ACCESS_KEY": true, config.SecretARNVar: true,
+}
+
+// loadSecret completes the environment with the JSON secret
+// BROADCAST_SECRET_ARN names, as every function's start-up does in AWS.
+func (e *env) loadSecret(ctx context.Context) error {
+	base := func(key string) (string, bool) {
+		if v, ok := e.fixed[key]; ok {
+			return v, true
+		}
+		if v, ok := e.process(key); ok && v != "" {
+			return v, true
+		}
+		if reachSecret[key] {
+			v, ok := e.defaults[key]
+			return v, ok
+		}
+		return e.process(key)
+	}
+	resolved, err := withSecret(ctx, base)
+	if err != nil {
+		return err
+	}
+	arn, _ := base(config.SecretARNVar)
+	e.resolved, e.localSecret = resolved, arn == e.defaults[config.SecretARNVar]
+	return nil
+}
+
+// Lookup returns the value the functions see; see env.
+func (e *env) Lookup(key string) (string, bool) {
+	if v, ok := e.fixed[key]; ok {
+		return v, true
+	}
+	if v, ok := e.resolved(key); ok && v != "" {
+		return v, true
+	}
+	v, ok := e.defaults[key]
+	if ok && e.hosted(key) {
+		return "", false
+	}
+	return v, ok
+}
+
+// hosted reports whether key is the embedded server's host, port or scheme
+// while the credentials of its driver are not the stack's own and no host
+// is set: then the driver reaches the hosted service.
+func (e *env) hosted(key string) bool {
+	for _, p := range []struct{ prefix, credential string }{{"PUSHER_", "PUSHER_APP_KEY"}, {"ABLY_", "ABLY_KEY"}} {
+		switch key {
+		case p.prefix + "HOST", p.prefix + "PORT", p.prefix + "SCHEME":
+			if v, ok := e.resolved(p.prefix + "HOST"); ok && v != "" {
+				return false
+			}
+			return e.source(p.credential) != sourceLocal
+		}
+	}
+	return false
+}
+
+// source says where key's value comes from.
+func (e *env) source(key string) source {
+	if _, ok := e.fixed[key]; ok {
+		return sourceLocal
+	}
+	if v, ok := e.process(key); ok && v != "" {
+		return sourceEnvironment
+	}
+	if _, ok := e.defaults[key]; ok && reachSecret[key] {
+		return sourceLocal
+	}
+	if v, ok := e.resolved(key); ok && v != "" {
+		if e.localSecret {
+			return sourceLocal
+		}
+		return sourceSecret
+	}
+	if _, ok := e.defaults[key]; ok {
+		return sourceLocal
+	}
+	return sourceUnset
+}
+
+// Get is Lookup without the flag.
+func (e *env) Get(key string) string {
+	v, _ := e.Lookup(key)
+	return v
 }
 
 // Embedded reports whether the selected driver publishes to the embedded
@@ -103,46 +226,20 @@ func (e *env) Embedded(serverAddr string) bool {
 	return net.JoinHostPort(e.Get(prefix+"HOST"), e.Get(prefix+"PORT")) == serverAddr
 }
 
-const localAccount = "000000000000"
-
-// Lookup returns the process's value when set and non-empty, else the local
-// default.
-func (e *env) Lookup(key string) (string, bool) {
-	if v, ok := e.lookup(key); ok && v != "" {
-		return v, true
-	}
-	v, ok := e.defaults[key]
-	return v, ok
-}
-
-// Get is Lookup without the flag.
-func (e *env) Get(key string) string {
-	v, _ := e.Lookup(key)
-	return v
-}
-
-// Defaulted reports whether key takes the stack's default.
-func (e *env) Defaulted(key string) bool {
-	if v, ok := e.lookup(key); ok && v != "" {
-		return false
-	}
-	_, ok := e.defaults[key]
-	return ok
-}
-
-// Map returns every variable the stack has a default for, with its value.
-func (e *env) Map() map[string]string {
-	m := make(map[string]string, len(e.defaults))
-	for k := range e.defaults {
-		m[k] = e.Get(k)
-	}
-	return m
-}
-
-// Keys returns the defaulted variable names, sorted.
+// Keys returns the variables the stack sets, sorted.
 func (e *env) Keys() []string {
-	keys := make([]string, 0, len(e.defaults))
+	seen := map[string]bool{}
+	for k := range e.fixed {
+		seen[k] = true
+	}
 	for k := range e.defaults {
+		seen[k] = true
+	}
+	for k := range localSecretValues() {
+		seen[k] = true
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -150,7 +247,7 @@ func (e *env) Keys() []string {
 }
 
 // secretKey reports whether a variable holds a secret the banner must not
-// print unless it is the stack's own default.
+// print unless it is the stack's own.
 func secretKey(key string) bool {
 	return strings.Contains(key, "SECRET") || key == "ABLY_KEY" || strings.HasSuffix(key, "MASTER_KEY_BASE64")
 }
@@ -159,28 +256,4 @@ func secretKey(key string) bool {
 func ablyKeyName(key string) string {
 	name, _, _ := strings.Cut(key, ":")
 	return name
-}
-
-// withSecret completes lookup with the JSON secret BROADCAST_SECRET_ARN
-// names, as every function's start-up does in AWS, so the local stack can
-// run with the deployed stack's provider credentials. AWS credentials and
-// region come from the environment (AWS_ACCESS_KEY_ID, AWS_REGION, ...).
-func withSecret(ctx context.Context, lookup func(string) (string, bool)) (func(string) (string, bool), error) {
-	l := config.Lookup(lookup)
-	if v, _ := l(config.SecretARNVar); strings.TrimSpace(v) == "" {
-		return lookup, nil
-	}
-	awsCfg, err := config.AWS(l)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
-	}
-	client, err := config.NewSecretsManager(awsCfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
-	}
-	out, err := config.WithSecret(ctx, l, client)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
-	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // Functions are herald's handlers, built in-process from the environment
@@ -50,14 +49,12 @@ func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
 	return nil, fmt.Errorf("no function %q: want one of %s", logicalID, strings.Join(LogicalIDs, ", "))
 }
 
-// sqsAPI is the SQS client the functions send through.
-type sqsAPI = sqsbatch.API
-
 // buildFunctions builds every function from env with the same FromEnv
-// their Lambda entry points call, sending to SQS through client. A function
-// that cannot be configured stops the stack with the reason, as it would
-// stop a Lambda at init.
-func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logger) (Functions, error) {
+// their Lambda entry points call: each makes its own AWS clients from the
+// environment (AWS_ENDPOINT_URL is the stack's moto), as in a Lambda. A
+// function that cannot be configured stops the stack with the reason, as
+// it would stop a Lambda at init.
+func buildFunctions(ctx context.Context, env *env, log *slog.Logger) (Functions, error) {
 	var f Functions
 	// One guarded driver (retries; each message once when
 	// IDEMPOTENCY_TABLE is set) serves the three functions, as one process
@@ -75,19 +72,19 @@ func buildFunctions(ctx context.Context, env *env, client sqsAPI, log *slog.Logg
 		return f, fmt.Errorf("AuthFunction: %w", err)
 	}
 
-	qh, err := queue.FromEnv(env.Lookup, queue.Deps{Driver: driver, SQS: client, Logger: log.With("function", "QueueFunction")})
+	qh, err := queue.FromEnv(env.Lookup, queue.Deps{Driver: driver, Logger: log.With("function", "QueueFunction")})
 	if err != nil {
 		return f, fmt.Errorf("QueueFunction: %w", err)
 	}
 	f.Queue = newSharedHandler(qh) // its own Invoke, as the bootstrap serves it
 
-	sh, err := stream.FromEnv(env.Lookup, stream.Deps{Driver: driver, SQS: client, Logger: log.With("function", "StreamFunction")})
+	sh, err := stream.FromEnv(env.Lookup, stream.Deps{Driver: driver, Logger: log.With("function", "StreamFunction")})
 	if err != nil {
 		return f, fmt.Errorf("StreamFunction: %w", err)
 	}
 	f.Stream = newSharedHandler(sh.Handle)
 
-	if f.Publish, err = publish.FromEnv(env.Lookup, publish.Deps{Driver: driver, SQS: client, Logger: log.With("function", "PublishFunction")}); err != nil {
+	if f.Publish, err = publish.FromEnv(env.Lookup, publish.Deps{Driver: driver, Logger: log.With("function", "PublishFunction")}); err != nil {
 		return f, fmt.Errorf("PublishFunction: %w", err)
 	}
 	return f, nil

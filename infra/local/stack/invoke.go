@@ -16,19 +16,26 @@ import (
 // invoke calls a Lambda handler with a JSON payload inside a Lambda-like
 // context: a request id for the logger and the deadline ctx carries.
 func invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, error) {
-	var id [16]byte
-	rand.Read(id[:])
-	reqID := hex.EncodeToString(id[:])
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: reqID})
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newRequestID()})
 	return h.Invoke(ctx, payload)
+}
+
+// newRequestID is a Lambda request id: a random UUID.
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // InvokeConfig configures Invoke.
 type InvokeConfig struct {
-	// ServerAddr and SQSAddr are where the running local stack listens;
-	// the local defaults point the drivers and queues there. Defaults
-	// DefaultServerAddr and DefaultSQSAddr.
-	ServerAddr, SQSAddr string
+	// ServerAddr and AWSAddr are where the running local stack listens;
+	// the local defaults point the drivers and AWS there. Defaults
+	// DefaultServerAddr and DefaultAWSAddr.
+	ServerAddr, AWSAddr string
 	// Lookup reads the environment; nil means os.LookupEnv.
 	Lookup func(string) (string, bool)
 	// Logger receives the function's logs; nil discards them.
@@ -37,21 +44,24 @@ type InvokeConfig struct {
 
 // Invoke runs one function, named by its logical id in template.yaml, on
 // one event, as `sam local invoke <LogicalId> -e event.json` does, and
-// returns its JSON response. It broadcasts through the configured driver:
-// by default the running local stack's embedded server.
+// returns its JSON response. It runs against the running local stack: its
+// moto's queues, tables and secret, and by default its embedded server.
 func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byte) ([]byte, error) {
-	c := Config{ServerAddr: cfg.ServerAddr, SQSAddr: cfg.SQSAddr, Lookup: cfg.Lookup, Logger: cfg.Logger}
+	c := Config{ServerAddr: cfg.ServerAddr, AWSAddr: cfg.AWSAddr, Lookup: cfg.Lookup, Logger: cfg.Logger}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	c = c.withDefaults()
-	sqsURL := "http://" + c.SQSAddr
-	lookup, err := withSecret(ctx, c.Lookup)
+	endpoint := "http://" + c.AWSAddr
+	res, err := find(ctx, newClients(awsConfig(endpoint)))
 	if err != nil {
+		return nil, fmt.Errorf("the local stack's AWS at %s (is `make dev` running?): %w", endpoint, err)
+	}
+	env := newEnv(c.Lookup, c.ServerAddr, endpoint, res)
+	if err := env.loadSecret(ctx); err != nil {
 		return nil, err
 	}
-	env := newEnv(lookup, c.ServerAddr, sqsURL)
-	fns, err := buildFunctions(ctx, env, newFunctionsSQSClient(sqsURL), c.Logger)
+	fns, err := buildFunctions(ctx, env, c.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("building the functions: %w", err)
 	}

@@ -12,35 +12,38 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/server"
-	"github.com/heraldrt/herald/infra/sqs"
-	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // ShutdownTimeout bounds a graceful shutdown: what is still running after
 // it is aborted.
 const ShutdownTimeout = 10 * time.Second
 
-// Stack is herald running on one machine. New opens its listeners; Run
-// serves until its context ends.
+// setupTimeout bounds creating the resources in moto and reading the
+// secret.
+const setupTimeout = 60 * time.Second
+
+// Stack is herald running on one machine. New opens its listeners, starts
+// moto and creates the resources; Run serves until its context ends.
 type Stack struct {
 	cfg Config
 	log *slog.Logger
 	env *env
 
-	httpL, serverL, sqsL net.Listener
+	httpL, serverL net.Listener
 
-	server *server.Server
-	sqs    *sqs.Server
-	client *awssqs.Client // the local SQS, as an app would reach it
-	fns    Functions
-	poller *poller
-	users  *usersTable
-
-	queueURL, dlqURL string
-	mux              *http.ServeMux
+	moto    *moto.Server
+	ownMoto bool    // started by the stack, stopped with it
+	aws     clients // the stack's own, as an app would reach moto
+	res     resources
+	server  *server.Server
+	fns     Functions
+	poller  *sqsPoller
+	streams []*streamPoller
+	users   users
+	mux     *http.ServeMux
 
 	// life bounds what the functions run in the background (JWKS
 	// refreshes); it ends when Run returns.
@@ -50,8 +53,9 @@ type Stack struct {
 	runOnce sync.Once
 }
 
-// New validates cfg, opens the three listeners, builds the embedded server,
-// the local queues and every function from the environment.
+// New validates cfg, opens the listeners, starts moto with template.yaml's
+// resources, and builds the embedded server and every function from the
+// environment. Close releases all of it when Run is not called.
 func New(cfg Config) (*Stack, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -59,69 +63,109 @@ func New(cfg Config) (*Stack, error) {
 	cfg = cfg.withDefaults()
 	s := &Stack{cfg: cfg, log: cfg.Logger}
 	s.life, s.endLife = context.WithCancel(context.Background())
-	var err error
-	defer func() {
-		if err != nil {
-			s.endLife()
-			s.closeListeners()
-		}
-	}()
-	if s.httpL, err = listen("HTTP functions", cfg.HTTPAddr); err != nil {
+	if err := s.setup(); err != nil {
+		s.Close()
 		return nil, err
 	}
-	if s.serverL, err = listen("embedded server", cfg.ServerAddr); err != nil {
-		return nil, err
-	}
-	if s.sqsL, err = listen("local SQS", cfg.SQSAddr); err != nil {
-		return nil, err
-	}
-	sqsURL := "http://" + s.sqsL.Addr().String()
-	sctx, cancel := context.WithTimeout(s.life, 30*time.Second)
-	lookup, err := withSecret(sctx, cfg.Lookup)
-	cancel()
-	if err != nil {
-		return nil, err
-	}
-	s.env = newEnv(lookup, s.serverL.Addr().String(), sqsURL)
-
-	if s.server, err = s.newServer(); err != nil {
-		return nil, err
-	}
-	if err = s.newQueues(sqsURL); err != nil {
-		return nil, err
-	}
-	s.client = newSQSClient(sqsURL)
-	s.users = newUsersTable()
-	if s.fns, err = buildFunctions(s.life, s.env, newFunctionsSQSClient(sqsURL), s.log); err != nil {
-		err = fmt.Errorf("building the functions: %w", err)
-		return nil, err
-	}
-	s.poller = &poller{
-		client:    s.client,
-		queueURL:  s.queueURL,
-		queueARN:  s.sqs.ARN(QueueName),
-		region:    s.env.Get("AWS_REGION"),
-		batchSize: cfg.BatchSize,
-		handle:    s.fns.Queue,
-		log:       s.log.With("component", "poller"),
-	}
-	s.routes()
 	return s, nil
 }
 
-func listen(what, addr string) (net.Listener, error) {
+func (s *Stack) setup() error {
+	cfg := s.cfg
+	var err error
+	if s.httpL, err = listen("HTTP functions", "-http", cfg.HTTPAddr); err != nil {
+		return err
+	}
+	if s.serverL, err = listen("embedded server", "-server", cfg.ServerAddr); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(s.life, setupTimeout)
+	defer cancel()
+	if s.moto = cfg.AWS; s.moto != nil {
+		if err := s.moto.Reset(ctx); err != nil {
+			return fmt.Errorf("local AWS: %w", err)
+		}
+	} else if s.moto, err = moto.Start(s.life, moto.Config{Addr: cfg.AWSAddr, Python: cfg.Python, Log: cfg.AWSLog}); err != nil {
+		if errors.Is(err, moto.ErrNotInstalled) {
+			return err
+		}
+		return fmt.Errorf("local AWS (moto) on %s: %w (is another `make dev` running? pick another address with -aws)", cfg.AWSAddr, err)
+	} else {
+		s.ownMoto = true
+	}
+	s.aws = newClients(s.AWSConfig())
+	if s.res, err = create(ctx, s.aws, cfg.VisibilityTimeout); err != nil {
+		return fmt.Errorf("local AWS: %w", err)
+	}
+	s.users = users{c: s.aws.ddb}
+	s.env = newEnv(cfg.Lookup, s.serverL.Addr().String(), s.moto.Endpoint, s.res)
+	if err = s.env.loadSecret(ctx); err != nil {
+		return err
+	}
+	if s.server, err = s.newServer(); err != nil {
+		return err
+	}
+	if s.fns, err = buildFunctions(s.life, s.env, s.log); err != nil {
+		return fmt.Errorf("building the functions: %w", err)
+	}
+	s.poller = &sqsPoller{
+		client:   s.aws.sqs,
+		queueURL: s.res.QueueURL,
+		queueARN: s.res.QueueARN,
+		region:   moto.Region,
+		mapping:  cfg.SQS,
+		handle:   s.fns.Queue,
+		log:      s.log.With("component", "sqs-poller"),
+	}
+	for _, t := range tables {
+		if !t.stream {
+			continue
+		}
+		p := &streamPoller{
+			streams:     s.aws.streams,
+			sqs:         s.aws.sqs,
+			table:       t.name,
+			streamARN:   s.res.Streams[t.name],
+			startAt:     t.startAt,
+			mapping:     cfg.Stream,
+			dlqURL:      s.res.DLQURL,
+			functionARN: functionARN("StreamFunction"),
+			handle:      s.fns.Stream,
+			log:         s.log.With("component", "stream-poller", "table", t.name),
+		}
+		if err := p.open(ctx); err != nil {
+			return fmt.Errorf("local AWS: %w", err)
+		}
+		s.streams = append(s.streams, p)
+	}
+	s.routes()
+	return nil
+}
+
+// functionARN is a function's ARN in moto's account.
+func functionARN(logicalID string) string {
+	return "arn:aws:lambda:" + moto.Region + ":" + moto.AccountID + ":function:" + logicalID
+}
+
+func listen(what, flag, addr string) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: listening on %s: %w (is another `make dev` running? pick another address with a flag)", what, addr, err)
+		return nil, fmt.Errorf("%s: listening on %s: %w (is another `make dev` running? pick another address with %s)", what, addr, err, flag)
 	}
 	return l, nil
 }
 
-func (s *Stack) closeListeners() {
-	for _, l := range []net.Listener{s.httpL, s.serverL, s.sqsL} {
+// Close releases what New acquired (listeners, the moto it started). Run
+// does it itself.
+func (s *Stack) Close() {
+	s.endLife()
+	for _, l := range []net.Listener{s.httpL, s.serverL} {
 		if l != nil {
 			l.Close()
 		}
+	}
+	if s.ownMoto {
+		s.moto.Stop()
 	}
 }
 
@@ -147,55 +191,11 @@ func (s *Stack) newServer() (*server.Server, error) {
 	return srv, nil
 }
 
-// newQueues creates the broadcast queue and its DLQ with the redrive policy
-// template.yaml gives them.
-func (s *Stack) newQueues(sqsURL string) error {
-	s.sqs = sqs.New(sqs.Config{BaseURL: sqsURL, AccountID: localAccount, Region: s.env.Get("AWS_REGION")})
-	var err error
-	if s.dlqURL, err = s.sqs.CreateQueue(DLQName, nil); err != nil {
-		return fmt.Errorf("local SQS: creating %s: %w", DLQName, err)
-	}
-	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, s.sqs.ARN(DLQName), s.cfg.MaxReceives)
-	s.queueURL, err = s.sqs.CreateQueue(QueueName, map[string]string{
-		"VisibilityTimeout": fmt.Sprint(int(s.cfg.VisibilityTimeout / time.Second)),
-		"RedrivePolicy":     redrive,
-	})
-	if err != nil {
-		return fmt.Errorf("local SQS: creating %s: %w", QueueName, err)
-	}
-	return nil
-}
-
-// newSQSClient is an aws-sdk-go-v2 SQS client for the local endpoint, built
-// as an app under development would build it.
-func newSQSClient(endpoint string) *awssqs.Client {
-	return awssqs.New(awssqs.Options{
-		Region:       localRegion,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-}
-
-// newFunctionsSQSClient is the SQS client the functions send with in AWS
-// (sqsbatch's, over awsjson), for the local endpoint.
-func newFunctionsSQSClient(endpoint string) sqsAPI {
-	c, err := sqsbatch.NewClient(aws.Config{
-		Region:       localRegion,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	if err != nil {
-		// The endpoint is the stack's own listener address.
-		panic(err)
-	}
-	return c
-}
-
 // URLs are where the stack listens.
 type URLs struct {
 	HTTP   string // the functions, the page, /dev
 	Server string // the embedded server, http://host:port
-	SQS    string // the local SQS endpoint
+	AWS    string // moto, AWS_ENDPOINT_URL
 	Queue  string // the broadcast queue's URL
 	DLQ    string // its dead-letter queue's URL
 }
@@ -205,17 +205,26 @@ func (s *Stack) URLs() URLs {
 	return URLs{
 		HTTP:   "http://" + s.httpL.Addr().String(),
 		Server: "http://" + s.serverL.Addr().String(),
-		SQS:    "http://" + s.sqsL.Addr().String(),
-		Queue:  s.queueURL,
-		DLQ:    s.dlqURL,
+		AWS:    s.moto.Endpoint,
+		Queue:  s.res.QueueURL,
+		DLQ:    s.res.DLQURL,
 	}
 }
 
 // Env returns the value of a variable as the functions see it.
 func (s *Stack) Env(key string) string { return s.env.Get(key) }
 
-// DLQ returns the messages in the dead-letter queue, without receiving them.
-func (s *Stack) DLQ() []sqs.Message { return s.sqs.Messages(DLQName) }
+// AWSConfig is an SDK configuration for the stack's moto, as an app
+// under development would build it.
+func (s *Stack) AWSConfig() aws.Config { return awsConfig(s.moto.Endpoint) }
+
+func awsConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       moto.Region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(moto.AccessKeyID, moto.SecretAccessKey, ""),
+	}
+}
 
 // Run prints the banner, serves until ctx ends, then shuts down: the
 // poller and the HTTP functions first (in-flight requests and the current
@@ -228,7 +237,7 @@ func (s *Stack) Run(ctx context.Context) error {
 }
 
 func (s *Stack) run(ctx context.Context) error {
-	defer s.endLife()
+	defer s.Close()
 	s.printBanner(s.cfg.Out)
 
 	serverCtx, stopServer := context.WithCancel(context.Background())
@@ -238,16 +247,18 @@ func (s *Stack) run(ctx context.Context) error {
 
 	fnSrv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	sqsSrv := &http.Server{Handler: s.sqs, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	failed := make(chan error, 2)
+	failed := make(chan error, 1)
 	go func() { failed <- serveHTTP("HTTP functions", fnSrv, s.httpL) }()
-	go func() { failed <- serveHTTP("local SQS", sqsSrv, s.sqsL) }()
 
 	pollCtx, stopPoll := context.WithCancel(context.Background())
 	defer stopPoll()
+	var polling sync.WaitGroup
+	polling.Go(func() { s.poller.run(pollCtx) })
+	for _, p := range s.streams {
+		polling.Go(func() { p.run(pollCtx) })
+	}
 	pollDone := make(chan struct{})
-	go func() { defer close(pollDone); s.poller.run(pollCtx) }()
+	go func() { polling.Wait(); close(pollDone) }()
 
 	var runErr error
 	serverStopped := false
@@ -256,6 +267,8 @@ func (s *Stack) run(ctx context.Context) error {
 	case runErr = <-failed:
 	case runErr = <-serverDone:
 		serverStopped = true
+	case <-s.moto.Done():
+		runErr = fmt.Errorf("local AWS (moto on %s) exited", s.moto.Addr)
 	}
 	s.log.Info("shutting down")
 
@@ -266,13 +279,10 @@ func (s *Stack) run(ctx context.Context) error {
 	select {
 	case <-pollDone:
 	case <-sctx.Done():
-		errs = append(errs, errors.New("queue poller did not stop in time"))
+		errs = append(errs, errors.New("event source pollers did not stop in time"))
 	}
 	if err := fnSrv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("HTTP functions: %w", err))
-	}
-	if err := sqsSrv.Shutdown(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("local SQS: %w", err))
 	}
 	stopServer()
 	if !serverStopped {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	pusher "github.com/pusher/pusher-http-go/v5"
 
 	"github.com/heraldrt/herald/functions/auth/token"
@@ -27,13 +27,15 @@ import (
 )
 
 // start runs a stack on free loopback ports with only vars set, and stops
-// it when the test ends, failing the test if the shutdown is not clean.
+// it when the test ends, failing the test if the shutdown is not clean. It
+// uses the package's moto, reset: the package's tests run one after the
+// other.
 func start(t testing.TB, vars map[string]string, mod ...func(*Config)) *Stack {
 	t.Helper()
 	cfg := Config{
 		HTTPAddr:    "127.0.0.1:0",
 		ServerAddr:  "127.0.0.1:0",
-		SQSAddr:     "127.0.0.1:0",
+		AWS:         testkit.Moto(t),
 		Lookup:      func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		NodeModules: filepath.Join(testkit.RepoRoot(t), "infra", "node", "node_modules"),
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -200,7 +202,7 @@ func forged(t *testing.T) string {
 			return strings.Repeat("x", 40), true
 		}
 		return "", false
-	}, "127.0.0.1:1", "http://127.0.0.1:2")}
+	}, "127.0.0.1:1", "http://127.0.0.1:2", resources{})}
 	tok, _, err := other.signToken("42", "Mallory", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +212,7 @@ func forged(t *testing.T) string {
 
 // TestPublishThroughQueue has pusher-http-go, as an app would, trigger an
 // event through the PublishFunction on the local HTTP API: in queue mode it
-// lands on the local SQS queue and the poller hands it to the QueueFunction,
+// lands on the broadcast queue in moto and the poller hands it to the QueueFunction,
 // which deletes it once broadcast. A bad signature is refused.
 func TestPublishThroughQueue(t *testing.T) {
 	st := start(t, nil)
@@ -221,7 +223,8 @@ func TestPublishThroughQueue(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, func() (bool, string) {
 		s := st.poller.Stats()
-		return s.Deleted == 1 && len(st.sqs.Messages(QueueName)) == 0, fmt.Sprintf("%+v", s)
+		q := queueState(t, st, st.URLs().Queue)
+		return s.Deleted == 1 && q.Visible+q.InFlight == 0, fmt.Sprintf("%+v, queue %+v", s, q)
 	})
 
 	bad := client
@@ -235,29 +238,32 @@ func TestPublishThroughQueue(t *testing.T) {
 // TestRedeliveryThenDLQ points the driver at a port nothing listens on:
 // every broadcast fails temporarily, so the QueueFunction fails the batch,
 // the message comes back after each visibility timeout and, after the
-// fifth receive, the redrive policy moves it to the DLQ.
+// fifth receive, moto's redrive policy moves it to the DLQ.
 func TestRedeliveryThenDLQ(t *testing.T) {
 	dead := testkit.FreePort(t)
 	// One attempt per invocation: the retries under test are the queue's.
 	st := start(t, map[string]string{"PUSHER_PORT": strconv.Itoa(dead), "BROADCAST_RETRY_MAX_ATTEMPTS": "1"}, func(c *Config) {
 		c.VisibilityTimeout = time.Second
+		c.SQS = SQSMapping{BatchSize: 10} // no batching window: it must be shorter than the visibility timeout
 	})
 	id, err := st.SendEmail(context.Background(), "42", "never delivered", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, func() (bool, string) {
-		return len(st.DLQ()) == 1, fmt.Sprintf("poller %+v, queue %d", st.poller.Stats(), len(st.sqs.Messages(QueueName)))
+		d := queueState(t, st, st.URLs().DLQ)
+		return d.Visible == 1, fmt.Sprintf("poller %+v, queue %+v", st.poller.Stats(), queueState(t, st, st.URLs().Queue))
 	})
-	m := st.DLQ()[0]
-	if m.ID != id || m.ReceiveCount != 5 {
-		t.Errorf("DLQ holds %s received %d times, want %s received 5 times", m.ID, m.ReceiveCount, id)
+	letters := deadLetters(t, st)
+	// Five receives from the broadcast queue, and this one.
+	if len(letters) != 1 || letters[0].ID != id || letters[0].ReceiveCount != MaxReceiveCount+1 {
+		t.Errorf("DLQ holds %+v, want %s received %d times and read once", letters, id, MaxReceiveCount)
 	}
-	if s := st.poller.Stats(); s.Batches != 5 || s.BatchErrs != 5 || s.Deleted != 0 {
+	if s := st.poller.Stats(); s.Batches != MaxReceiveCount || s.BatchErrs != MaxReceiveCount || s.Deleted != 0 {
 		t.Errorf("poller stats %+v, want 5 failed batches and nothing deleted", s)
 	}
-	if n := len(st.sqs.Messages(QueueName)); n != 0 {
-		t.Errorf("%d messages left on the broadcast queue", n)
+	if q := queueState(t, st, st.URLs().Queue); q.Visible+q.InFlight != 0 {
+		t.Errorf("messages left on the broadcast queue: %+v", q)
 	}
 }
 
@@ -265,7 +271,7 @@ func TestRedeliveryThenDLQ(t *testing.T) {
 // dead-letters it at once with the reason, and acknowledges it.
 func TestPoisonToDLQ(t *testing.T) {
 	st := start(t, nil)
-	_, err := st.client.SendMessage(context.Background(), &awssqs.SendMessageInput{
+	_, err := sqs.NewFromConfig(st.AWSConfig()).SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl:    aws.String(st.URLs().Queue),
 		MessageBody: aws.String(`{"name":"EmailSent","channels":["private-a b"],"data":{}}`),
 	})
@@ -273,18 +279,36 @@ func TestPoisonToDLQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, func() (bool, string) {
-		return len(st.DLQ()) == 1 && len(st.sqs.Messages(QueueName)) == 0,
-			fmt.Sprintf("DLQ %d, queue %d", len(st.DLQ()), len(st.sqs.Messages(QueueName)))
+		d, q := queueState(t, st, st.URLs().DLQ), queueState(t, st, st.URLs().Queue)
+		return d.Visible == 1 && q.Visible+q.InFlight == 0, fmt.Sprintf("DLQ %+v, queue %+v", d, q)
 	})
-	m := st.DLQ()[0]
-	reason := m.Attributes[deadletter.AttrReason].StringValue
-	if !strings.Contains(reason, "private-a b") || m.ReceiveCount != 0 {
-		t.Errorf("dead letter reason %q, receives %d; want the channel named and no receive yet", reason, m.ReceiveCount)
+	m := deadLetters(t, st)[0]
+	reason := m.Attributes[deadletter.AttrReason]
+	if !strings.Contains(reason, "private-a b") || m.ReceiveCount != 1 {
+		t.Errorf("dead letter reason %q, receives %d; want the channel named and only this read", reason, m.ReceiveCount)
 	}
 }
 
+func queueState(t testing.TB, st *Stack, url string) QueueState {
+	t.Helper()
+	q, err := st.queueState(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func deadLetters(t testing.TB, st *Stack) []DeadLetter {
+	t.Helper()
+	l, err := st.DeadLetters(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func TestFailures(t *testing.T) {
-	p := &poller{}
+	p := &sqsPoller{}
 	var ev events.SQSEvent
 	for _, id := range []string{"a", "b", "c"} {
 		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id})
@@ -328,7 +352,7 @@ func TestInvoke(t *testing.T) {
 	st := start(t, nil)
 	cfg := InvokeConfig{
 		ServerAddr: strings.TrimPrefix(st.URLs().Server, "http://"),
-		SQSAddr:    strings.TrimPrefix(st.URLs().SQS, "http://"),
+		AWSAddr:    strings.TrimPrefix(st.URLs().AWS, "http://"),
 		Lookup:     func(string) (string, bool) { return "", false },
 		Logger:     slog.New(slog.DiscardHandler),
 	}
@@ -353,7 +377,7 @@ func TestInvoke(t *testing.T) {
 	if _, err := Invoke(context.Background(), cfg, "QueueFunction", read("sqs-mixed-poison.json")); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(st.DLQ()); n == 0 {
+	if n := queueState(t, st, st.URLs().DLQ).Visible; n == 0 {
 		t.Error("the poison sample left nothing in the running stack's DLQ")
 	}
 

@@ -1,17 +1,16 @@
 package stack
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // User is a row of the demo's Users table.
@@ -24,39 +23,73 @@ type User struct {
 // errNoUser is returned for a user the table does not hold.
 var errNoUser = errors.New("no user")
 
-// DemoUsers are the people the page can log in as.
+// DemoUsers are the people the page can log in as; the stack writes them
+// to the Users table before it starts reading the table's stream.
 var DemoUsers = []User{
 	{ID: "42", Name: "Alice", Email: "alice@example.com"},
 	{ID: "43", Name: "Bob", Email: "bob@example.com"},
 }
 
-// usersTable stands in for a DynamoDB table with a stream: writing a row
-// yields the stream record DynamoDB would emit (NEW_AND_OLD_IMAGES), which
-// the stack hands to the StreamFunction.
-type usersTable struct {
-	mu   sync.Mutex
-	rows map[string]User
-	seq  int64
-}
+// demoPassword is in every row so that the StreamFunction's hidden list
+// has something to keep out of the broadcast.
+const demoPassword = "$2y$12$local.demo.hash.never.broadcast"
 
-func newUsersTable() *usersTable {
-	t := &usersTable{rows: map[string]User{}, seq: time.Now().UnixNano()}
-	for _, u := range DemoUsers {
-		t.rows[u.ID] = u
+// item is u as the Users table stores it.
+func item(u User) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		"id":       &ddbtypes.AttributeValueMemberN{Value: u.ID},
+		"name":     &ddbtypes.AttributeValueMemberS{Value: u.Name},
+		"email":    &ddbtypes.AttributeValueMemberS{Value: u.Email},
+		"password": &ddbtypes.AttributeValueMemberS{Value: demoPassword},
 	}
-	return t
 }
 
-// List returns the rows ordered by id.
-func (t *usersTable) List() []User {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]User, 0, len(t.rows))
-	for _, u := range t.rows {
-		out = append(out, u)
+func userOf(it map[string]ddbtypes.AttributeValue) User {
+	var u User
+	if v, ok := it["id"].(*ddbtypes.AttributeValueMemberN); ok {
+		u.ID = v.Value
+	}
+	if v, ok := it["name"].(*ddbtypes.AttributeValueMemberS); ok {
+		u.Name = v.Value
+	}
+	if v, ok := it["email"].(*ddbtypes.AttributeValueMemberS); ok {
+		u.Email = v.Value
+	}
+	return u
+}
+
+func userKey(id string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberN{Value: id}}
+}
+
+func seedUsers(ctx context.Context, c *dynamodb.Client) error {
+	for _, u := range DemoUsers {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(UsersTable), Item: item(u)}); err != nil {
+			return fmt.Errorf("seeding %s: %w", UsersTable, err)
+		}
+	}
+	return nil
+}
+
+// users writes the Users table as an app would, with the SDK; the table's
+// stream, not the stack, takes each write to the StreamFunction.
+type users struct{ c *dynamodb.Client }
+
+// List scans the table and orders the rows by id.
+func (t users) List(ctx context.Context) ([]User, error) {
+	var out []User
+	p := dynamodb.NewScanPaginator(t.c, &dynamodb.ScanInput{TableName: aws.String(UsersTable)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("scanning %s: %w", UsersTable, err)
+		}
+		for _, it := range page.Items {
+			out = append(out, userOf(it))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return idLess(out[i].ID, out[j].ID) })
-	return out
+	return out, nil
 }
 
 // idLess orders numeric ids as numbers.
@@ -67,20 +100,36 @@ func idLess(a, b string) bool {
 	return a < b
 }
 
-// Create adds a user under the next free id and returns the INSERT record.
-func (t *usersTable) Create(name string) (User, events.DynamoDBEventRecord) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// Create adds a user under the next free id; a concurrent create of the
+// same id makes it try the next one.
+func (t users) Create(ctx context.Context, name string) (User, error) {
+	rows, err := t.List(ctx)
+	if err != nil {
+		return User{}, err
+	}
 	next := 0
-	for id := range t.rows {
-		if n, err := strconv.Atoi(id); err == nil && n >= next {
+	for _, u := range rows {
+		if n, err := strconv.Atoi(u.ID); err == nil && n >= next {
 			next = n + 1
 		}
 	}
-	u := User{ID: strconv.Itoa(next), Name: name, Email: emailFor(name)}
-	t.rows[u.ID] = u
-	t.seq++
-	return u, streamRecord("INSERT", t.seq, nil, &u)
+	for range 10 {
+		u := User{ID: strconv.Itoa(next), Name: name, Email: emailFor(name)}
+		_, err := t.c.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(UsersTable), Item: item(u),
+			ConditionExpression: aws.String("attribute_not_exists(id)"),
+		})
+		var taken *ddbtypes.ConditionalCheckFailedException
+		switch {
+		case err == nil:
+			return u, nil
+		case errors.As(err, &taken):
+			next++
+		default:
+			return User{}, fmt.Errorf("PutItem on %s: %w", UsersTable, err)
+		}
+	}
+	return User{}, fmt.Errorf("PutItem on %s: no free id after %d tries", UsersTable, 10)
 }
 
 // emailFor makes a demo address from a name: "Carol Ann" -> carolann@example.com.
@@ -97,76 +146,42 @@ func emailFor(name string) string {
 	return b.String() + "@example.com"
 }
 
-// Rename changes a user's name and returns the MODIFY record.
-func (t *usersTable) Rename(id, name string) (events.DynamoDBEventRecord, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old, ok := t.rows[id]
-	if !ok {
-		return events.DynamoDBEventRecord{}, fmt.Errorf("%w %q", errNoUser, id)
+// Rename changes a user's name (UpdateItem: a MODIFY record).
+func (t users) Rename(ctx context.Context, id, name string) (User, error) {
+	out, err := t.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(UsersTable),
+		Key:                       userKey(id),
+		UpdateExpression:          aws.String("SET #name = :name"),
+		ConditionExpression:       aws.String("attribute_exists(id)"),
+		ExpressionAttributeNames:  map[string]string{"#name": "name"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":name": &ddbtypes.AttributeValueMemberS{Value: name}},
+		ReturnValues:              ddbtypes.ReturnValueAllNew,
+	})
+	if err != nil {
+		return User{}, t.check(err, "UpdateItem", id)
 	}
-	u := old
-	u.Name = name
-	t.rows[id] = u
-	t.seq++
-	return streamRecord("MODIFY", t.seq, &old, &u), nil
+	return userOf(out.Attributes), nil
 }
 
-// Delete removes a user and returns the REMOVE record, which carries the
-// old image: that is what lets the StreamFunction still announce the
-// deleted model.
-func (t *usersTable) Delete(id string) (events.DynamoDBEventRecord, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old, ok := t.rows[id]
-	if !ok {
-		return events.DynamoDBEventRecord{}, fmt.Errorf("%w %q", errNoUser, id)
+// Delete removes a user (DeleteItem: a REMOVE record, whose old image lets
+// the StreamFunction still announce the deleted model).
+func (t users) Delete(ctx context.Context, id string) (User, error) {
+	out, err := t.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(UsersTable),
+		Key:                 userKey(id),
+		ConditionExpression: aws.String("attribute_exists(id)"),
+		ReturnValues:        ddbtypes.ReturnValueAllOld,
+	})
+	if err != nil {
+		return User{}, t.check(err, "DeleteItem", id)
 	}
-	delete(t.rows, id)
-	t.seq++
-	return streamRecord("REMOVE", t.seq, &old, nil), nil
+	return userOf(out.Attributes), nil
 }
 
-// image is a row as DynamoDB stores it; password is there so the stream
-// function's hidden list has something to keep out of the broadcast.
-func image(u *User) map[string]events.DynamoDBAttributeValue {
-	return map[string]events.DynamoDBAttributeValue{
-		"id":       events.NewNumberAttribute(u.ID),
-		"name":     events.NewStringAttribute(u.Name),
-		"email":    events.NewStringAttribute(u.Email),
-		"password": events.NewStringAttribute("$2y$12$local.demo.hash.never.broadcast"),
+func (t users) check(err error, op, id string) error {
+	var missing *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &missing) {
+		return fmt.Errorf("%w %q", errNoUser, id)
 	}
-}
-
-// streamRecord is the record DynamoDB Streams delivers for a write, as
-// Lambda's event source mapping passes it on.
-func streamRecord(name string, seq int64, old, cur *User) events.DynamoDBEventRecord {
-	key := cur
-	if key == nil {
-		key = old
-	}
-	ch := events.DynamoDBStreamRecord{
-		ApproximateCreationDateTime: events.SecondsEpochTime{Time: time.Now().Truncate(time.Second)},
-		Keys:                        map[string]events.DynamoDBAttributeValue{"id": events.NewNumberAttribute(key.ID)},
-		SequenceNumber:              strconv.FormatInt(seq, 10),
-		SizeBytes:                   256,
-		StreamViewType:              "NEW_AND_OLD_IMAGES",
-	}
-	if cur != nil {
-		ch.NewImage = image(cur)
-	}
-	if old != nil {
-		ch.OldImage = image(old)
-	}
-	var id [16]byte
-	rand.Read(id[:])
-	return events.DynamoDBEventRecord{
-		AWSRegion:      localRegion,
-		Change:         ch,
-		EventID:        hex.EncodeToString(id[:]),
-		EventName:      name,
-		EventSource:    "aws:dynamodb",
-		EventVersion:   "1.1",
-		EventSourceArn: "arn:aws:dynamodb:" + localRegion + ":" + localAccount + ":table/" + usersTableName + "/stream/2026-01-01T00:00:00.000",
-	}
+	return fmt.Errorf("%s on %s: %w", op, UsersTable, err)
 }

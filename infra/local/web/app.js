@@ -91,16 +91,16 @@
     }).finally(function () { button.disabled = false; });
   });
 
-  // writeUser runs one Users table write and explains what the
-  // StreamFunction did with its stream record.
+  // writeUser runs one Users table write and explains where its stream
+  // record goes; the broadcast that follows updates the panel.
   function writeUser(button, method, path, body, what) {
     button.disabled = true;
     var opts = { method: method, headers: { 'Content-Type': 'application/json' } };
     if (body) opts.body = JSON.stringify(body);
     return getJSON(path, opts)
       .then(function (r) {
-        explain('Admin: ' + what + ' in table ' + r.table + '; its ' + r.event + ' stream record went to the StreamFunction (' +
-          (r.failures ? r.failures + ' failed' : 'no failures') + ').');
+        explain('Admin: ' + what + ' with ' + r.operation + ' on table ' + r.table + '; its ' + r.event +
+          ' stream record goes through the stream to the StreamFunction.');
         // Signed out, this page hears no broadcasts: read the table instead.
         if (!pusher) reloadUsers();
         return r;
@@ -192,7 +192,7 @@
       else users[id] = { name: m.name, email: m.email, flash: true };
       renderUsers();
       setTimeout(function () { if (users[id]) { users[id].flash = false; renderUsers(); } }, 1500);
-      explain('User' + kind + ' for #' + id + ' arrived on presence-online: StreamFunction turned the DynamoDB stream record into a model broadcast.');
+      explain('User' + kind + ' for #' + id + ' arrived on presence-online: the StreamFunction turned the Users stream record into a model broadcast.');
     };
   }
 

@@ -11,37 +11,46 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// FunctionTimeout is the deadline each local invocation gets, the
-// template's function timeout.
-const FunctionTimeout = 30 * time.Second
+// pollWait is the long-poll wait of each receive, Lambda's.
+const pollWait = 20
 
-// pollWait is the long-poll wait of each receive. Lambda waits 20 s; the
-// local SQS only ends a long poll early when a message is sent, not when an
-// in-flight one becomes visible again, so a short wait keeps redeliveries
-// on time.
-const pollWait = 1
+// lambdaAttributes are the system attributes Lambda's SQS event records
+// carry.
+var lambdaAttributes = []types.MessageSystemAttributeName{
+	types.MessageSystemAttributeNameApproximateReceiveCount,
+	types.MessageSystemAttributeNameSentTimestamp,
+	types.MessageSystemAttributeNameSenderId,
+	types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp,
+	types.MessageSystemAttributeNameAWSTraceHeader,
+}
 
-// poller does for the local broadcast queue what Lambda's SQS event source
-// mapping does for the deployed one: it long-polls the queue through the
-// SQS API, hands each batch to the QueueFunction as the JSON event Lambda
-// would send, and deletes the messages that succeeded. With
-// ReportBatchItemFailures semantics, messages the function lists in
-// batchItemFailures stay on the queue and come back after the visibility
-// timeout; a function error, or a failure naming a message not in the
-// batch, leaves the whole batch there. The queue's redrive policy moves a
-// message to the DLQ after maxReceiveCount receives.
-type poller struct {
-	client    *awssqs.Client
-	queueURL  string
-	queueARN  string
-	region    string
-	batchSize int
-	handle    lambda.Handler
-	log       *slog.Logger
+// maxPayload stops a batch from growing once its bodies reach it, a rough
+// stand-in for Lambda's 6 MB limit on an invocation's event (checked
+// between receives, bodies only).
+const maxPayload = 5 << 20
+
+// sqsPoller does for the broadcast queue what Lambda's SQS event source
+// mapping does for the deployed one: it long-polls the queue, gathers a
+// batch (up to the mapping's batch size, within its batching window),
+// hands it to the QueueFunction as the JSON event Lambda would send, and
+// deletes the messages that succeeded. With ReportBatchItemFailures,
+// messages the function lists in batchItemFailures stay on the queue and
+// come back after the visibility timeout; a function error, or a failure
+// naming a message not in the batch, leaves the whole batch there. The
+// queue's redrive policy, in moto as in SQS, moves a message to the DLQ
+// after maxReceiveCount receives.
+type sqsPoller struct {
+	client   *sqs.Client
+	queueURL string
+	queueARN string
+	region   string
+	mapping  SQSMapping
+	handle   lambda.Handler
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	stats PollerStats
@@ -58,39 +67,69 @@ type PollerStats struct {
 
 // run polls until ctx ends. The batch in hand when it ends is finished
 // first, within its own deadline.
-func (p *poller) run(ctx context.Context) {
+func (p *sqsPoller) run(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		out, err := p.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(p.queueURL),
-			MaxNumberOfMessages:         int32(p.batchSize),
-			WaitTimeSeconds:             pollWait,
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-			MessageAttributeNames:       []string{"All"},
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
+		msgs, err := p.gather(ctx)
+		if len(msgs) > 0 {
+			// A shutdown does not cut a batch short: like Lambda, the
+			// invocation runs to its own deadline.
+			p.deliver(context.WithoutCancel(ctx), msgs)
+		}
+		if err != nil && ctx.Err() == nil {
 			p.log.Error("receiving from the broadcast queue", "err", err)
 			select {
 			case <-ctx.Done():
-				return
 			case <-time.After(backoff):
 			}
-			continue
 		}
-		if len(out.Messages) == 0 {
-			continue
-		}
-		// A shutdown does not cut a batch short: like Lambda, the
-		// invocation runs to its own deadline.
-		p.deliver(context.WithoutCancel(ctx), out.Messages)
 	}
 }
 
+// gather long-polls for a first message, then keeps receiving until the
+// batch is full, the batching window has passed since that first message,
+// or the batch nears Lambda's payload limit.
+func (p *sqsPoller) gather(ctx context.Context) ([]types.Message, error) {
+	var msgs []types.Message
+	var deadline time.Time
+	size := 0
+	for len(msgs) < p.mapping.BatchSize && size < maxPayload {
+		wait := int32(0)
+		if len(msgs) == 0 {
+			wait = pollWait
+		} else if !time.Now().Before(deadline) {
+			break
+		}
+		out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(p.queueURL),
+			MaxNumberOfMessages:         int32(min(10, p.mapping.BatchSize-len(msgs))),
+			WaitTimeSeconds:             wait,
+			MessageSystemAttributeNames: lambdaAttributes,
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			return msgs, err
+		}
+		if len(msgs) == 0 {
+			deadline = time.Now().Add(p.mapping.BatchingWindow)
+		}
+		for _, m := range out.Messages {
+			size += len(aws.ToString(m.Body))
+		}
+		msgs = append(msgs, out.Messages...)
+		if len(out.Messages) == 0 && len(msgs) > 0 {
+			select {
+			case <-ctx.Done():
+				return msgs, nil
+			case <-time.After(min(100*time.Millisecond, time.Until(deadline))):
+			}
+		}
+	}
+	return msgs, nil
+}
+
 // deliver invokes the function with one batch and deletes what succeeded.
-func (p *poller) deliver(ctx context.Context, msgs []types.Message) {
+func (p *sqsPoller) deliver(ctx context.Context, msgs []types.Message) {
 	ev := p.event(msgs)
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -115,7 +154,7 @@ func (p *poller) deliver(ctx context.Context, msgs []types.Message) {
 	deleted := 0
 	if len(del) > 0 {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		res, err := p.client.DeleteMessageBatch(dctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(p.queueURL), Entries: del})
+		res, err := p.client.DeleteMessageBatch(dctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(p.queueURL), Entries: del})
 		cancel()
 		if err != nil {
 			p.log.Error("deleting processed messages (they will be delivered again)", "err", err)
@@ -140,7 +179,7 @@ func (p *poller) deliver(ctx context.Context, msgs []types.Message) {
 
 // failures returns the message ids to leave on the queue, and why the whole
 // batch failed when it did.
-func (p *poller) failures(ev events.SQSEvent, out []byte, err error) (map[string]bool, string) {
+func (p *sqsPoller) failures(ev events.SQSEvent, out []byte, err error) (map[string]bool, string) {
 	all := func() map[string]bool {
 		m := make(map[string]bool, len(ev.Records))
 		for _, r := range ev.Records {
@@ -171,7 +210,7 @@ func (p *poller) failures(ev events.SQSEvent, out []byte, err error) (map[string
 }
 
 // event builds the SQS event Lambda would send for msgs.
-func (p *poller) event(msgs []types.Message) events.SQSEvent {
+func (p *sqsPoller) event(msgs []types.Message) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(msgs))}
 	for _, m := range msgs {
 		r := events.SQSMessage{
@@ -204,7 +243,7 @@ func (p *poller) event(msgs []types.Message) events.SQSEvent {
 }
 
 // Stats returns the counters so far.
-func (p *poller) Stats() PollerStats {
+func (p *sqsPoller) Stats() PollerStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stats

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,27 +13,29 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	awssqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/infra/testkit"
 )
 
 // TestPollerPartialBatch drives the poller with a function that reports
 // one message of each batch as failed, the way the QueueFunction reports a
 // temporary failure: the others are deleted at once, the failed one comes
 // back after the visibility timeout and goes to the DLQ after its fifth
-// receive. The events carry what Lambda's event source mapping puts in.
+// receive (moto's redrive, as SQS's). The events carry what Lambda's
+// event source mapping puts in. It runs on a queue of its own in the
+// package's shared moto.
 func TestPollerPartialBatch(t *testing.T) {
-	q := sqs.New(sqs.Config{})
-	hs := httptest.NewServer(q)
-	defer hs.Close()
-	if _, err := q.CreateQueue("dlq", nil); err != nil {
+	ctx := context.Background()
+	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
+	dlqURL, dlqARN, err := createQueue(ctx, client, testkit.UniqueName(t, "dlq"), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	url, err := q.CreateQueue("work", map[string]string{
+	url, arn, err := createQueue(ctx, client, testkit.UniqueName(t, "work"), map[string]string{
 		"VisibilityTimeout": "1",
-		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, q.ARN("dlq")),
+		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, dlqARN),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -53,12 +55,11 @@ func TestPollerPartialBatch(t *testing.T) {
 		}
 		return resp, nil
 	}
-	client := newSQSClient(hs.URL)
-	p := &poller{client: client, queueURL: url, queueARN: q.ARN("work"), region: "us-east-1", batchSize: 10,
+	p := &sqsPoller{client: client, queueURL: url, queueARN: arn, region: "us-east-1", mapping: SQSMapping{BatchSize: 10},
 		handle: lambda.NewHandler(fn), log: slog.New(slog.DiscardHandler)}
 
 	for _, body := range []string{"ok-1", "fail", "ok-2"} {
-		_, err := client.SendMessage(context.Background(), &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body),
+		_, err := client.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body),
 			MessageAttributes: map[string]awssqstypes.MessageAttributeValue{"trace": {DataType: aws.String("String"), StringValue: aws.String(body)}}})
 		if err != nil {
 			t.Fatal(err)
@@ -69,13 +70,29 @@ func TestPollerPartialBatch(t *testing.T) {
 	go func() { defer close(done); p.run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	eventually(t, 60*time.Second, func() (bool, string) {
-		return len(q.Messages("dlq")) == 1, fmt.Sprintf("%+v; work queue %d", p.Stats(), len(q.Messages("work")))
-	})
-	if dl := q.Messages("dlq")[0]; dl.Body != "fail" || dl.ReceiveCount != 5 {
-		t.Errorf("DLQ holds %q received %d times, want the failing message received 5 times", dl.Body, dl.ReceiveCount)
+	count := func(url string) int {
+		out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+			AttributeNames: []awssqstypes.QueueAttributeName{awssqstypes.QueueAttributeNameApproximateNumberOfMessages, awssqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessages"])
+		b, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessagesNotVisible"])
+		return a + b
 	}
-	if n := len(q.Messages("work")); n != 0 {
+	eventually(t, 60*time.Second, func() (bool, string) {
+		return count(dlqURL) == 1, fmt.Sprintf("%+v; work queue %d", p.Stats(), count(url))
+	})
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL),
+		MessageSystemAttributeNames: []awssqstypes.MessageSystemAttributeName{awssqstypes.MessageSystemAttributeNameApproximateReceiveCount}})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("reading the DLQ: %v, %d messages", err, len(out.Messages))
+	}
+	// Five receives by the poller, then this one.
+	if dl := out.Messages[0]; aws.ToString(dl.Body) != "fail" || dl.Attributes["ApproximateReceiveCount"] != "6" {
+		t.Errorf("DLQ holds %q received %s times, want the failing message received 5 times before this read", aws.ToString(dl.Body), dl.Attributes["ApproximateReceiveCount"])
+	}
+	if n := count(url); n != 0 {
 		t.Errorf("%d messages left on the work queue", n)
 	}
 	if s := p.Stats(); s.Deleted != 2 || s.Failed != 5 || s.BatchErrs != 0 {
@@ -87,10 +104,10 @@ func TestPollerPartialBatch(t *testing.T) {
 	receives := map[string]int{}
 	for _, r := range seen {
 		receives[r.Body]++
-		if r.EventSource != "aws:sqs" || r.EventSourceARN != q.ARN("work") || r.AWSRegion != "us-east-1" || r.ReceiptHandle == "" || r.Md5OfBody == "" {
+		if r.EventSource != "aws:sqs" || r.EventSourceARN != arn || r.AWSRegion != "us-east-1" || r.ReceiptHandle == "" || r.Md5OfBody == "" {
 			t.Errorf("record lacks Lambda's fields: %+v", r)
 		}
-		if r.Attributes["ApproximateReceiveCount"] == "" || r.Attributes["SentTimestamp"] == "" {
+		if r.Attributes["ApproximateReceiveCount"] == "" || r.Attributes["SentTimestamp"] == "" || r.Attributes["ApproximateFirstReceiveTimestamp"] == "" || r.Attributes["SenderId"] == "" {
 			t.Errorf("record attributes %v lack the system attributes", r.Attributes)
 		}
 		if a := r.MessageAttributes["trace"]; a.StringValue == nil || *a.StringValue != r.Body || a.DataType != "String" || r.Md5OfMessageAttributes == "" {

@@ -1,0 +1,36 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/heraldrt/herald/shared/config"
+)
+
+// withSecret completes lookup with the JSON secret BROADCAST_SECRET_ARN
+// names, with config.WithSecret as every function's start-up does in AWS
+// (values set in lookup win). AWS settings come from lookup: the stack's
+// moto unless AWS_ENDPOINT_URL_SECRETS_MANAGER sends the call elsewhere.
+func withSecret(ctx context.Context, lookup config.Lookup) (config.Lookup, error) {
+	if v, _ := lookup(config.SecretARNVar); strings.TrimSpace(v) == "" {
+		return lookup, nil
+	}
+	awsCfg, err := config.AWS(lookup)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
+	}
+	client, err := secretsClient(awsCfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
+	}
+	return config.WithSecret(ctx, lookup, client)
+}
+
+// secretsClient is the Secrets Manager client config.WithSecret reads
+// with.
+func secretsClient(cfg aws.Config) (config.SecretsClient, error) {
+	return config.NewSecretsManager(cfg)
+}
