@@ -18,7 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/heraldrt/herald/shared/channel"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // devConfig tells the page how to connect; the /dev endpoints below are
@@ -94,7 +94,7 @@ func (s *Stack) devSendEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inbox := UserChannelPrefix + in.To
-	if err := channel.Validate(inbox); err != nil {
+	if err := protocol.ValidateChannel(inbox); err != nil {
 		writeError(w, http.StatusBadRequest, "to: "+err.Error())
 		return
 	}

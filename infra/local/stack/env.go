@@ -251,9 +251,3 @@ func (e *env) Keys() []string {
 func secretKey(key string) bool {
 	return strings.Contains(key, "SECRET") || key == "ABLY_KEY" || strings.HasSuffix(key, "MASTER_KEY_BASE64")
 }
-
-// ablyKeyName is the part of an Ably key pusher-js connects with.
-func ablyKeyName(key string) string {
-	name, _, _ := strings.Cut(key, ":")
-	return name
-}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/infra/local/web"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // The seed scenario's names, as the page binds them.
@@ -150,7 +151,10 @@ func (s *Stack) pageConfig() PageConfig {
 	prefix := "PUSHER_"
 	if c.Connection == "ably" {
 		prefix = "ABLY_"
-		c.Key = ablyKeyName(s.env.Get("ABLY_KEY"))
+		// pusher-js connects with the key's name; the embedded server
+		// refused an invalid key at start-up.
+		k, _ := protocol.ParseAblyKey(s.env.Get("ABLY_KEY"))
+		c.Key = k.Name
 	} else {
 		c.Key = s.env.Get("PUSHER_APP_KEY")
 	}

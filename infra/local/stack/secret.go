@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/heraldrt/herald/shared/config"
 )
@@ -22,15 +22,5 @@ func withSecret(ctx context.Context, lookup config.Lookup) (config.Lookup, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
 	}
-	client, err := secretsClient(awsCfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", config.SecretARNVar, err)
-	}
-	return config.WithSecret(ctx, lookup, client)
-}
-
-// secretsClient is the Secrets Manager client config.WithSecret reads
-// with.
-func secretsClient(cfg aws.Config) (config.SecretsClient, error) {
-	return config.NewSecretsManager(cfg)
+	return config.WithSecret(ctx, lookup, secretsmanager.NewFromConfig(awsCfg))
 }
