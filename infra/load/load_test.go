@@ -80,7 +80,7 @@ func TestRunCountsErrors(t *testing.T) {
 func startStack(t *testing.T) *stack.Stack {
 	t.Helper()
 	st, err := stack.New(stack.Config{
-		HTTPAddr: "127.0.0.1:0", ServerAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:0", ServerAddr: "127.0.0.1:0", AWS: testkit.Moto(t),
 		Lookup:      func(string) (string, bool) { return "", false },
 		NodeModules: filepath.Join(testkit.RepoRoot(t), "infra", "node", "node_modules"),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
