@@ -72,7 +72,9 @@ lint:
 	$(GO) vet ./...
 
 # test: everything, installing what the tests need first.
-test: node-deps lint
+test: node-deps moto-deps lint
+	@python3 -c 'import moto.server' 2>/dev/null || .venv/bin/python -c 'import moto.server' 2>/dev/null || \
+		{ echo "!!! MOTO NOT FOUND: the tests run SQS, DynamoDB and Secrets Manager on moto. pip install 'moto[server]==5.2.1' (infra/local/requirements.txt)" >&2; exit 1; }
 	@command -v chromium >/dev/null 2>&1 || test -n "$$HERALD_CHROMIUM" || echo "!!! CHROMIUM NOT FOUND: the browser tests (infra/local TestDemoInBrowser) will be SKIPPED. apt-get install -y chromium" >&2
 	$(GO) test -count=1 -timeout 30m ./...
 
