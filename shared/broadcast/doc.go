@@ -7,13 +7,16 @@
 // allow. A provider SDK never leaks out of its driver's file: callers see
 // Message, Limits and *Error, whose Temporary flag is the retry decision.
 //
-// The network drivers (Pusher, Ably) share one executor (plan.go): calls run
-// in parallel up to the configured concurrency over one keep-alive HTTP
-// client per driver, a call waits for the previous call on each of its
-// channels so per-channel order holds, and after a temporary failure the
-// later messages on the failed channels are held back (reported temporary,
-// not sent) instead of overtaking the failed ones. No request outlives the
-// caller's context.
+// The network drivers (Pusher, Ably) plan their calls in their own files and
+// share the rest. The scheduler (scheduler.go) runs the calls: a call waits
+// for the previous call on each of its channels so per-channel order holds,
+// the next calls are encoded and signed while others are on the network, and
+// after a temporary failure the later messages on the failed channels are
+// held back (reported temporary, not sent) instead of overtaking the failed
+// ones. The transport (transport.go) is one keep-alive HTTP client per
+// driver that admits at most the configured concurrency of requests to the
+// network, each timed from its admission. No request outlives the caller's
+// context.
 //
 // What this package is not: it does not decode what apps send (package
 // events does), decide who may subscribe (the auth function does), or

@@ -342,7 +342,10 @@ func (a *Ably) send(ctx context.Context, c *call, msgs []Message, ids []string) 
 	case sdkErr != nil:
 		var info *ably.ErrorInfo
 		if errors.As(sdkErr, &info) && info.StatusCode != 0 {
-			return &Error{Provider: "ably", Op: "publish", StatusCode: info.StatusCode, Code: int(info.Code), Temporary: TemporaryStatus(info.StatusCode), Err: sdkErr}
+			// The SDK gives a status to failures of its own too, such as an
+			// ended context; the cause decides those.
+			return &Error{Provider: "ably", Op: "publish", StatusCode: info.StatusCode, Code: int(info.Code),
+				Temporary: TemporaryStatus(info.StatusCode) || TemporaryCause(sdkErr), Err: sdkErr}
 		}
 		return &Error{Provider: "ably", Op: "publish", Temporary: TemporaryCause(sdkErr), Err: sdkErr}
 	}

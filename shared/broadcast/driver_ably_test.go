@@ -300,7 +300,7 @@ func TestAblyPartialFailure(t *testing.T) {
 		if fails[0] != nil || fails[3] != nil {
 			t.Fatalf("sent messages failed: %v", fails)
 		}
-		if !errors.As(fails[1], &e) || e.Code != 40160 || e.StatusCode != 401 || e.Temporary {
+		if !errors.As(fails[1], &e) || e.Code != 40160 || e.StatusCode != 401 || !e.Temporary {
 			t.Fatalf("denied channel: %v", fails[1])
 		}
 		if !errors.As(fails[2], &e) || e.Code != 42913 || e.StatusCode != 429 || !e.Temporary || !strings.Contains(e.Error(), "public:busy") {
@@ -356,7 +356,7 @@ func TestAblyErrorClassification(t *testing.T) {
 	for _, c := range []struct {
 		status, code int
 		temporary    bool
-	}{{401, 40101, false}, {403, 40300, false}, {413, 40009, false}, {429, 42913, true}, {500, 50000, true}, {503, 50300, true}} {
+	}{{401, 40101, true}, {403, 40300, true}, {413, 40009, false}, {429, 42913, true}, {500, 50000, true}, {503, 50300, true}} {
 		t.Run(strconv.Itoa(c.status), func(t *testing.T) {
 			s := newAblyStandIn(t)
 			s.respond = func(w http.ResponseWriter, specs []ablySpec) bool {

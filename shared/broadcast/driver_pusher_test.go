@@ -555,7 +555,7 @@ func TestPusherErrorClassification(t *testing.T) {
 	for _, c := range []struct {
 		status    int
 		temporary bool
-	}{{400, false}, {401, false}, {403, false}, {404, false}, {413, false}, {429, true}, {500, true}, {503, true}} {
+	}{{400, false}, {401, true}, {403, true}, {404, false}, {413, false}, {429, true}, {500, true}, {503, true}} {
 		t.Run(strconv.Itoa(c.status), func(t *testing.T) {
 			s := newPusherStandIn(t)
 			s.respond = func(w http.ResponseWriter, r *http.Request, req pusherRequest) int {
@@ -645,13 +645,13 @@ func TestPusherErrorClassification(t *testing.T) {
 		}
 	})
 
-	t.Run("cancelled context: nothing sent, permanent", func(t *testing.T) {
+	t.Run("cancelled context: nothing sent, temporary", func(t *testing.T) {
 		s := newPusherStandIn(t)
 		d := newTestPusher(t, s.config())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		err := d.Broadcast(ctx, []Message{{Name: "x", Channels: []string{"a"}, Data: "1"}})
-		if err == nil || IsTemporary(err) || !errors.Is(err, context.Canceled) || len(s.accepted()) != 0 {
+		if err == nil || !IsTemporary(err) || !errors.Is(err, context.Canceled) || len(s.accepted()) != 0 {
 			t.Fatalf("err = %v, sent %d", err, len(s.accepted()))
 		}
 	})

@@ -11,8 +11,27 @@ import (
 )
 
 // Error is the one error type every driver returns for a failed provider
-// call. Temporary is decided once, here at the driver boundary: callers
-// retry temporary failures and dead-letter permanent ones.
+// call. Its Temporary flag is the retry decision, taken once where a
+// provider's answer or a transport failure becomes an Error (TemporaryStatus,
+// TemporaryCause); the retry layer and the settling of outcomes read it and
+// decide nothing themselves.
+//
+// Temporary: the same call may succeed later, so it is retried within the
+// invocation, and what still fails goes back to the trigger for redelivery:
+//
+//   - 408, 425, 429 and every 5xx: the provider is busy or failing;
+//   - 401 and 403: the provider refused herald's credentials or account (a
+//     rotated secret, a disabled app, a spent quota), not the event;
+//   - timeouts, an ended context (deadline or cancellation: the invocation is
+//     going away, not the event), refused or reset connections.
+//
+// Permanent: the call will never succeed as it is, and the event is
+// dead-lettered:
+//
+//   - every other status, such as 400, 404 and 413;
+//   - validation failures found before any request (data over the limit, a
+//     channel the provider cannot carry) and requests the SDK refuses to
+//     build.
 type Error struct {
 	// Provider is the driver's name: "pusher", "ably".
 	Provider string
@@ -55,51 +74,41 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// TemporaryStatus reports whether an HTTP status is worth retrying: 408,
-// 425, 429 and every 5xx. Pusher and Ably answer 400, 401, 403 and 413 for
-// requests that will never succeed as they are.
+// TemporaryStatus reports whether a provider's HTTP status is temporary:
+// 401, 403, 408, 425, 429 and every 5xx (see Error).
 func TemporaryStatus(status int) bool {
-	switch {
-	case status == http.StatusRequestTimeout, status == http.StatusTooEarly, status == http.StatusTooManyRequests:
-		return true
-	case status >= 500:
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
 		return true
 	}
-	return false
+	return status >= 500
 }
 
-// TemporaryCause reports whether a transport-level cause (no HTTP status) is
-// worth retrying: timeouts, deadline expiry, refused or reset connections.
-// A cancelled context is not: the invocation is going away.
+// TemporaryCause reports whether a failure that came with no HTTP status is
+// temporary: an ended context, a timeout, a refused or reset connection, any
+// other network error (see Error).
 func TemporaryCause(err error) bool {
-	if err == nil {
+	switch {
+	case err == nil:
 		return false
-	}
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The peer closed the connection before a whole response came back
+		// (net/http reports EOF): a reset, like ECONNRESET.
 		return true
 	}
-	// The peer closed the connection before a whole response came back
-	// (net/http reports EOF): a reset, like ECONNRESET.
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
+	// Dial, read and write failures (*net.OpError, ECONNREFUSED,
+	// ECONNRESET) and timeouts all satisfy net.Error.
 	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return true
-	}
-	return false
+	return errors.As(err, &ne)
 }
 
-// IsTemporary reports whether err (or what it wraps) is a temporary failure.
-// Errors that are not *Error count as permanent unless they are transport
-// causes that TemporaryCause accepts.
+// IsTemporary reports the Temporary flag of the *Error err is or wraps.
+// An error no driver classified gets the same rule as a transport cause
+// (TemporaryCause): an ended context or a dropped connection is temporary,
+// anything else permanent.
 func IsTemporary(err error) bool {
 	var e *Error
 	if errors.As(err, &e) {

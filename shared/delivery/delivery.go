@@ -2,9 +2,7 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -181,26 +179,25 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 // messages may have gone: a redriven dead letter can repeat those);
 // otherwise Delivered.
 //
-// Failures that are not the item's fault are never Poison: when ctx ended
-// (the invocation is running out of time), or when the provider refused
-// herald's account rather than the message (401, 403: wrong credentials, a
-// disabled app, a spent quota), the item is Retry. A misconfigured
-// deployment then fails invocations, which alarms, and the queue's redrive
-// policy decides, instead of every event being dead-lettered as if it were
-// bad.
-func (b *Batch) Settle(ctx context.Context, err error) []Outcome {
+// Temporary is the driver's answer (broadcast.IsTemporary), taken where the
+// failure happened; Settle decides nothing of its own. Failures that are
+// not the item's fault are temporary there: an ended context (the
+// invocation is going away), and a provider's refusal of herald's account
+// rather than of the message (401, 403: wrong credentials, a disabled app, a
+// spent quota). A misconfigured deployment then fails invocations, which
+// alarms, and the queue's redrive policy decides, instead of every event
+// being dead-lettered as if it were bad.
+func (b *Batch) Settle(err error) []Outcome {
 	out := append([]Outcome(nil), b.Outcomes...)
 	if err == nil {
 		return out
 	}
-	errs := broadcast.Failures(err, len(b.Messages))
-	cancelled := ctx.Err() != nil
-	for i, e := range errs {
+	for i, e := range broadcast.Failures(err, len(b.Messages)) {
 		if e == nil {
 			continue
 		}
 		o := &out[b.Owner[i]]
-		temporary := cancelled || broadcast.IsTemporary(e) || errors.Is(e, context.Canceled) || accountRefused(e)
+		temporary := broadcast.IsTemporary(e)
 		switch {
 		case temporary && o.Status != Retry:
 			o.Status, o.Reason, o.Err = Retry, e.Error(), e
@@ -211,13 +208,6 @@ func (b *Batch) Settle(ctx context.Context, err error) []Outcome {
 	return out
 }
 
-// accountRefused reports a provider refusal of the caller rather than of
-// the message.
-func accountRefused(err error) bool {
-	var pe *broadcast.Error
-	return errors.As(err, &pe) && (pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden)
-}
-
 // Deliver plans items, broadcasts every valid message in one call and
 // returns one outcome per item.
 func Deliver(ctx context.Context, s Sender, items []Item) []Outcome {
@@ -225,7 +215,7 @@ func Deliver(ctx context.Context, s Sender, items []Item) []Outcome {
 	if len(b.Messages) == 0 {
 		return b.Outcomes
 	}
-	return b.Settle(ctx, s.Broadcast(ctx, b.Messages))
+	return b.Settle(s.Broadcast(ctx, b.Messages))
 }
 
 // reason renders an error as a one-line reason for logs and dead letters.

@@ -3,13 +3,18 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldrt/herald/events"
+	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/delivery"
+	"github.com/heraldrt/herald/shared/retry"
 )
 
 var lim = broadcast.Limits{MaxDataBytes: 100, MaxChannelsPerCall: 100, MaxEventsPerCall: 10}
@@ -63,7 +68,7 @@ func TestSettle(t *testing.T) {
 	b := delivery.Plan(items, lim)
 	// messages: a, b1, b2, c, d1, d2
 	err := &broadcast.BatchError{Errs: []error{nil, perm, temp, perm, nil, perm}}
-	got := b.Settle(context.Background(), err)
+	got := b.Settle(err)
 	want := []delivery.Status{delivery.Delivered, delivery.Retry, delivery.Poison, delivery.Poison}
 	for i, o := range got {
 		if o.Status != want[i] {
@@ -75,26 +80,81 @@ func TestSettle(t *testing.T) {
 	}
 
 	// One error for the whole call applies to every message.
-	all := b.Settle(context.Background(), temp)
+	all := b.Settle(temp)
 	for i, o := range all {
 		if o.Status != delivery.Retry {
 			t.Errorf("item %d: %v, want retry", i, o.Status)
 		}
 	}
-	// A refusal of herald's account is not the items' fault.
-	for _, status := range []int{401, 403} {
-		for i, o := range b.Settle(context.Background(), &broadcast.Error{Provider: "pusher", StatusCode: status}) {
-			if o.Status != delivery.Retry {
-				t.Errorf("provider %d: item %d: %v, want retry", status, i, o.Status)
+	// An error no driver classified: the invocation's end is still not
+	// blamed on the items, anything else is.
+	for _, c := range []struct {
+		err  error
+		want delivery.Status
+	}{
+		{fmt.Errorf("claims: %w", context.Canceled), delivery.Retry},
+		{fmt.Errorf("claims: %w", context.DeadlineExceeded), delivery.Retry},
+		{errors.New("unexpected"), delivery.Poison},
+	} {
+		for i, o := range b.Settle(c.err) {
+			if o.Status != c.want {
+				t.Errorf("%v: item %d: %v, want %v", c.err, i, o.Status, c.want)
 			}
 		}
 	}
-	// When the invocation is being cancelled nothing is blamed on the items.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for i, o := range b.Settle(ctx, perm) {
-		if o.Status != delivery.Retry {
-			t.Errorf("cancelled: item %d: %v, want retry", i, o.Status)
-		}
+}
+
+// TestAccountRefusalIsRetried: when the provider refuses herald's
+// credentials or account (401, 403), the events are sent again within the
+// invocation and their items are then left for redelivery (reported as
+// batch item failures), never dead-lettered; a refusal of the event itself
+// (400) is dead-lettered after one request.
+func TestAccountRefusalIsRetried(t *testing.T) {
+	const attempts = 3
+	policy := retry.Policy{Base: time.Millisecond, Cap: 4 * time.Millisecond, MaxAttempts: attempts}
+	items := []delivery.Item{
+		{ID: "m-1", Body: []byte(`{"name":"OrderShipped","channel":"private-orders.1","data":{"id":1}}`)},
+		{ID: "m-2", Body: []byte(`{"name":"OrderShipped","channel":"private-orders.2","data":{"id":2}}`)},
+	}
+	for _, c := range []struct {
+		name     string
+		secret   string // the driver's; default the stand-in's
+		fault    testkit.Fault
+		status   int
+		want     delivery.Status
+		requests int // how many the stand-in records; -1 when it records none
+	}{
+		{name: "401", fault: testkit.Fault{Status: http.StatusUnauthorized, Body: "Invalid signature"}, status: 401, want: delivery.Retry, requests: attempts},
+		{name: "403", fault: testkit.Fault{Status: http.StatusForbidden, Body: "Application disabled"}, status: 403, want: delivery.Retry, requests: attempts},
+		{name: "401 for a rotated secret", secret: "a-rotated-secret", status: 401, want: delivery.Retry, requests: -1},
+		{name: "400", fault: testkit.Fault{Status: http.StatusBadRequest, Body: "Invalid event"}, status: 400, want: delivery.Poison, requests: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api := testkit.NewPusherAPI(t, appID, key, secret)
+			api.SetFault(func(testkit.PusherRequest) testkit.Fault { return c.fault })
+			driverSecret := secret
+			if c.secret != "" {
+				driverSecret = c.secret
+			}
+			p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: driverSecret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := delivery.Deliver(invocation(t), delivery.Guard(p, policy, nil, nil), items)
+			for i, o := range out {
+				var e *broadcast.Error
+				if o.Status != c.want || !errors.As(o.Err, &e) || e.StatusCode != c.status {
+					t.Fatalf("item %d: %v (%s), want %v with the provider's %d", i, o.Status, o.Reason, c.want, c.status)
+				}
+			}
+			if c.requests >= 0 {
+				if got := len(api.Requests()); got != c.requests {
+					t.Fatalf("%d requests, want %d", got, c.requests)
+				}
+			}
+			if ev := api.Events(); len(ev) != 0 {
+				t.Fatalf("%d events accepted", len(ev))
+			}
+		})
 	}
 }

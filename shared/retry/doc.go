@@ -1,7 +1,8 @@
-// Package retry re-sends the broadcasts that failed temporarily (429, 5xx,
-// timeouts, dropped connections: broadcast.IsTemporary) within the running
-// invocation, so a provider's hiccup costs a short wait instead of a
-// redelivery of the whole item minutes later.
+// Package retry re-sends the broadcasts that failed temporarily within the
+// running invocation, so a provider's hiccup costs a short wait instead of a
+// redelivery of the whole item minutes later. Temporary is what the driver
+// said (broadcast.IsTemporary): 429, 5xx, 401 and 403, timeouts, dropped
+// connections.
 //
 // Driver decorates any broadcast.Driver:
 //
@@ -11,9 +12,10 @@
 //
 // Waits are exponential with full jitter, so that many invocations hit by
 // the same outage do not retry in step. Each retry carries only the
-// messages still failing temporarily; a permanent failure (400, 401, 403,
-// 413, a refused message) is returned after its first call and never
-// re-sent. Retrying stops after Policy.MaxAttempts calls, or when the next
+// messages still failing temporarily; a permanent failure (400, 404, 413,
+// a refused message) is returned after its first call and never re-sent.
+// Once ctx is cancelled nothing is re-sent either: the cancelled messages
+// come back temporary, for the trigger to redeliver. Retrying stops after Policy.MaxAttempts calls, or when the next
 // call could not end before ctx's deadline minus Policy.SafetyMargin;
 // every call runs under that earlier deadline, so the invocation keeps the
 // margin to report batch item failures and release idempotency claims, and

@@ -95,6 +95,9 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 			break
 		}
 		if !d.wait(ctx, attempt) {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				break // the failures already say the invocation is going away
+			}
 			// Not enough time for another call: say so beside the failure.
 			for _, i := range pending {
 				errs[i] = fmt.Errorf("%w after %d attempt(s): %w", ErrNoTime, attempt, errs[i])

@@ -156,6 +156,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 	}{
 		{"429s", []int{429, 429, 429}},
 		{"5xx", []int{500, 502, 503, 504}},
+		{"refusals of herald's account", []int{401, 403}},
 		{"dropped connections", []int{0, 0}},
 		{"timeouts", []int{stall, stall}},
 		{"mixed", []int{503, 0, stall, 429}},
@@ -295,23 +296,52 @@ func TestPermanentFailureNotRetried(t *testing.T) {
 }
 
 func TestMaxAttempts(t *testing.T) {
-	s, p := newStandIn(t, func(int, []string, map[string]int) int { return http.StatusBadGateway })
-	pol := quick
-	pol.MaxAttempts = 3
-	err := New(p, pol).Broadcast(context.Background(), []broadcast.Message{msg("A", "c-a"), msg("B", "c-b")})
-	var be *broadcast.BatchError
-	if !errors.As(err, &be) || len(be.Errs) != 2 {
-		t.Fatalf("err = %v, want a BatchError over 2 messages", err)
+	for _, status := range []int{http.StatusBadGateway, http.StatusUnauthorized} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			s, p := newStandIn(t, func(int, []string, map[string]int) int { return status })
+			pol := quick
+			pol.MaxAttempts = 3
+			err := New(p, pol).Broadcast(context.Background(), []broadcast.Message{msg("A", "c-a"), msg("B", "c-b")})
+			var be *broadcast.BatchError
+			if !errors.As(err, &be) || len(be.Errs) != 2 {
+				t.Fatalf("err = %v, want a BatchError over 2 messages", err)
+			}
+			for i, e := range be.Errs {
+				var pe *broadcast.Error
+				if !errors.As(e, &pe) || pe.StatusCode != status || !broadcast.IsTemporary(e) {
+					t.Fatalf("message %d: %v, want the temporary %d", i, e, status)
+				}
+			}
+			_, received, _ := s.counts()
+			if received["A"] != 3 || received["B"] != 3 {
+				t.Fatalf("received %v, want 3 attempts each", received)
+			}
+		})
 	}
-	for i, e := range be.Errs {
-		var pe *broadcast.Error
-		if !errors.As(e, &pe) || pe.StatusCode != http.StatusBadGateway || !broadcast.IsTemporary(e) {
-			t.Fatalf("message %d: %v, want the temporary 502", i, e)
-		}
+}
+
+// TestCancelledNotResent: once the invocation's context is cancelled, the
+// message in flight comes back temporary with the cancellation as its
+// cause, and nothing is sent again.
+func TestCancelledNotResent(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	s, p := newStandIn(t, func(int, []string, map[string]int) int {
+		arrived <- struct{}{}
+		return stall
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	err := New(p, quick).Broadcast(ctx, []broadcast.Message{msg("A", "c-a")})
+	f := broadcast.Failures(err, 1)[0]
+	if !broadcast.IsTemporary(f) || !errors.Is(f, context.Canceled) || errors.Is(f, ErrNoTime) {
+		t.Fatalf("error = %v, want a temporary cancellation", f)
 	}
-	_, received, _ := s.counts()
-	if received["A"] != 3 || received["B"] != 3 {
-		t.Fatalf("received %v, want 3 attempts each", received)
+	if requests, _, _ := s.counts(); requests != 1 {
+		t.Fatalf("%d requests, want the one that was cancelled", requests)
 	}
 }
 
