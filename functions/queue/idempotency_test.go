@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -23,26 +22,23 @@ import (
 	"github.com/heraldrt/herald/shared/retry"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 // TestHandleIdempotent runs the handler as the bootstrap wires it with
 // IDEMPOTENCY_TABLE set (the pusher driver, retried and deduplicated,
-// with a store on dynalite): a redelivered message is a no-op, a message
+// with a store on moto): a redelivered message is a no-op, a message
 // whose key another invocation holds is a batch item failure and is not
 // sent, and a failed broadcast releases its key for the redelivery.
 func TestHandleIdempotent(t *testing.T) {
-	endpoint := testkit.Dynalite(t)
-	awsCfg := aws.Config{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 2,
-	}
-	db := dynamodb.NewFromConfig(awsCfg) // creates the table, as an operator would
-	storeDB, err := idempotency.NewDynamoDB(awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	awsCfg := testkit.AWSConfig(testkit.Moto(t))
+	awsCfg.RetryMaxAttempts = 2
+	// One client creates the table, as an operator would, and serves the
+	// stores, as the bootstrap's does.
+	db := dynamodb.NewFromConfig(awsCfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	const table = "herald-idempotency"
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	table := testkit.UniqueName(t, "queue")
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
@@ -55,7 +51,7 @@ func TestHandleIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	newStore := func() *idempotency.Store {
-		s, err := idempotency.New(idempotency.Config{Table: table}, storeDB)
+		s, err := idempotency.New(idempotency.Config{Table: table}, db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,13 @@
 package deploy
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/heraldrt/herald/shared/idempotency"
 )
 
 // idempotencyActions are all the DynamoDB calls shared/idempotency makes.
@@ -14,6 +17,21 @@ var idempotencyActions = []string{
 	"dynamodb:DeleteItem",
 	"dynamodb:GetItem",
 	"dynamodb:PutItem",
+}
+
+// TestIdempotencyActionsAreTheStoresCalls ties the grant to the code: the
+// store reaches DynamoDB only through idempotency.API, one method per
+// action, so a call added there without its action here fails.
+func TestIdempotencyActionsAreTheStoresCalls(t *testing.T) {
+	api := reflect.TypeFor[idempotency.API]()
+	var calls []string
+	for m := range api.Methods() {
+		calls = append(calls, "dynamodb:"+m.Name)
+	}
+	slices.Sort(calls)
+	if !slices.Equal(calls, idempotencyActions) {
+		t.Fatalf("idempotency.API calls %v; the grant allows %v", calls, idempotencyActions)
+	}
 }
 
 func TestIdempotencyTable(t *testing.T) {

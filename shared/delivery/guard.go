@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/idempotency"
@@ -27,8 +29,9 @@ func Guard(d broadcast.Driver, p retry.Policy, store *idempotency.Store, log *sl
 // config.Load's): BROADCAST_RETRY_* for the policy (see retry.LoadPolicy)
 // and IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL and IDEMPOTENCY_NAMESPACE for the
 // store (see idempotency.LoadConfig). With IDEMPOTENCY_TABLE unset there is
-// no store and no AWS configuration is read; otherwise the DynamoDB client
-// (idempotency.NewDynamoDB) comes from config.AWS (AWS_ENDPOINT_URL_DYNAMODB points it elsewhere).
+// no store and no AWS configuration is read; otherwise the SDK's DynamoDB
+// client is built from config.AWS (AWS_ENDPOINT_URL_DYNAMODB points it
+// elsewhere).
 // Call it once per process, at init: the store is one claimant.
 func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
 	getenv := func(k string) string { v, _ := env(k); return v }
@@ -46,11 +49,7 @@ func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broa
 		if err != nil {
 			return nil, fmt.Errorf("IDEMPOTENCY_TABLE: %w", err)
 		}
-		db, err := idempotency.NewDynamoDB(awsCfg)
-		if err != nil {
-			return nil, fmt.Errorf("IDEMPOTENCY_TABLE: %w", err)
-		}
-		if store, err = idempotency.New(cfg, db); err != nil {
+		if store, err = idempotency.New(cfg, dynamodb.NewFromConfig(awsCfg)); err != nil {
 			return nil, err
 		}
 	}

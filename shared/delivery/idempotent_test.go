@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -29,30 +33,21 @@ const (
 	secret = "7ad3773142a6692b25b8"
 )
 
-func awsConfig(endpoint string) aws.Config {
-	return aws.Config{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		RetryMaxAttempts: 2,
+// dynamo is the stores' client, as GuardFromEnv builds it, for moto or
+// for another endpoint (a proxy in front of it, a closed port).
+func dynamo(t *testing.T, endpoint ...string) *dynamodb.Client {
+	cfg := testkit.AWSConfig(testkit.Moto(t))
+	if len(endpoint) > 0 {
+		cfg.BaseEndpoint = aws.String(endpoint[0])
 	}
+	cfg.RetryMaxAttempts = 2
+	return dynamodb.NewFromConfig(cfg)
 }
-
-// dynamo is the stores' client, as GuardFromEnv builds it.
-func dynamo(t *testing.T, endpoint string) idempotency.API {
-	db, err := idempotency.NewDynamoDB(awsConfig(endpoint))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-var tables atomic.Int64
 
 // table creates an empty table shaped as template.yaml's IdempotencyTable.
 func table(t *testing.T, db *dynamodb.Client) string {
 	t.Helper()
-	name := fmt.Sprintf("delivery-%d", tables.Add(1))
+	name := testkit.UniqueName(t, "delivery")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -70,7 +65,42 @@ func table(t *testing.T, db *dynamodb.Client) string {
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
 		t.Fatalf("table %s: %v", name, err)
 	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expiration"), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		t.Fatalf("UpdateTimeToLive %s: %v", name, err)
+	}
 	return name
+}
+
+// throttling is a real HTTP server in front of moto that, while on,
+// answers every PutItem as DynamoDB answers a throttled one.
+type throttling struct {
+	URL string
+	on  atomic.Bool
+}
+
+func newThrottling(t *testing.T) *throttling {
+	target, err := url.Parse(testkit.Moto(t).Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &throttling{}
+	forward := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.on.Load() && r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.PutItem" {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(400)
+			io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}`)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
 }
 
 func store(t *testing.T, db idempotency.API, tableName string) *idempotency.Store {
@@ -91,25 +121,26 @@ func invocation(t *testing.T) context.Context {
 }
 
 // fixture is the real pusher driver, retried and deduplicated, in front of
-// the Pusher API stand-in, with a store on dynalite.
+// the Pusher API stand-in, with a store on moto.
 type fixture struct {
 	api    *testkit.PusherAPI
 	db     idempotency.API
 	table  string
 	store  *idempotency.Store
+	pusher broadcast.Driver // the provider's driver, unguarded
 	driver broadcast.Driver
 }
 
-func newFixture(t *testing.T, endpoint string) *fixture {
+func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{api: testkit.NewPusherAPI(t, appID, key, secret), db: dynamo(t, endpoint)}
-	// Tables are made with aws-sdk-go-v2, as an operator would.
-	f.table = table(t, dynamodb.NewFromConfig(awsConfig(endpoint)))
+	db := dynamo(t)
+	f := &fixture{api: testkit.NewPusherAPI(t, appID, key, secret), db: db, table: table(t, db)}
 	f.store = store(t, f.db, f.table)
 	p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: f.api.Host(), Port: f.api.Port(), Scheme: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.pusher = p
 	f.driver = delivery.Guard(p, retry.Policy{Base: time.Millisecond, Cap: 5 * time.Millisecond, MaxAttempts: 2, SafetyMargin: 100 * time.Millisecond}, f.store, nil)
 	return f
 }
@@ -138,11 +169,9 @@ func wantStatuses(t *testing.T, out []delivery.Outcome, want ...delivery.Status)
 }
 
 func TestIdempotent(t *testing.T) {
-	endpoint := testkit.Dynalite(t)
-
 	t.Run("a redelivered message is a no-op", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, endpoint)
+		f := newFixture(t)
 		items := []delivery.Item{
 			{ID: "m1", Body: body("ev-1", "orders")},
 			// No envelope id: keyed by the trigger's identity, per envelope.
@@ -171,7 +200,7 @@ func TestIdempotent(t *testing.T) {
 
 	t.Run("an id in progress elsewhere is retried, not sent", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, endpoint)
+		f := newFixture(t)
 		other := store(t, f.db, f.table) // another invocation's process
 		if st, err := other.Claim(invocation(t), []string{"busy"}); err != nil || st[0] != idempotency.Claimed {
 			t.Fatalf("other claim: %v %v", st, err)
@@ -199,7 +228,7 @@ func TestIdempotent(t *testing.T) {
 
 	t.Run("a failed broadcast releases its id", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, endpoint)
+		f := newFixture(t)
 		f.api.SetFault(func(testkit.PusherRequest) testkit.Fault { return testkit.Fault{Status: 503} })
 		items := []delivery.Item{{ID: "m1", Body: body("flaky", "a")}}
 		out := delivery.Deliver(invocation(t), f.driver, items)
@@ -225,7 +254,7 @@ func TestIdempotent(t *testing.T) {
 
 	t.Run("a refused message is poison and releases its id", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, endpoint)
+		f := newFixture(t)
 		f.api.SetFault(testkit.FailChannel("bad", 400))
 		out := delivery.Deliver(invocation(t), f.driver, []delivery.Item{{ID: "m1", Body: body("refused", "bad")}})
 		wantStatuses(t, out, delivery.Poison)
@@ -240,7 +269,7 @@ func TestIdempotent(t *testing.T) {
 
 	t.Run("the same id twice in one invocation is sent once", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, endpoint)
+		f := newFixture(t)
 		items := []delivery.Item{{ID: "m1", Body: body("twin", "a")}, {ID: "m2", Body: body("twin", "a")}}
 		wantStatuses(t, delivery.Deliver(invocation(t), f.driver, items), delivery.Delivered, delivery.Retry)
 		wantStatuses(t, delivery.Deliver(invocation(t), f.driver, items[1:]), delivery.Delivered)
@@ -267,6 +296,30 @@ func TestIdempotent(t *testing.T) {
 			t.Fatalf("%d provider calls without a claim", n)
 		}
 	})
+
+	t.Run("a throttled store sends nothing and loses nothing", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		proxy := newThrottling(t)
+		proxy.on.Store(true)
+		d := delivery.Guard(f.pusher, retry.Policy{}, store(t, dynamo(t, proxy.URL), f.table), nil)
+		items := []delivery.Item{{ID: "m1", Body: body("throttled", "a")}}
+		out := delivery.Deliver(invocation(t), d, items)
+		wantStatuses(t, out, delivery.Retry)
+		var e *idempotency.Error
+		if !errors.Is(out[0].Err, delivery.ErrNotClaimed) || !errors.As(out[0].Err, &e) || !e.Temporary {
+			t.Fatalf("err = %v, want ErrNotClaimed over a temporary store failure", out[0].Err)
+		}
+		if n := len(f.api.Requests()); n != 0 {
+			t.Fatalf("%d provider calls without a claim", n)
+		}
+		// The throttling passes; the retry is sent, once.
+		proxy.on.Store(false)
+		wantStatuses(t, delivery.Deliver(invocation(t), d, items), delivery.Delivered)
+		if n := len(f.api.Events()); n != 1 {
+			t.Fatalf("provider accepted %d events, want 1", n)
+		}
+	})
 }
 
 func TestGuardFromEnv(t *testing.T) {
@@ -288,6 +341,25 @@ func TestGuardFromEnv(t *testing.T) {
 	}
 	if _, ok := d.(*delivery.Idempotent); !ok {
 		t.Fatalf("with a table the driver is %T, want *delivery.Idempotent", d)
+	}
+	// The store reaches DynamoDB where AWS_ENDPOINT_URL_DYNAMODB says: a
+	// message delivered twice is broadcast once.
+	api := testkit.NewPusherAPI(t, appID, key, secret)
+	p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env["IDEMPOTENCY_TABLE"] = table(t, dynamo(t))
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = testkit.Moto(t).Endpoint
+	if d, err = delivery.GuardFromEnv(p, config.Map(env), nil); err != nil {
+		t.Fatal(err)
+	}
+	items := []delivery.Item{{ID: "m1", Body: body("env", "a")}}
+	for range 2 {
+		wantStatuses(t, delivery.Deliver(invocation(t), d, items), delivery.Delivered)
+	}
+	if n := len(api.Events()); n != 1 {
+		t.Fatalf("provider accepted %d events, want 1", n)
 	}
 	for k, v := range map[string]string{"IDEMPOTENCY_TABLE": "a b", "IDEMPOTENCY_TTL": "soon", "BROADCAST_RETRY_MAX_ATTEMPTS": "0"} {
 		if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(map[string]string{k: v}), nil); err == nil || !strings.Contains(err.Error(), k) {

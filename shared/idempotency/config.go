@@ -13,9 +13,11 @@ const (
 	// within its record age, both well inside an hour by default.
 	DefaultTTL = time.Hour
 	// DefaultConcurrency is how many DynamoDB requests one call keeps in
-	// flight. It matches the idle connections per host of awsjson's shared
-	// transport (aws-sdk-go-v2's default too), so a batch reuses
-	// connections instead of opening new ones; raise both together.
+	// flight. It matches the idle connections per host that the SDK's
+	// default HTTP client keeps (awshttp.NewBuildableClient's
+	// MaxIdleConnsPerHost, 10), so a batch reuses connections instead of
+	// opening and dropping new ones; raise both together (the client's
+	// HTTPClient option).
 	DefaultConcurrency = 10
 	// DefaultMaxInProgress is how long a claim lasts when ctx has no
 	// deadline: Lambda's longest timeout.
@@ -44,13 +46,13 @@ type Config struct {
 	MaxInProgress time.Duration
 	// NoPrefetch skips reading the keys with BatchGetItem (100 a request)
 	// before claiming them. The read costs one request per 100 keys and
-	// read units; it saves a write (and, on dynalite, a read) per key that
-	// is already completed or in progress. Against dynalite, 1,000 new keys
-	// claim as fast either way, and 1,000 completed keys take 10 requests
-	// instead of 2,000 and about a twentieth of the time. Redeliveries are
-	// common where idempotency matters (a stream retry re-sends every
-	// record after the failed one), so the read is on by default; set
-	// NoPrefetch when keys are almost never seen twice.
+	// read units; it saves a write per key that is already completed or in
+	// progress. Against moto, 1,000 completed keys take 10 requests instead
+	// of 1,000 and about a tenth of the time (0.37 s against 4.3 s), while
+	// 1,000 new keys take 1,010 instead of 1,000. Redeliveries are common
+	// where idempotency matters (a stream retry re-sends every record after
+	// the failed one), so the read is on by default; set NoPrefetch when
+	// keys are almost never seen twice.
 	NoPrefetch bool
 	// Now is the clock expiry is judged by; nil means time.Now. Tests move
 	// it forward instead of sleeping.

@@ -14,6 +14,10 @@
 //	store.Complete(ctx, sent)     // the claimed keys that were broadcast
 //	store.Release(ctx, failed)    // the claimed keys whose broadcast failed
 //
+// A store is built once per process, on the SDK's DynamoDB client:
+//
+//	store, err := idempotency.New(cfg, dynamodb.NewFromConfig(awsCfg))
+//
 // A consumer declares the interface it needs beside its handler:
 //
 //	type Idempotency interface {
@@ -34,12 +38,13 @@
 // Claim is a conditional PutItem per key that succeeds when no record
 // exists, when its expiration passed, or when it is INPROGRESS and its
 // in_progress_expiration passed. Expiry is judged by the condition, not by
-// DynamoDB's TTL: TTL deletion lags by up to days (and dynalite, used in
+// DynamoDB's TTL: TTL deletion lags by up to days (and moto, used in
 // tests, never deletes), so it only keeps the table small. A refused write
-// is classified by the record it met (returned with the refusal by
-// DynamoDB; read with a consistent GetItem where it is not). Unless
-// Config.NoPrefetch is set, keys are first read with a consistent
-// BatchGetItem and only those it leaves undecided are written. Complete overwrites records as COMPLETED with
+// is classified by the record it met (returned with the refusal, as
+// ReturnValuesOnConditionCheckFailure ALL_OLD asks; read with a consistent
+// GetItem where it is not). Unless Config.NoPrefetch is set, keys are
+// first read with a consistent BatchGetItem and only those it leaves
+// undecided are written. Complete overwrites records as COMPLETED with
 // BatchWriteItem. Release is a DeleteItem conditional on owner and
 // INPROGRESS. Requests run in parallel, at most Config.Concurrency at once.
 //
@@ -51,9 +56,9 @@
 //     atomic, so of any number of concurrent claimers exactly one gets
 //     Claimed; the others get InProgress.
 //   - A key is never reported Claimed unless this call's write succeeded.
-//     A DynamoDB failure, throttling beyond awsjson's retries, or the end of
-//     ctx leaves the key Unavailable: not broadcast, retried later. No
-//     broadcast ever happens without a claim.
+//     A DynamoDB failure, throttling beyond the SDK client's retries, or
+//     the end of ctx leaves the key Unavailable: not broadcast, retried
+//     later. No broadcast ever happens without a claim.
 //   - A Completed key is not broadcast again until its TTL (Config.TTL,
 //     default one hour) passes; after that it is a new key.
 //   - A claim lasts until the claiming invocation's deadline (ctx's, else
@@ -80,6 +85,17 @@
 //   - Expiry compares clocks of different hosts; skew of the order of
 //     milliseconds shifts when an abandoned claim is reclaimable.
 //   - The TTL passed before a redelivery arrived.
+//
+// # Failures
+//
+// A call that could not handle some keys returns an *Error, classified
+// once: temporary exactly when the SDK's standard retryer would try the
+// failed request again (throttling, 5xx answers, timeouts, refused or
+// reset connections), also after the client's attempts ran out;
+// permanent otherwise (a missing table, denied access, an invalid
+// request). The end of ctx's deadline is temporary, a cancellation
+// permanent. The verdict is for logs and alarms: a key Claim left
+// Unavailable is never broadcast, whatever it says.
 //
 // When IDEMPOTENCY_TABLE is unset the store is off: New returns a nil
 // *Store, whose Claim reports every key Claimed (repeats included) and

@@ -2,12 +2,13 @@ package idempotency
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,31 +17,46 @@ import (
 	"github.com/heraldrt/herald/infra/testkit"
 )
 
-// dynamoProxy stands between a Store and dynalite and makes dynalite
-// answer as DynamoDB does where dynalite does not:
-//
-//   - a BatchWriteItem or BatchGetItem at a time of DynamoDB's choosing
-//     processes only part of the request and returns the rest as
-//     UnprocessedItems / UnprocessedKeys (it does under throttling);
-//     here the first of each does, holding back the second half;
-//   - a refused PutItem with ReturnValuesOnConditionCheckFailure ALL_OLD
-//     carries the refusing Item (dynalite ignores the parameter).
-//
-// It counts the operations it forwarded.
-type dynamoProxy struct {
-	t        *testing.T
-	upstream string
-	direct   *DynamoDB // reads refusing records from dynalite
-	mu       sync.Mutex
-	ops      map[string]int
-	split    map[string]bool // operations whose first call was split already
+// proxyConfig says how a dynamoProxy changes what moto answers.
+type proxyConfig struct {
+	// splitBatches makes the first BatchWriteItem and the first
+	// BatchGetItem process only half of their items and return the rest
+	// as UnprocessedItems / UnprocessedKeys, as DynamoDB does under
+	// throttling (moto processes everything).
+	splitBatches bool
+	// dropRefusedItem removes the refusing Item from a conditional
+	// refusal, as from a DynamoDB that does not return it.
+	dropRefusedItem bool
+	// serialWrites forwards one write at a time.
+	serialWrites bool
+	// fault, when it returns a status, answers the request itself with
+	// that status and an error of that code instead of forwarding it.
+	fault func(op string) (status int, code string)
 }
 
-func newDynamoProxy(t *testing.T, upstream string) (*dynamoProxy, string) {
-	p := &dynamoProxy{t: t, upstream: upstream, direct: client(upstream, 1), ops: map[string]int{}, split: map[string]bool{}}
+// dynamoProxy is a real HTTP server in front of moto that forwards the
+// SDK's requests and changes their answers as its proxyConfig says. It
+// counts the operations it was asked for.
+type dynamoProxy struct {
+	URL      string
+	cfg      proxyConfig
+	upstream string
+	http     *http.Client
+	writes   sync.Mutex
+	mu       sync.Mutex
+	ops      map[string]int
+	split    map[string]bool
+}
+
+func newDynamoProxy(t testing.TB, cfg proxyConfig) *dynamoProxy {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	p := &dynamoProxy{cfg: cfg, upstream: testkit.Moto(t).Endpoint, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, ops: map[string]int{}, split: map[string]bool{}}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return p, srv.URL
+	t.Cleanup(tr.CloseIdleConnections)
+	p.URL = srv.URL
+	return p
 }
 
 func (p *dynamoProxy) count(op string) int {
@@ -49,114 +65,123 @@ func (p *dynamoProxy) count(op string) int {
 	return p.ops[op]
 }
 
+func (p *dynamoProxy) setFault(fault func(op string) (int, string)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg.fault = fault
+}
+
 func (p *dynamoProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
 	p.mu.Lock()
 	p.ops[op]++
-	first := !p.split[op]
-	p.split[op] = true
+	fault := p.cfg.fault
+	splitNow := p.cfg.splitBatches && !p.split[op] && (op == "BatchWriteItem" || op == "BatchGetItem")
+	if splitNow {
+		p.split[op] = true
+	}
 	p.mu.Unlock()
-	switch {
-	case op == "BatchWriteItem" && first:
-		var in BatchWriteItemInput
-		json.Unmarshal(body, &in)
-		held := map[string][]WriteRequest{}
-		for table, writes := range in.RequestItems {
-			half := len(writes) / 2
-			in.RequestItems[table], held[table] = writes[:half], writes[half:]
-		}
-		var out BatchWriteItemOutput
-		p.forward(w, r, op, in, &out)
-		out.UnprocessedItems = held
-		writeJSON(w, 200, out)
-	case op == "BatchGetItem" && first:
-		var in BatchGetItemInput
-		json.Unmarshal(body, &in)
-		held := map[string]KeysAndAttributes{}
-		for table, ka := range in.RequestItems {
-			half := len(ka.Keys) / 2
-			rest := ka
-			rest.Keys = ka.Keys[half:]
-			ka.Keys = ka.Keys[:half]
-			in.RequestItems[table], held[table] = ka, rest
-		}
-		var out BatchGetItemOutput
-		p.forward(w, r, op, in, &out)
-		out.UnprocessedKeys = held
-		writeJSON(w, 200, out)
-	case op == "PutItem":
-		var in PutItemInput
-		json.Unmarshal(body, &in)
-		resp := p.send(r, body)
-		var refusal map[string]any
-		if resp.status == 400 && json.Unmarshal(resp.body, &refusal) == nil && strings.HasSuffix(fmt.Sprint(refusal["__type"]), "#ConditionalCheckFailedException") && in.ReturnValuesOnConditionCheckFailure == "ALL_OLD" {
-			got, err := p.direct.GetItem(r.Context(), &GetItemInput{TableName: in.TableName, Key: Item{attrID: in.Item[attrID]}, ConsistentRead: true})
-			if err != nil {
-				p.t.Errorf("proxy: reading the refusing record: %v", err)
-			} else if got.Item != nil {
-				refusal["Item"] = got.Item
-			}
-			writeJSON(w, 400, refusal)
+
+	if fault != nil {
+		if status, code := fault(op); status != 0 {
+			answer(w, status, map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": "injected by the test's proxy"})
 			return
 		}
-		w.WriteHeader(resp.status)
-		w.Write(resp.body)
-	default:
-		resp := p.send(r, body)
-		w.WriteHeader(resp.status)
-		w.Write(resp.body)
 	}
+	if p.cfg.serialWrites && (op == "PutItem" || op == "DeleteItem" || op == "BatchWriteItem") {
+		p.writes.Lock()
+		defer p.writes.Unlock()
+	}
+	if !splitNow && !(p.cfg.dropRefusedItem && op == "PutItem") {
+		status, out := p.send(r, body)
+		answerRaw(w, status, out)
+		return
+	}
+
+	var in map[string]any
+	if err := json.Unmarshal(body, &in); err != nil {
+		answer(w, 400, map[string]any{"__type": "SerializationException", "message": err.Error()})
+		return
+	}
+	held := map[string]any{}
+	if splitNow {
+		// Keep the first half of each table's items; hold back the rest.
+		for table, v := range in["RequestItems"].(map[string]any) {
+			switch op {
+			case "BatchWriteItem":
+				writes := v.([]any)
+				in["RequestItems"].(map[string]any)[table] = writes[:len(writes)/2]
+				held[table] = writes[len(writes)/2:]
+			case "BatchGetItem":
+				ka := v.(map[string]any)
+				keys := ka["Keys"].([]any)
+				rest := map[string]any{}
+				for k, v := range ka {
+					rest[k] = v
+				}
+				ka["Keys"], rest["Keys"] = keys[:len(keys)/2], keys[len(keys)/2:]
+				held[table] = rest
+			}
+		}
+		body, _ = json.Marshal(in)
+	}
+	status, raw := p.send(r, body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		answerRaw(w, status, raw)
+		return
+	}
+	switch {
+	case splitNow && status == 200 && op == "BatchWriteItem":
+		out["UnprocessedItems"] = held
+	case splitNow && status == 200 && op == "BatchGetItem":
+		out["UnprocessedKeys"] = held
+	case op == "PutItem" && status == 400:
+		delete(out, "Item")
+	}
+	answer(w, status, out)
 }
 
-type proxied struct {
-	status int
-	body   []byte
-}
-
-// send passes a request on to dynalite as it came (dynalite checks that a
-// request is signed, not the signature, so a changed body is accepted).
-func (p *dynamoProxy) send(r *http.Request, body []byte) proxied {
-	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream+"/", bytes.NewReader(body))
+// send passes a request on to moto as it came, but for its body (moto
+// reads the signature's scope, not its value, so a changed body passes).
+func (p *dynamoProxy) send(r *http.Request, body []byte) (int, []byte) {
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream+r.URL.Path, bytes.NewReader(body))
 	for _, h := range []string{"Content-Type", "X-Amz-Target", "Authorization", "X-Amz-Date"} {
 		req.Header.Set(h, r.Header.Get(h))
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := p.http.Do(req)
 	if err != nil {
-		return proxied{status: 503, body: []byte(`{"__type":"ServiceUnavailable","message":"proxy: ` + err.Error() + `"}`)}
+		b, _ := json.Marshal(map[string]any{"__type": "ProxyError", "message": err.Error()})
+		return http.StatusBadGateway, b
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return proxied{status: resp.StatusCode, body: b}
+	return resp.StatusCode, b
 }
 
-func (p *dynamoProxy) forward(w http.ResponseWriter, r *http.Request, op string, in, out any) {
-	b, _ := json.Marshal(in)
-	resp := p.send(r, b)
-	if resp.status != 200 {
-		p.t.Errorf("proxy: %s answered %d: %s", op, resp.status, resp.body)
-		return
-	}
-	json.Unmarshal(resp.body, out)
+func answer(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	answerRaw(w, status, b)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// answerRaw writes a DynamoDB answer with the checksum the SDK verifies.
+func answerRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(body)
 }
 
-// TestDynamoDBAnswersDynaliteDoesNotGive drives a Store through the proxy:
-// writes and reads DynamoDB leaves unprocessed are sent again until done,
-// and a refusal that carries the refusing record is classified without a
-// read.
-func TestDynamoDBAnswersDynaliteDoesNotGive(t *testing.T) {
-	endpoint := testkit.Dynalite(t)
-	table := createTable(t, admin(endpoint))
-	proxy, url := newDynamoProxy(t, endpoint)
-	db := client(url, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// TestDynamoDBAnswersMotoDoesNotGive drives a Store through the proxy:
+// writes and reads DynamoDB leaves unprocessed are sent again until done;
+// a refusal that carries the refusing record is classified without a read,
+// and one that does not is classified after one.
+func TestDynamoDBAnswersMotoDoesNotGive(t *testing.T) {
+	table := createTable(t, client(t, 3))
+	proxy := newDynamoProxy(t, proxyConfig{splitBatches: true})
+	db := clientAt(t, proxy.URL, 1)
+	ctx := ctxFor(t, time.Minute)
 	a := newStore(t, db, Config{Table: table, NoPrefetch: true})
 	b := newStore(t, db, Config{Table: table, NoPrefetch: true})
 
@@ -170,8 +195,8 @@ func TestDynamoDBAnswersDynaliteDoesNotGive(t *testing.T) {
 		}
 	}
 
-	// Refusals: b meets a's claims, and DynamoDB's refusal says so; no
-	// GetItem is needed.
+	// Refusals: b meets a's claims, and the refusal says so (moto returns
+	// the record for ALL_OLD as DynamoDB does); no GetItem is needed.
 	for i, st := range mustClaim(t, b, ctx, keys...) {
 		if st != InProgress {
 			t.Fatalf("%s: %v, want in progress", keys[i], st)
@@ -179,6 +204,13 @@ func TestDynamoDBAnswersDynaliteDoesNotGive(t *testing.T) {
 	}
 	if n := proxy.count("GetItem"); n != 0 {
 		t.Fatalf("%d GetItem calls; the refusals carried their records", n)
+	}
+	// Without the record in the refusal, the store reads it.
+	bare := newDynamoProxy(t, proxyConfig{dropRefusedItem: true})
+	c := newStore(t, clientAt(t, bare.URL, 1), Config{Table: table, NoPrefetch: true})
+	wantStatuses(t, mustClaim(t, c, ctx, "k00", "k01"), InProgress, InProgress)
+	if n := bare.count("GetItem"); n != 2 {
+		t.Fatalf("%d GetItem calls after 2 bare refusals, want 2", n)
 	}
 
 	// Complete: the first BatchWriteItem writes half; the rest is sent
@@ -193,8 +225,8 @@ func TestDynamoDBAnswersDynaliteDoesNotGive(t *testing.T) {
 
 	// Prefetch: the first BatchGetItem reads half; the rest is asked for
 	// again, so every key is decided by reads and none is written.
-	c := newStore(t, db, Config{Table: table})
-	for i, st := range mustClaim(t, c, ctx, keys...) {
+	d := newStore(t, db, Config{Table: table})
+	for i, st := range mustClaim(t, d, ctx, keys...) {
 		if st != Completed {
 			t.Fatalf("%s: %v, want completed", keys[i], st)
 		}
@@ -208,12 +240,12 @@ func TestDynamoDBAnswersDynaliteDoesNotGive(t *testing.T) {
 
 	// Release goes through DeleteItem: released keys are claimable, a
 	// completed one is not held.
-	d := newStore(t, db, Config{Table: table, NoPrefetch: true})
-	wantStatuses(t, mustClaim(t, d, ctx, "fresh"), Claimed)
-	if err := d.Release(ctx, []string{"fresh"}); err != nil {
+	e := newStore(t, db, Config{Table: table, NoPrefetch: true})
+	wantStatuses(t, mustClaim(t, e, ctx, "fresh"), Claimed)
+	if err := e.Release(ctx, []string{"fresh"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Release(ctx, []string{"k00"}); err == nil {
+	if err := e.Release(ctx, []string{"k00"}); err == nil {
 		t.Fatal("release of a completed key succeeded")
 	}
 	wantStatuses(t, mustClaim(t, b, ctx, "fresh", "k00"), Claimed, Completed)

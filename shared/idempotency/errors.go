@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/heraldrt/herald/shared/awsjson"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
 )
 
 // Error reports the keys one Claim, Complete or Release call could not
@@ -20,9 +21,10 @@ type Error struct {
 	Key string
 	// Failed counts the keys that failed.
 	Failed int
-	// Temporary reports whether the first failure may pass by itself
-	// (throttling, timeouts, unreachable endpoint) rather than needing a
-	// fix (missing table, denied access, a key this store does not hold).
+	// Temporary reports whether the first failure may pass by itself, as
+	// the SDK's standard retryer judges it (throttling, 5xx answers,
+	// timeouts, an unreachable endpoint), rather than needing a fix (a
+	// missing table, denied access, a key this store does not hold).
 	Temporary bool
 	// Err is the first key's cause.
 	Err error
@@ -38,7 +40,19 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// permanentCodes are DynamoDB error codes that no retry cures.
+// errEmptyKey is the cause of a key given as "": nothing to store it by.
+var errEmptyKey = errors.New("empty key")
+
+// errContended is the cause of a key whose record kept changing between a
+// refused claim and the read of what refused it: other claimers are busy
+// with it, and a later delivery will find it settled.
+var errContended = errors.New("record changed")
+
+// permanentCodes are DynamoDB error codes that no retry cures: the table,
+// the credentials or the request need a fix. The SDK's retryer does not
+// retry them either; they are checked first so that the verdict on them
+// never hangs on their text (the retryer takes "connection reset" anywhere
+// in an error's message, a service's included, for a network failure).
 var permanentCodes = map[string]bool{
 	"AccessDeniedException":               true,
 	"ResourceNotFoundException":           true,
@@ -48,15 +62,28 @@ var permanentCodes = map[string]bool{
 	"InvalidSignatureException":           true,
 }
 
-// temporary classifies a store failure. The default is temporary: the safe
-// reading of an unknown failure is "try this item again later".
+// sdkRetryer answers, for a DynamoDB failure, what the SDK's standard
+// retryer answers when it decides whether to try a request again.
+var sdkRetryer = retry.NewStandard()
+
+// temporary classifies a store failure once, for every caller: a failure
+// is temporary exactly when the SDK would retry it (throttling, 5xx
+// answers, timeouts, refused or reset connections), including one that
+// already used up the client's attempts (*retry.MaxAttemptsError), since a
+// later delivery may find it gone. Two cases are the store's own: the end
+// of ctx's deadline is temporary (the next invocation has its own), a
+// cancellation is permanent (the caller's choice). Either way a key Claim
+// could not decide is Unavailable and is not broadcast.
 func temporary(err error) bool {
 	switch {
-	case errors.Is(err, ErrNotHeld), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrNotHeld), errors.Is(err, errEmptyKey), errors.Is(err, context.Canceled):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errContended):
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && permanentCodes[api.ErrorCode()] {
 		return false
 	}
-	if permanentCodes[awsjson.Code(err)] {
-		return false
-	}
-	return true
+	return sdkRetryer.IsErrorRetryable(err)
 }

@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Status is what Claim decided for one key.
@@ -61,7 +64,7 @@ const (
 // (status) cannot appear bare in an expression.
 const (
 	// A key may be claimed when no record exists, when its TTL passed (the
-	// table's TTL deletes lazily, and dynalite never does), or when an
+	// table's TTL deletes lazily, and moto never does), or when an
 	// in-progress claim outlived its invocation.
 	claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND #ipexp < :nowms)"
 	// A release deletes only a claim this Store still holds.
@@ -152,13 +155,13 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	// broadcasts.
 	exp := max(now.Add(s.cfg.TTL).Unix(), until.Unix()+1)
 	c := claimValues{
-		exp:   strconv.FormatInt(exp, 10),
-		until: strconv.FormatInt(until.UnixMilli(), 10),
+		exp:   num(exp),
+		until: num(until.UnixMilli()),
 		names: map[string]string{"#id": attrID, "#exp": attrExpiration, "#st": attrStatus, "#ipexp": attrInProgress},
-		values: map[string]AttributeValue{
-			":now":        {N: strconv.FormatInt(now.Unix(), 10)},
-			":nowms":      {N: strconv.FormatInt(now.UnixMilli(), 10)},
-			":inprogress": {S: statusInProgress},
+		values: record{
+			":now":        num(now.Unix()),
+			":nowms":      num(now.UnixMilli()),
+			":inprogress": str(statusInProgress),
 		},
 	}
 
@@ -170,7 +173,7 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	errs := make([]error, len(keys))
 	for i, k := range keys {
 		if k == "" {
-			errs[i] = errors.New("empty key")
+			errs[i] = errEmptyKey
 			continue
 		}
 		if _, dup := seen[k]; dup {
@@ -195,30 +198,30 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 // claimValues are what one Claim call writes and compares, built once and
 // shared by its requests (they are only read).
 type claimValues struct {
-	exp, until string
+	exp, until types.AttributeValue
 	names      map[string]string
-	values     map[string]AttributeValue
+	values     record
 }
 
 // claim claims one key with a conditional PutItem. A refusal is classified
 // by the record it met; should that record have gone in between (released,
 // or expired), the put is tried again.
 func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.Time) (Status, error) {
-	in := &PutItemInput{
-		TableName: s.cfg.Table,
-		Item: Item{
-			attrID:         {S: id},
-			attrStatus:     {S: statusInProgress},
-			attrExpiration: {N: c.exp},
-			attrInProgress: {N: c.until},
-			attrOwner:      {S: s.owner},
+	in := &dynamodb.PutItemInput{
+		TableName: aws.String(s.cfg.Table),
+		Item: record{
+			attrID:         str(id),
+			attrStatus:     str(statusInProgress),
+			attrExpiration: c.exp,
+			attrInProgress: c.until,
+			attrOwner:      str(s.owner),
 		},
-		ConditionExpression:       claimCondition,
+		ConditionExpression:       aws.String(claimCondition),
 		ExpressionAttributeNames:  c.names,
 		ExpressionAttributeValues: c.values,
-		// DynamoDB returns the record that refused the write, which
-		// saves a read; dynalite ignores this and the read is made.
-		ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+		// DynamoDB returns the record that refused the write, which saves
+		// a read; where a refusal comes without it, the read is made.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	const attempts = 3
 	for range attempts {
@@ -230,11 +233,11 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 		if !refused {
 			return Unavailable, err
 		}
-		if item == nil {
-			got, err := s.db.GetItem(ctx, &GetItemInput{
-				TableName:      s.cfg.Table,
-				Key:            Item{attrID: {S: id}},
-				ConsistentRead: true,
+		if len(item) == 0 {
+			got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName:      aws.String(s.cfg.Table),
+				Key:            record{attrID: str(id)},
+				ConsistentRead: aws.Bool(true),
 			})
 			if err != nil {
 				return Unavailable, err
@@ -245,37 +248,29 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 			return st, nil
 		}
 	}
-	return Unavailable, fmt.Errorf("record changed under %d claims in a row", attempts)
+	return Unavailable, fmt.Errorf("%w under %d claims in a row", errContended, attempts)
 }
 
 // classify says what a stored record means at now: Completed or InProgress
 // while it lasts, Unavailable when there is none or it expired (the key may
 // be claimed).
-func classify(item Item, now time.Time) Status {
-	if item == nil {
+func classify(item record, now time.Time) Status {
+	if len(item) == 0 {
 		return Unavailable
 	}
-	if exp, ok := number(item[attrExpiration]); ok && exp < now.Unix() {
+	if exp, ok := numberOf(item[attrExpiration]); ok && exp < now.Unix() {
 		return Unavailable
 	}
-	switch item[attrStatus].S {
+	switch stringOf(item[attrStatus]) {
 	case statusCompleted:
 		return Completed
 	case statusInProgress:
-		if until, ok := number(item[attrInProgress]); ok && until < now.UnixMilli() {
+		if until, ok := numberOf(item[attrInProgress]); ok && until < now.UnixMilli() {
 			return Unavailable
 		}
 		return InProgress
 	}
 	return Unavailable
-}
-
-func number(v AttributeValue) (int64, bool) {
-	if v.N == "" {
-		return 0, false
-	}
-	i, err := strconv.ParseInt(v.N, 10, 64)
-	return i, err == nil
 }
 
 // prefetch reads the pending keys in BatchGetItem requests, settles those
@@ -286,24 +281,24 @@ func (s *Store) prefetch(ctx context.Context, ids []string, pending []int, out [
 	parallel(chunks, s.cfg.Concurrency, func(c int) {
 		part := pending[c*batchGetMax : min((c+1)*batchGetMax, len(pending))]
 		byID := make(map[string]int, len(part))
-		keys := make([]Item, len(part))
+		keys := make([]record, len(part))
 		for j, i := range part {
 			byID[ids[i]] = i
-			keys[j] = Item{attrID: {S: ids[i]}}
+			keys[j] = record{attrID: str(ids[i])}
 		}
-		req := map[string]KeysAndAttributes{s.cfg.Table: {
+		req := map[string]types.KeysAndAttributes{s.cfg.Table: {
 			Keys:                     keys,
-			ConsistentRead:           true,
-			ProjectionExpression:     "#id, #st, #exp, #ipexp",
+			ConsistentRead:           aws.Bool(true),
+			ProjectionExpression:     aws.String("#id, #st, #exp, #ipexp"),
 			ExpressionAttributeNames: map[string]string{"#id": attrID, "#st": attrStatus, "#exp": attrExpiration, "#ipexp": attrInProgress},
 		}}
 		for len(req) > 0 && ctx.Err() == nil {
-			got, err := s.db.BatchGetItem(ctx, &BatchGetItemInput{RequestItems: req})
+			got, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
 				return
 			}
 			for _, item := range got.Responses[s.cfg.Table] {
-				id := item[attrID].S
+				id := stringOf(item[attrID])
 				if id == "" {
 					continue
 				}
@@ -337,16 +332,16 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 		return nil
 	}
 	ids, idx := s.uniqueIDs(keys)
-	exp := AttributeValue{N: strconv.FormatInt(s.cfg.Now().Add(s.cfg.TTL).Unix(), 10)}
-	completed := AttributeValue{S: statusCompleted}
+	exp := num(s.cfg.Now().Add(s.cfg.TTL).Unix())
+	completed := str(statusCompleted)
 	errs := make([]error, len(keys))
 	chunks := (len(ids) + batchWriteMax - 1) / batchWriteMax
 	parallel(chunks, s.cfg.Concurrency, func(c int) {
 		lo, hi := c*batchWriteMax, min((c+1)*batchWriteMax, len(ids))
-		writes := make([]WriteRequest, 0, hi-lo)
+		writes := make([]types.WriteRequest, 0, hi-lo)
 		for _, id := range ids[lo:hi] {
-			writes = append(writes, WriteRequest{PutRequest: &PutRequest{Item: Item{
-				attrID:         {S: id},
+			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: record{
+				attrID:         str(id),
 				attrStatus:     completed,
 				attrExpiration: exp,
 			}}})
@@ -359,7 +354,7 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 		unsent := make(map[string]bool, len(left))
 		for _, w := range left {
 			if w.PutRequest != nil {
-				unsent[w.PutRequest.Item[attrID].S] = true
+				unsent[stringOf(w.PutRequest.Item[attrID])] = true
 			}
 		}
 		for j := lo; j < hi; j++ {
@@ -374,11 +369,11 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 // writeAll sends writes with BatchWriteItem, re-sending what DynamoDB left
 // unprocessed (it does under throttling) with a growing pause, until all
 // are written or ctx ends. It returns what was not written and why.
-func (s *Store) writeAll(ctx context.Context, writes []WriteRequest) ([]WriteRequest, error) {
+func (s *Store) writeAll(ctx context.Context, writes []types.WriteRequest) ([]types.WriteRequest, error) {
 	pause := 10 * time.Millisecond
 	for {
-		got, err := s.db.BatchWriteItem(ctx, &BatchWriteItemInput{
-			RequestItems: map[string][]WriteRequest{s.cfg.Table: writes},
+		got, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{s.cfg.Table: writes},
 		})
 		if err != nil {
 			return writes, err
@@ -414,15 +409,15 @@ func (s *Store) Release(ctx context.Context, keys []string) error {
 	ids, idx := s.uniqueIDs(keys)
 	errs := make([]error, len(keys))
 	names := map[string]string{"#owner": attrOwner, "#st": attrStatus}
-	values := map[string]AttributeValue{
-		":owner":      {S: s.owner},
-		":inprogress": {S: statusInProgress},
+	values := record{
+		":owner":      str(s.owner),
+		":inprogress": str(statusInProgress),
 	}
 	parallel(len(ids), s.cfg.Concurrency, func(j int) {
-		_, err := s.db.DeleteItem(ctx, &DeleteItemInput{
-			TableName:                 s.cfg.Table,
-			Key:                       Item{attrID: {S: ids[j]}},
-			ConditionExpression:       releaseCondition,
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 aws.String(s.cfg.Table),
+			Key:                       record{attrID: str(ids[j])},
+			ConditionExpression:       aws.String(releaseCondition),
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,
 		})

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // counting counts the requests a Store sends, to compare strategies by
@@ -17,32 +16,33 @@ type counting struct {
 	n atomic.Int64
 }
 
-func (c *counting) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
+func (c *counting) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	c.n.Add(1)
-	return c.API.PutItem(ctx, in)
+	return c.API.PutItem(ctx, in, opts...)
 }
 
-func (c *counting) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
+func (c *counting) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	c.n.Add(1)
-	return c.API.GetItem(ctx, in)
+	return c.API.GetItem(ctx, in, opts...)
 }
 
-func (c *counting) BatchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
+func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	c.n.Add(1)
-	return c.API.BatchGetItem(ctx, in)
+	return c.API.BatchGetItem(ctx, in, opts...)
 }
 
-// claimTarget is what one invocation may spend claiming 1,000 keys against
-// dynalite on a loopback: well inside a Lambda timeout, beside a broadcast
-// of 100 Pusher batch calls.
-const claimTarget = 2 * time.Second
-
-// BenchmarkClaim_1000Keys claims 1,000 keys per op, new ones (a first
-// delivery) and completed ones (a redelivery), with and without the
-// BatchGetItem prefetch, at two concurrencies.
+// BenchmarkClaim_1000Keys claims 1,000 keys per op against moto, new ones
+// (a first delivery) and completed ones (a redelivery), with and without
+// the BatchGetItem prefetch, at two concurrencies. The SDK's client keeps
+// 10 idle connections per host (awshttp's default), so at concurrency 32
+// some requests open new ones.
+//
+// moto is one Python process and answers each request in milliseconds, so
+// the time per op measures moto more than the store; requests/op is the
+// figure that carries over to DynamoDB (and to its bill), B/op and
+// allocs/op the client's own cost.
 func BenchmarkClaim_1000Keys(b *testing.B) {
-	endpoint := testkit.Dynalite(b)
-	db, tables := client(endpoint, 3), admin(endpoint)
+	db := client(b, 3)
 	const n = 1000
 	for _, conc := range []int{10, 32} {
 		for _, prefetch := range []bool{false, true} {
@@ -54,7 +54,7 @@ func BenchmarkClaim_1000Keys(b *testing.B) {
 				name := fmt.Sprintf("%s/prefetch=%v/concurrency=%d", kind, prefetch, conc)
 				b.Run(name, func(b *testing.B) {
 					api := &counting{API: db}
-					s := newStore(b, api, Config{Table: createTable(b, tables), NoPrefetch: !prefetch, Concurrency: conc})
+					s := newStore(b, api, Config{Table: createTable(b, db), NoPrefetch: !prefetch, Concurrency: conc})
 					ctx := context.Background()
 					keys := make([]string, n)
 					round := 0
@@ -95,12 +95,6 @@ func BenchmarkClaim_1000Keys(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64(api.n.Load())/float64(b.N), "requests/op")
-					per := b.Elapsed() / time.Duration(b.N)
-					verdict := "within"
-					if per > claimTarget {
-						verdict = "ABOVE"
-					}
-					b.Logf("%v per op (1,000 keys), %s the %v target", per.Round(time.Millisecond), verdict, claimTarget)
 				})
 			}
 		}

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,49 +12,35 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/heraldrt/herald/infra/testkit"
-	"github.com/heraldrt/herald/shared/awsjson"
 )
 
-// awsConfig is the configuration of a client of a loopback endpoint.
-func awsConfig(endpoint string, attempts int) aws.Config {
-	return aws.Config{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		RetryMaxAttempts: attempts,
-	}
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// client is the SDK's DynamoDB client of moto, as a function builds it
+// (dynamodb.NewFromConfig), with the SDK's standard retryer making at most
+// attempts attempts.
+func client(t testing.TB, attempts int) *dynamodb.Client {
+	return clientAt(t, testkit.Moto(t).Endpoint, attempts)
 }
 
-// client returns the Store's DynamoDB client for a loopback endpoint, with
-// as many idle connections as a Store keeps requests in flight.
-func client(endpoint string, attempts int) *DynamoDB {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	c, err := awsjson.New(awsjson.Config{Service: awsjson.DynamoDB, AWS: awsConfig(endpoint, attempts), HTTPClient: &http.Client{Transport: tr}})
-	if err != nil {
-		panic(err)
-	}
-	return DynamoDBFrom(c)
+// clientAt is the same client for another endpoint: a proxy in front of
+// moto, or a port nothing listens on.
+func clientAt(t testing.TB, endpoint string, attempts int) *dynamodb.Client {
+	cfg := testkit.AWSConfig(testkit.Moto(t))
+	cfg.BaseEndpoint = aws.String(endpoint)
+	cfg.RetryMaxAttempts = attempts
+	return dynamodb.NewFromConfig(cfg)
 }
 
-// admin returns an aws-sdk-go-v2 client for what tests do beside the
-// Store: creating tables.
-func admin(endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(awsConfig(endpoint, 3))
-}
-
-var tableSeq atomic.Int64
-
-// createTable makes a fresh table shaped as the template's, so each test
-// starts empty.
+// createTable makes a fresh table shaped as the template's IdempotencyTable
+// (id the partition key, TTL on expiration), so each test starts empty.
 func createTable(t testing.TB, db *dynamodb.Client) string {
 	t.Helper()
-	name := fmt.Sprintf("idem-%d", tableSeq.Add(1))
+	name := testkit.UniqueName(t, "idem")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -67,12 +52,18 @@ func createTable(t testing.TB, db *dynamodb.Client) string {
 	if err != nil {
 		t.Fatalf("CreateTable %s: %v", name, err)
 	}
-	// Even with --createTableMs 0 a table is CREATING for a moment.
 	waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 200*time.Millisecond
 	})
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
 		t.Fatalf("table %s not active: %v", name, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attrExpiration), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		t.Fatalf("UpdateTimeToLive %s: %v", name, err)
 	}
 	return name
 }
@@ -119,44 +110,22 @@ func mustClaim(t *testing.T, s *Store, ctx context.Context, keys ...string) []St
 	return got
 }
 
-// TestStore runs every case against one dynalite, with and without the
+// TestStore runs every case against moto, with and without the
 // BatchGetItem prefetch: both paths must decide alike.
 func TestStore(t *testing.T) {
-	endpoint := testkit.Dynalite(t)
-	db, tables := client(endpoint, 3), admin(endpoint)
+	db := client(t, 3)
 	for _, prefetch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) {
 			t.Parallel()
-			storeCases(t, db, tables, prefetch)
+			storeCases(t, db, prefetch)
 		})
 	}
-	t.Run("unreachable", func(t *testing.T) {
-		t.Parallel()
-		testUnreachable(t)
-	})
-	t.Run("missing table", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t, db, Config{Table: "no-such-table"})
-		got, err := s.Claim(ctxFor(t, 30*time.Second), []string{"a", "b"})
-		wantStatuses(t, got, Unavailable, Unavailable)
-		var e *Error
-		if !errors.As(err, &e) {
-			t.Fatalf("err = %v, want *Error", err)
-		}
-		if e.Temporary || e.Failed != 2 || e.Op != "claim" || e.Table != "no-such-table" || e.Key != "a" {
-			t.Fatalf("err = %+v, want a permanent claim failure of 2 keys, first a", e)
-		}
-		var ae *awsjson.Error
-		if !errors.As(err, &ae) || ae.Code != "ResourceNotFoundException" || ae.StatusCode != 400 || ae.Attempts != 1 {
-			t.Fatalf("err = %v, does not unwrap to a ResourceNotFoundException answered at once", err)
-		}
-	})
 }
 
-func storeCases(t *testing.T, db API, tables *dynamodb.Client, prefetch bool) {
+func storeCases(t *testing.T, db *dynamodb.Client, prefetch bool) {
 	// setup gives a case its own table and a clock its stores share.
 	setup := func(t *testing.T) (func(Config) *Store, *clock) {
-		table := createTable(t, tables)
+		table := createTable(t, db)
 		clk := &clock{}
 		return func(cfg Config) *Store {
 			cfg.Table, cfg.NoPrefetch, cfg.Now = table, !prefetch, clk.Now
@@ -166,7 +135,16 @@ func storeCases(t *testing.T, db API, tables *dynamodb.Client, prefetch bool) {
 
 	t.Run("first of concurrent claimers wins", func(t *testing.T) {
 		t.Parallel()
-		store, _ := setup(t)
+		// DynamoDB applies the writes to one item one at a time; moto's
+		// threads evaluate a condition and write without a lock. The
+		// proxy forwards one write at a time, as DynamoDB applies them,
+		// so that what is tested is how the store reads the outcome.
+		table := createTable(t, db)
+		proxy := newDynamoProxy(t, proxyConfig{serialWrites: true})
+		proxied := clientAt(t, proxy.URL, 3)
+		store := func(Config) *Store {
+			return newStore(t, proxied, Config{Table: table, NoPrefetch: !prefetch})
+		}
 		const claimers, nkeys = 8, 40
 		keys := make([]string, nkeys)
 		for i := range keys {
@@ -436,42 +414,6 @@ func storeCases(t *testing.T, db API, tables *dynamodb.Client, prefetch bool) {
 	})
 }
 
-// testUnreachable points a store at a port nothing listens on: every key
-// is undecided and the error is temporary, so nothing is broadcast and the
-// items are retried.
-func testUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := newStore(t, client("http://"+addr, 1), Config{Table: "herald-idempotency"})
-	ctx := ctxFor(t, time.Minute)
-	got, err := s.Claim(ctx, []string{"a", "b", "c"})
-	wantStatuses(t, got, Unavailable, Unavailable, Unavailable)
-	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	if !e.Temporary || e.Failed != 3 || e.Table != "herald-idempotency" || e.Op != "claim" {
-		t.Fatalf("err = %+v, want a temporary claim failure of 3 keys", e)
-	}
-	var ne net.Error
-	if !errors.As(err, &ne) {
-		t.Fatalf("err = %v, does not unwrap to the network error", err)
-	}
-	if !strings.Contains(err.Error(), "herald-idempotency") || !strings.Contains(err.Error(), `"a"`) {
-		t.Fatalf("err = %q, want the table and first key named", err)
-	}
-	if err := s.Complete(ctx, []string{"a"}); err == nil {
-		t.Fatal("Complete against an unreachable store succeeded")
-	}
-	if err := s.Release(ctx, []string{"a"}); err == nil || errors.Is(err, ErrNotHeld) {
-		t.Fatalf("Release against an unreachable store: %v, want a transport error", err)
-	}
-}
-
 func TestOffStore(t *testing.T) {
 	s, err := New(Config{}, nil)
 	if err != nil || s != nil {
@@ -502,23 +444,22 @@ func TestNewNeedsClient(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	n := func(v int64) AttributeValue { return AttributeValue{N: fmt.Sprint(v)} }
-	s := func(v string) AttributeValue { return AttributeValue{S: v} }
+	n, s := num, str
 	later, earlier := now.Unix()+60, now.Unix()-60
 	cases := []struct {
 		name string
-		item Item
+		item record
 		want Status
 	}{
 		{"absent", nil, Unavailable},
-		{"completed", Item{attrStatus: s(statusCompleted), attrExpiration: n(later)}, Completed},
-		{"completed, TTL passed", Item{attrStatus: s(statusCompleted), attrExpiration: n(earlier)}, Unavailable},
-		{"completed, expires this second", Item{attrStatus: s(statusCompleted), attrExpiration: n(now.Unix())}, Completed},
-		{"in progress", Item{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() + 1)}, InProgress},
-		{"in progress, claim expired", Item{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() - 1)}, Unavailable},
-		{"in progress without claim expiry", Item{attrStatus: s(statusInProgress), attrExpiration: n(later)}, InProgress},
-		{"unknown status", Item{attrStatus: s("EXPIRED"), attrExpiration: n(later)}, Unavailable},
-		{"no status", Item{attrExpiration: n(later)}, Unavailable},
+		{"completed", record{attrStatus: s(statusCompleted), attrExpiration: n(later)}, Completed},
+		{"completed, TTL passed", record{attrStatus: s(statusCompleted), attrExpiration: n(earlier)}, Unavailable},
+		{"completed, expires this second", record{attrStatus: s(statusCompleted), attrExpiration: n(now.Unix())}, Completed},
+		{"in progress", record{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() + 1)}, InProgress},
+		{"in progress, claim expired", record{attrStatus: s(statusInProgress), attrExpiration: n(later), attrInProgress: n(now.UnixMilli() - 1)}, Unavailable},
+		{"in progress without claim expiry", record{attrStatus: s(statusInProgress), attrExpiration: n(later)}, InProgress},
+		{"unknown status", record{attrStatus: s("EXPIRED"), attrExpiration: n(later)}, Unavailable},
+		{"no status", record{attrExpiration: n(later)}, Unavailable},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -526,5 +467,69 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("classify = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestRecordExpiry checks the record against the table's TTL: moto accepts
+// TTL on the attribute the store writes, and the store writes it as a
+// number of epoch seconds (what DynamoDB's TTL reads), the claim's end in
+// epoch milliseconds beside it.
+func TestRecordExpiry(t *testing.T) {
+	db := client(t, 3)
+	table := createTable(t, db)
+	ctx := ctxFor(t, time.Minute)
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != attrExpiration || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled {
+		t.Fatalf("TTL = %+v, want enabled on %s", d, attrExpiration)
+	}
+
+	now := time.Unix(time.Now().Unix(), 0) // a whole second, as stored
+	s := newStore(t, db, Config{Table: table, TTL: 2 * time.Hour, Now: func() time.Time { return now }})
+	stored := func() record {
+		t.Helper()
+		got, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: record{attrID: str("k")}, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Item
+	}
+	seconds := func(item record, attr string) int64 {
+		t.Helper()
+		n, ok := item[attr].(*types.AttributeValueMemberN)
+		if !ok {
+			t.Fatalf("%s = %#v, want a number", attr, item[attr])
+		}
+		v, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			t.Fatalf("%s = %q, want an integer", attr, n.Value)
+		}
+		return v
+	}
+
+	wantStatuses(t, mustClaim(t, s, ctx, "k"), Claimed)
+	claim := stored()
+	deadline, _ := ctx.Deadline()
+	if got, want := seconds(claim, attrExpiration), now.Add(2*time.Hour).Unix(); got != want {
+		t.Fatalf("claim's %s = %d, want %d (now + TTL, in seconds)", attrExpiration, got, want)
+	}
+	if got, want := seconds(claim, attrInProgress), deadline.UnixMilli(); got != want {
+		t.Fatalf("claim's %s = %d, want %d (the deadline, in milliseconds)", attrInProgress, got, want)
+	}
+	if stringOf(claim[attrStatus]) != statusInProgress || stringOf(claim[attrOwner]) != s.owner {
+		t.Fatalf("claim = %v", claim)
+	}
+
+	if err := s.Complete(ctx, []string{"k"}); err != nil {
+		t.Fatal(err)
+	}
+	done := stored()
+	if got, want := seconds(done, attrExpiration), now.Add(2*time.Hour).Unix(); got != want {
+		t.Fatalf("completed %s = %d, want %d", attrExpiration, got, want)
+	}
+	if stringOf(done[attrStatus]) != statusCompleted {
+		t.Fatalf("completed record = %v", done)
 	}
 }
