@@ -13,17 +13,22 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/heraldrt/herald/functions/publish"
-	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/signature"
+	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // The publish credentials the samples are signed with (Pusher's published
@@ -56,18 +61,89 @@ func direct(t *testing.T, opts ...publish.Option) (*publish.Handler, *testkit.Pu
 	return h, api
 }
 
-func queued(t *testing.T) (*publish.Handler, *sqs.Server) {
+// broadcastQueue is the broadcast queue in the package's moto, behind a
+// client that can fail single entries.
+type broadcastQueue struct {
+	client *sqs.Client
+	url    string
+	api    *faulty
+}
+
+// faulty forwards to the real client every entry but those fail picks, and
+// answers for those as SQS does for an entry it refused: moto never fails a
+// single entry on its side.
+type faulty struct {
+	sqsbatch.API
+	mu   sync.Mutex
+	fail func(body string) *types.BatchResultErrorEntry
+}
+
+func (f *faulty) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	pass := *in
+	pass.Entries = nil
+	var failed []types.BatchResultErrorEntry
+	f.mu.Lock()
+	for _, e := range in.Entries {
+		if f.fail != nil {
+			if r := f.fail(aws.ToString(e.MessageBody)); r != nil {
+				r.Id = e.Id
+				failed = append(failed, *r)
+				continue
+			}
+		}
+		pass.Entries = append(pass.Entries, e)
+	}
+	f.mu.Unlock()
+	out := &sqs.SendMessageBatchOutput{}
+	if len(pass.Entries) > 0 {
+		var err error
+		if out, err = f.API.SendMessageBatch(ctx, &pass, optFns...); err != nil {
+			return nil, err
+		}
+	}
+	out.Failed = append(out.Failed, failed...)
+	return out, nil
+}
+
+func (f *faulty) setFault(fail func(body string) *types.BatchResultErrorEntry) {
+	f.mu.Lock()
+	f.fail = fail
+	f.mu.Unlock()
+}
+
+// bodies receives the bodies of the messages that arrived since the last
+// call, in the order they were sent.
+func (q *broadcastQueue) bodies(t *testing.T) []string {
 	t.Helper()
-	srv := sqs.New(sqs.Config{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	u, _ := srv.CreateQueue("broadcast", nil)
-	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: u},
-		publish.WithQueue(sqs.BatchClient(ts.URL)), publish.WithLogger(quiet))
+	all := []string{}
+	for {
+		out, err := q.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.url), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		for _, m := range out.Messages {
+			all = append(all, aws.ToString(m.Body))
+		}
+	}
+}
+
+func queued(t *testing.T) (*publish.Handler, *broadcastQueue) {
+	t.Helper()
+	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
+	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "broadcast"))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h, srv
+	q := &broadcastQueue{client: client, url: aws.ToString(out.QueueUrl), api: &faulty{API: client}}
+	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: q.url},
+		publish.WithQueue(q.api), publish.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, q
 }
 
 func TestNodePusherSDK(t *testing.T) {
@@ -272,18 +348,14 @@ func TestProviderFailures(t *testing.T) {
 }
 
 func TestQueueMode(t *testing.T) {
-	h, srv := queued(t)
+	h, q := queued(t)
 	body := `{"batch":[{"channel":"private-App.Models.User.42","name":"EmailSent","data":"{\"subject\":\"Welcome\"}","info":"subscription_count"},{"channel":"private-App.Models.User.7","name":"EmailSent","data":"{}","socket_id":"123.456"}]}`
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, signed(t, "POST", "/apps/3/batch_events", body, nil))
 	if w.Code != 200 || w.Body.String() != "{}" {
 		t.Fatalf("%d %q", w.Code, w.Body.String())
 	}
-	msgs := srv.Messages("broadcast")
-	got := []string{}
-	for _, m := range msgs {
-		got = append(got, m.Body)
-	}
+	got := q.bodies(t)
 	want := []string{
 		`{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{\"subject\":\"Welcome\"}"}`,
 		`{"name":"EmailSent","channels":["private-App.Models.User.7"],"data":"{}","socket_id":"123.456"}`,
@@ -295,23 +367,43 @@ func TestQueueMode(t *testing.T) {
 	// A queue that fails one entry on its side (after the retries) makes the
 	// answer 503, so the SDK retries; one blaming the entry is a 500.
 	for _, c := range []struct {
-		fault  sqs.EntryFault
+		fault  types.BatchResultErrorEntry
 		status int
 	}{
-		{sqs.EntryFault{Code: "InternalError", Message: "try again"}, 503},
-		{sqs.EntryFault{Code: "InvalidMessageContents", Message: "no", SenderFault: true}, 500},
+		{types.BatchResultErrorEntry{Code: aws.String("InternalError"), Message: aws.String("try again")}, 503},
+		{types.BatchResultErrorEntry{Code: aws.String("InvalidMessageContents"), Message: aws.String("no"), SenderFault: true}, 500},
 	} {
-		srv.SetSendFault(func(_, body string) *sqs.EntryFault {
+		q.api.setFault(func(body string) *types.BatchResultErrorEntry {
 			if strings.Contains(body, "User.7") {
-				return &c.fault
+				f := c.fault
+				return &f
 			}
 			return nil
 		})
 		w = httptest.NewRecorder()
 		h.ServeHTTP(w, signed(t, "POST", "/apps/3/batch_events", body, nil))
 		if w.Code != c.status || !strings.Contains(w.Body.String(), "1 of 2 events could not be queued") {
-			t.Fatalf("%s: %d %q, want %d", c.fault.Code, w.Code, w.Body.String(), c.status)
+			t.Fatalf("%s: %d %q, want %d", aws.ToString(c.fault.Code), w.Code, w.Body.String(), c.status)
 		}
+		if got := q.bodies(t); len(got) != 1 || !strings.Contains(got[0], "User.42") {
+			t.Fatalf("%s: queued %q, want only the event to user 42", aws.ToString(c.fault.Code), got)
+		}
+	}
+}
+
+// A queue that does not exist is the deployment's fault: retrying the
+// request cannot help, so the answer is a 500.
+func TestQueueModeWithoutTheQueue(t *testing.T) {
+	srv := testkit.Moto(t)
+	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: srv.Endpoint + "/" + moto.AccountID + "/" + testkit.UniqueName(t, "missing")},
+		publish.WithQueue(sqs.NewFromConfig(testkit.AWSConfig(srv))), publish.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, signed(t, "POST", "/apps/3/events", `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{}"}`, nil))
+	if w.Code != 500 || !strings.Contains(w.Body.String(), "1 of 1 events could not be queued") || !strings.Contains(w.Body.String(), "NonExistentQueue") {
+		t.Fatalf("%d %q, want 500 naming the missing queue", w.Code, w.Body.String())
 	}
 }
 

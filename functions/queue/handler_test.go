@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,8 +17,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/heraldrt/herald/functions/queue"
-	"github.com/heraldrt/herald/infra/sqs"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/deadletter"
@@ -64,25 +64,55 @@ func driver(t *testing.T, api *testkit.PusherAPI) broadcast.Driver {
 	return d
 }
 
+// dlq is a dead-letter queue in the package's moto.
 type dlq struct {
-	srv *sqs.Server
-	url string
+	client *sqs.Client
+	url    string
+}
+
+// letter is a dead letter as read back from the queue.
+type letter struct {
+	Body       string
+	Attributes map[string]string
 }
 
 func newDLQ(t *testing.T) (*dlq, *deadletter.Sender) {
 	t.Helper()
-	srv := sqs.New(sqs.Config{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	url, err := srv.CreateQueue("herald-dlq", nil)
+	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
+	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "herald-dlq"))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: url})
+	q := &dlq{client: client, url: aws.ToString(out.QueueUrl)}
+	s, err := deadletter.New(client, deadletter.Config{QueueURL: q.url})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &dlq{srv: srv, url: url}, s
+	return q, s
+}
+
+// letters receives every letter the queue holds.
+func (q *dlq) letters(t *testing.T) []letter {
+	t.Helper()
+	var all []letter
+	for {
+		out, err := q.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(q.url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		for _, m := range out.Messages {
+			l := letter{Body: aws.ToString(m.Body), Attributes: map[string]string{}}
+			for k, v := range m.MessageAttributes {
+				l.Attributes[k] = aws.ToString(v.StringValue)
+			}
+			all = append(all, l)
+		}
+	}
 }
 
 // invoke runs the handler through the Lambda JSON path, as the runtime does.
@@ -225,7 +255,7 @@ func TestHandleSamples(t *testing.T) {
 			if q == nil {
 				return
 			}
-			letters := q.srv.Messages("herald-dlq")
+			letters := q.letters(t)
 			if len(letters) != len(c.dead) {
 				t.Fatalf("DLQ has %d messages, want %d: %+v", len(letters), len(c.dead), letters)
 			}
@@ -236,16 +266,16 @@ func TestHandleSamples(t *testing.T) {
 				raw[r.MessageId] = r.Body
 			}
 			for _, l := range letters {
-				id := l.Attributes[deadletter.AttrSourceID].StringValue
+				id := l.Attributes[deadletter.AttrSourceID]
 				want, ok := c.dead[id]
 				if !ok {
 					t.Errorf("unexpected dead letter for %s", id)
 					continue
 				}
-				if r := l.Attributes[deadletter.AttrReason].StringValue; r != want {
+				if r := l.Attributes[deadletter.AttrReason]; r != want {
 					t.Errorf("dead letter %s reason %q, want it to contain %q", id, r, want)
 				}
-				if s := l.Attributes[deadletter.AttrSource].StringValue; s != queue.Source {
+				if s := l.Attributes[deadletter.AttrSource]; s != queue.Source {
 					t.Errorf("dead letter %s source %q", id, s)
 				}
 				if l.Body != raw[id] {
@@ -363,7 +393,7 @@ func TestProviderRefusingTheAccountIsNotPoison(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Fatalf("err = %v, want the whole batch failed with the provider's 401", err)
 	}
-	if n := len(q.srv.Messages("herald-dlq")); n != 0 {
+	if n := len(q.letters(t)); n != 0 {
 		t.Fatalf("%d messages dead-lettered for a credentials problem", n)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // SecretARNVar names the environment variable holding the Secrets Manager
@@ -47,11 +50,7 @@ func Load(ctx context.Context) (Lookup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: loading AWS configuration: %w", SecretARNVar, err)
 	}
-	client, err := NewSecretsManager(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", SecretARNVar, err)
-	}
-	return WithSecret(ctx, env, client)
+	return WithSecret(ctx, env, secretsmanager.NewFromConfig(cfg))
 }
 
 // WithSecret returns base completed by the JSON object of the secret that
@@ -63,7 +62,7 @@ func WithSecret(ctx context.Context, base Lookup, client SecretsClient) (Lookup,
 	if arn == "" {
 		return base, nil
 	}
-	out, err := client.GetSecretValue(ctx, &GetSecretValueInput{SecretId: arn})
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading secret: %w", SecretARNVar, err)
 	}

@@ -2,24 +2,54 @@ package deadletter_test
 
 import (
 	"context"
-	"net/http/httptest"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/heraldrt/herald/infra/moto"
+	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
 )
 
+// receiveAll reads every message the queue holds, with its attributes.
+func receiveAll(t *testing.T, client *sqs.Client, url string) []types.Message {
+	t.Helper()
+	var all []types.Message
+	for {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		all = append(all, out.Messages...)
+	}
+}
+
+func attr(m types.Message, name string) string {
+	return aws.ToString(m.MessageAttributes[name].StringValue)
+}
+
 func TestSend(t *testing.T) {
-	srv := sqs.New(sqs.Config{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	url, _ := srv.CreateQueue("dlq", nil)
+	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
+	q, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "dlq"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(q.QueueUrl)
 	if _, err := deadletter.New(nil, deadletter.Config{}); err == nil {
 		t.Fatal("New without a queue URL succeeded")
 	}
-	s, err := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: url})
+	s, err := deadletter.New(client, deadletter.Config{QueueURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,33 +64,69 @@ func TestSend(t *testing.T) {
 			t.Fatalf("letter %d: %v", i, err)
 		}
 	}
-	got := srv.Messages("dlq")
+	got := receiveAll(t, client, url)
 	if len(got) != 3 {
 		t.Fatalf("%d letters queued", len(got))
 	}
-	if got[0].Body != "not json" || got[0].Attributes["reason"].StringValue != "body is not valid JSON" ||
-		got[0].Attributes["source_id"].StringValue != "m1" || got[0].Attributes["source"].StringValue != "queue" {
-		t.Fatalf("letter 0 = %+v", got[0])
+	if aws.ToString(got[0].Body) != "not json" || attr(got[0], deadletter.AttrReason) != "body is not valid JSON" ||
+		attr(got[0], deadletter.AttrSourceID) != "m1" || attr(got[0], deadletter.AttrSource) != "queue" {
+		t.Fatalf("letter 0 = %q %v", aws.ToString(got[0].Body), got[0].MessageAttributes)
 	}
-	if got[1].Body != "(empty)" {
-		t.Fatalf("empty body sent as %q", got[1].Body)
+	if b := aws.ToString(got[1].Body); b != "(empty)" || attr(got[1], deadletter.AttrReason) != "body is empty" {
+		t.Fatalf("empty body sent as %q, reason %q", b, attr(got[1], deadletter.AttrReason))
 	}
-	r := got[2].Attributes["reason"].StringValue
+	r, body := attr(got[2], deadletter.AttrReason), aws.ToString(got[2].Body)
 	if !strings.HasPrefix(r, letters[2].Reason) || !strings.Contains(r, "body truncated from 409600 bytes") {
 		t.Fatalf("truncated letter reason %q", r)
 	}
-	if !utf8.ValidString(got[2].Body) || !strings.HasPrefix(huge, got[2].Body) || len(got[2].Body) > 256*1024 {
-		t.Fatalf("truncated body: %d bytes, valid UTF-8 %v", len(got[2].Body), utf8.ValidString(got[2].Body))
+	if !utf8.ValidString(body) || !strings.HasPrefix(huge, body) || len(body) > 256*1024 || len(body) < 255*1024 {
+		t.Fatalf("truncated body: %d bytes, valid UTF-8 %v", len(body), utf8.ValidString(body))
 	}
 }
 
 func TestSendReportsRefusals(t *testing.T) {
-	srv := sqs.New(sqs.Config{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	s, _ := deadletter.New(sqs.BatchClient(ts.URL), deadletter.Config{QueueURL: ts.URL + "/000000000000/missing"})
+	srv := testkit.Moto(t)
+	s, err := deadletter.New(sqs.NewFromConfig(testkit.AWSConfig(srv)), deadletter.Config{QueueURL: srv.Endpoint + "/" + moto.AccountID + "/" + testkit.UniqueName(t, "missing")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	errs := s.Send(context.Background(), []deadletter.Letter{{Body: "x", Reason: "r", SourceID: "m1", Source: "queue"}})
-	if errs[0] == nil || !strings.Contains(errs[0].Error(), "queue m1") || !strings.Contains(errs[0].Error(), "NonExistentQueue") {
-		t.Fatalf("err = %v", errs[0])
+	var missing *types.QueueDoesNotExist
+	if len(errs) != 1 || errs[0] == nil || !strings.Contains(errs[0].Error(), "deadletter: queue m1: ") || !errors.As(errs[0], &missing) {
+		t.Fatalf("errs = %v, want the letter's QueueDoesNotExist", errs)
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	s, err := deadletter.FromEnv(config.Map(map[string]string{"BROADCAST_DLQ_URL": " "}), nil)
+	if s != nil || err != nil {
+		t.Fatalf("without BROADCAST_DLQ_URL: %v, %v; want no sender", s, err)
+	}
+	_, err = deadletter.FromEnv(config.Map(map[string]string{"BROADCAST_DLQ_URL": "http://127.0.0.1:1/123456789012/dlq"}), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "BROADCAST_DLQ_URL: AWS_REGION is not set") {
+		t.Fatalf("without AWS settings: %v", err)
+	}
+
+	// With the settings moto's Env gives, the sender's own client reaches
+	// the queue through AWS_ENDPOINT_URL.
+	srv := testkit.Moto(t)
+	client := sqs.NewFromConfig(testkit.AWSConfig(srv))
+	q, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "dlq"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"BROADCAST_DLQ_URL": aws.ToString(q.QueueUrl)}
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if s, err = deadletter.FromEnv(config.Map(env), nil); err != nil || s == nil {
+		t.Fatalf("FromEnv: %v, %v", s, err)
+	}
+	if errs := s.Send(context.Background(), []deadletter.Letter{{Body: "x", Reason: "r", SourceID: "m1", Source: "queue"}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if got := receiveAll(t, client, aws.ToString(q.QueueUrl)); len(got) != 1 || attr(got[0], deadletter.AttrSourceID) != "m1" {
+		t.Fatalf("queue holds %d letters, want m1's", len(got))
 	}
 }

@@ -3,7 +3,6 @@
 // reports per message whether it was durably queued.
 //
 // It is shared by the dead-letter sender and the publish function's queue
-// mode. Client calls SQS's JSON protocol through awsjson, so the Lambda
-// binaries link no SDK service client. It does not receive or delete
-// messages.
+// mode, and calls SQS through the SDK's client (sqs.NewFromConfig). It does
+// not receive or delete messages.
 package sqsbatch

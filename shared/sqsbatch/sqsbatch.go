@@ -2,11 +2,15 @@ package sqsbatch
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 )
 
 // SQS limits for one SendMessageBatch call.
@@ -15,12 +19,14 @@ const (
 	MaxBytes   = 256 * 1024
 )
 
-// API is the part of SQS the sender uses; *Client implements it. A call
-// that fails as a whole returns an error; entries SQS refused are in the
-// output's Failed.
+// API is the part of SQS the sender uses; *sqs.Client implements it. A
+// call that fails as a whole returns an error (after the client's own
+// retries); entries SQS refused are in the output's Failed.
 type API interface {
-	SendMessageBatch(ctx context.Context, in *SendMessageBatchInput) (*SendMessageBatchOutput, error)
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
+
+var _ API = (*sqs.Client)(nil)
 
 // Message is one message to queue.
 type Message struct {
@@ -47,10 +53,11 @@ var ErrTooLarge = errors.New("message exceeds the SQS size limit of 256 KiB")
 
 // Error is a message SQS refused, or a call that failed.
 type Error struct {
-	// Code is SQS's error code for the entry, or "" when the whole call failed.
+	// Code is SQS's error code for the entry or the call, or "" when the
+	// call got no answer from SQS.
 	Code string
-	// SenderFault is SQS's verdict that the entry itself is at fault (it
-	// will fail again as it is).
+	// SenderFault is SQS's verdict that the message or the call itself is
+	// at fault (it will fail again as it is).
 	SenderFault bool
 	Err         error
 }
@@ -67,7 +74,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // Send queues msgs to queueURL and returns one error per message, nil for
 // each one SQS accepted. Entries SQS failed without blaming the sender
 // (throttling, internal errors) are sent again up to attempts times in all.
-// Calls run one after another; the order of messages is kept.
+// A call that fails as a whole is not sent again: the client's retryer has
+// already retried it as far as is worth it. Calls run one after another;
+// the order of messages is kept.
 func Send(ctx context.Context, api API, queueURL string, msgs []Message, attempts int) []error {
 	errs := make([]error, len(msgs))
 	if attempts < 1 {
@@ -117,64 +126,54 @@ func chunks(msgs []Message, idx []int) [][]int {
 }
 
 // sendChunk sends one call, records outcomes in errs and returns the
-// indexes worth another attempt.
+// indexes worth another attempt. An entry's Id is its index in chunk.
 func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, chunk []int, errs []error) []int {
-	in := &SendMessageBatchInput{QueueUrl: queueURL}
+	in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.SendMessageBatchRequestEntry, len(chunk))}
 	for n, i := range chunk {
-		e := SendMessageBatchRequestEntry{Id: strconv.Itoa(n), MessageBody: msgs[i].Body}
+		e := types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(n)), MessageBody: aws.String(msgs[i].Body)}
 		for k, v := range msgs[i].Attributes {
 			if v == "" {
 				continue
 			}
 			if e.MessageAttributes == nil {
-				e.MessageAttributes = map[string]MessageAttributeValue{}
+				e.MessageAttributes = map[string]types.MessageAttributeValue{}
 			}
-			e.MessageAttributes[k] = MessageAttributeValue{DataType: "String", StringValue: v}
+			e.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
-		in.Entries = append(in.Entries, e)
+		in.Entries[n] = e
 	}
+	// The client checks the MD5 of every body SQS reports as received and
+	// fails the call when one does not match.
 	out, err := api.SendMessageBatch(ctx, in)
 	if err != nil {
+		ce := callError(err)
 		for _, i := range chunk {
-			errs[i] = &Error{Err: err}
+			errs[i] = ce
 		}
-		return chunk
+		return nil
+	}
+	seen := make([]bool, len(chunk))
+	for _, s := range out.Successful {
+		if n, ok := entry(s.Id, chunk); ok {
+			seen[n] = true
+			errs[chunk[n]] = nil
+		}
 	}
 	var retry []int
-	for _, s := range out.Successful {
-		n, ok := entry(s.Id, chunk)
-		if !ok {
-			continue
-		}
-		// As the SDK does: a body SQS did not receive intact is not
-		// queued as sent, so it is sent again.
-		if s.MD5OfMessageBody != "" && s.MD5OfMessageBody != md5Hex(msgs[chunk[n]].Body) {
-			errs[chunk[n]] = &Error{Err: errChecksum}
-			retry = append(retry, chunk[n])
-			continue
-		}
-		errs[chunk[n]] = nil
-	}
 	for _, f := range out.Failed {
 		n, ok := entry(f.Id, chunk)
 		if !ok {
 			continue
 		}
-		errs[chunk[n]] = &Error{Code: f.Code, SenderFault: f.SenderFault, Err: errors.New(f.Message)}
+		seen[n] = true
+		errs[chunk[n]] = &Error{Code: aws.ToString(f.Code), SenderFault: f.SenderFault, Err: errors.New(aws.ToString(f.Message))}
 		if !f.SenderFault {
 			retry = append(retry, chunk[n])
 		}
 	}
 	// An entry SQS mentioned neither as sent nor as failed was not sent.
-	seen := map[string]bool{}
-	for _, s := range out.Successful {
-		seen[s.Id] = true
-	}
-	for _, f := range out.Failed {
-		seen[f.Id] = true
-	}
 	for n, i := range chunk {
-		if !seen[strconv.Itoa(n)] {
+		if !seen[n] {
 			errs[i] = &Error{Err: errors.New("entry missing from the SendMessageBatch response")}
 			retry = append(retry, i)
 		}
@@ -182,15 +181,23 @@ func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, ch
 	return retry
 }
 
-var errChecksum = errors.New("the MD5 of the body SQS received does not match the body sent")
-
-func md5Hex(s string) string {
-	sum := md5.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
+// callError classifies a call that failed as a whole: the sender is at
+// fault when SQS blames the client and the SDK's retryer does not count
+// the error as temporary (a missing queue, a refused parameter; not
+// throttling).
+func callError(err error) *Error {
+	e := &Error{Err: err}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		e.Code = api.ErrorCode()
+		e.SenderFault = api.ErrorFault() == smithy.FaultClient &&
+			retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) != aws.TrueTernary
+	}
+	return e
 }
 
-func entry(id string, chunk []int) (int, bool) {
-	n, err := strconv.Atoi(id)
+func entry(id *string, chunk []int) (int, bool) {
+	n, err := strconv.Atoi(aws.ToString(id))
 	if err != nil || n < 0 || n >= len(chunk) {
 		return 0, false
 	}

@@ -2,45 +2,107 @@ package sqsbatch_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/heraldrt/herald/infra/moto"
+	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
-// counting passes calls to the real client and counts them.
+// counting passes calls to the real client and counts their entries.
 type counting struct {
 	sqsbatch.API
 	mu    sync.Mutex
 	calls []int
 }
 
-func (c *counting) SendMessageBatch(ctx context.Context, in *sqsbatch.SendMessageBatchInput) (*sqsbatch.SendMessageBatchOutput, error) {
+func (c *counting) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	c.mu.Lock()
 	c.calls = append(c.calls, len(in.Entries))
 	c.mu.Unlock()
-	return c.API.SendMessageBatch(ctx, in)
+	return c.API.SendMessageBatch(ctx, in, optFns...)
 }
 
-func setup(t *testing.T) (*sqs.Server, *counting, string) {
-	srv := sqs.New(sqs.Config{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	url, _ := srv.CreateQueue("q", nil)
-	return srv, &counting{API: sqs.BatchClient(ts.URL)}, url
+// setup returns a client of the package's moto and a new queue's URL.
+func setup(t *testing.T) (*sqs.Client, string) {
+	t.Helper()
+	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
+	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "q"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, aws.ToString(out.QueueUrl)
+}
+
+// receiveAll reads every message the queue holds, in the order SQS gives
+// them, with their attributes.
+func receiveAll(t *testing.T, client *sqs.Client, url string) []types.Message {
+	t.Helper()
+	var all []types.Message
+	for {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		all = append(all, out.Messages...)
+	}
+}
+
+func attrs(m types.Message) map[string]string {
+	out := map[string]string{}
+	for k, v := range m.MessageAttributes {
+		out[k] = aws.ToString(v.DataType) + ":" + aws.ToString(v.StringValue)
+	}
+	return out
+}
+
+func TestSendLandsInTheQueue(t *testing.T) {
+	client, url := setup(t)
+	msgs := []sqsbatch.Message{
+		{Body: `{"name":"EmailSent"}`, Attributes: map[string]string{"reason": "body is not valid JSON", "source": "queue", "empty": ""}},
+		{Body: "é and ✓"},
+	}
+	for i, err := range sqsbatch.Send(context.Background(), client, url, msgs, 1) {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	got := receiveAll(t, client, url)
+	if len(got) != 2 {
+		t.Fatalf("%d messages in the queue, want 2", len(got))
+	}
+	for i, want := range []map[string]string{
+		{"reason": "String:body is not valid JSON", "source": "String:queue"},
+		{},
+	} {
+		if b := aws.ToString(got[i].Body); b != msgs[i].Body {
+			t.Errorf("message %d body %q, want %q", i, b, msgs[i].Body)
+		}
+		if a := attrs(got[i]); fmt.Sprint(a) != fmt.Sprint(want) {
+			t.Errorf("message %d attributes %v, want %v (empty ones left out)", i, a, want)
+		}
+	}
 }
 
 func TestSendChunksAndKeepsOrder(t *testing.T) {
-	srv, api, url := setup(t)
+	client, url := setup(t)
+	api := &counting{API: client}
 	var msgs []sqsbatch.Message
 	for i := range 25 {
-		msgs = append(msgs, sqsbatch.Message{Body: fmt.Sprintf("m%02d", i), Attributes: map[string]string{"reason": "r", "empty": ""}})
+		msgs = append(msgs, sqsbatch.Message{Body: fmt.Sprintf("m%02d", i), Attributes: map[string]string{"reason": "r"}})
 	}
 	// Three messages of 100 KiB: two still fit beside the last five small
 	// ones (under 256 KiB), the third needs a call of its own.
@@ -53,41 +115,75 @@ func TestSendChunksAndKeepsOrder(t *testing.T) {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
-	if errs[28] == nil || !strings.Contains(errs[28].Error(), "256 KiB") {
-		t.Fatalf("oversize message: %v", errs[28])
+	var se *sqsbatch.Error
+	if !errors.Is(errs[28], sqsbatch.ErrTooLarge) || !errors.As(errs[28], &se) || !se.SenderFault {
+		t.Fatalf("oversize message: %v, want ErrTooLarge blaming the sender", errs[28])
 	}
 	if got, want := fmt.Sprint(api.calls), "[10 10 7 1]"; got != want {
 		t.Fatalf("calls carried %s entries, want %s", got, want)
 	}
-	stored := srv.Messages("q")
-	for i, m := range stored[:25] {
-		if m.Body != fmt.Sprintf("m%02d", i) || m.Attributes["reason"].StringValue != "r" {
-			t.Fatalf("message %d = %+v", i, m)
-		}
-		if _, ok := m.Attributes["empty"]; ok {
-			t.Fatalf("empty attribute was sent")
+	got := receiveAll(t, client, url)
+	if len(got) != 28 {
+		t.Fatalf("%d messages in the queue, want 28 (the oversize one never sent)", len(got))
+	}
+	for i, m := range got {
+		if b := aws.ToString(m.Body); b != msgs[i].Body {
+			t.Fatalf("message %d in the queue is %.10q..., want %.10q...", i, b, msgs[i].Body)
 		}
 	}
 }
 
+// faulty forwards to the real client all entries but those fail picks,
+// and answers for those as SQS does for an entry it refused: moto never
+// fails a single entry on its side.
+type faulty struct {
+	sqsbatch.API
+	fail func(body string) *types.BatchResultErrorEntry
+	mu   sync.Mutex
+	sent map[string]int
+}
+
+func (f *faulty) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	pass := *in
+	pass.Entries = nil
+	var failed []types.BatchResultErrorEntry
+	f.mu.Lock()
+	for _, e := range in.Entries {
+		body := aws.ToString(e.MessageBody)
+		f.sent[body]++
+		if r := f.fail(body); r != nil {
+			r.Id = e.Id
+			failed = append(failed, *r)
+			continue
+		}
+		pass.Entries = append(pass.Entries, e)
+	}
+	f.mu.Unlock()
+	out := &sqs.SendMessageBatchOutput{}
+	if len(pass.Entries) > 0 {
+		var err error
+		if out, err = f.API.SendMessageBatch(ctx, &pass, optFns...); err != nil {
+			return nil, err
+		}
+	}
+	out.Failed = append(out.Failed, failed...)
+	return out, nil
+}
+
 func TestSendRetriesOnlyWhatSQSFailedOnItsSide(t *testing.T) {
-	srv, api, url := setup(t)
-	var mu sync.Mutex
-	seen := map[string]int{}
-	srv.SetSendFault(func(_, body string) *sqs.EntryFault {
-		mu.Lock()
-		defer mu.Unlock()
-		seen[body]++
+	client, url := setup(t)
+	api := &faulty{API: client, sent: map[string]int{}}
+	api.fail = func(body string) *types.BatchResultErrorEntry {
 		switch {
-		case body == "throttled-once" && seen[body] == 1:
-			return &sqs.EntryFault{Code: "InternalError", Message: "try again"}
+		case body == "throttled-once" && api.sent[body] == 1:
+			return &types.BatchResultErrorEntry{Code: aws.String("InternalError"), Message: aws.String("try again")}
 		case body == "always-down":
-			return &sqs.EntryFault{Code: "InternalError", Message: "down"}
+			return &types.BatchResultErrorEntry{Code: aws.String("InternalError"), Message: aws.String("down")}
 		case body == "refused":
-			return &sqs.EntryFault{Code: "InvalidMessageContents", Message: "no", SenderFault: true}
+			return &types.BatchResultErrorEntry{Code: aws.String("InvalidMessageContents"), Message: aws.String("no"), SenderFault: true}
 		}
 		return nil
-	})
+	}
 	msgs := []sqsbatch.Message{{Body: "ok"}, {Body: "throttled-once"}, {Body: "always-down"}, {Body: "refused"}}
 	errs := sqsbatch.Send(context.Background(), api, url, msgs, 3)
 	if errs[0] != nil || errs[1] != nil {
@@ -96,75 +192,44 @@ func TestSendRetriesOnlyWhatSQSFailedOnItsSide(t *testing.T) {
 	if errs[2] == nil || !strings.Contains(errs[2].Error(), "InternalError") {
 		t.Fatalf("always-down: %v", errs[2])
 	}
-	if e, ok := errs[3].(*sqsbatch.Error); !ok || !e.SenderFault {
+	if e, ok := errs[3].(*sqsbatch.Error); !ok || !e.SenderFault || e.Code != "InvalidMessageContents" {
 		t.Fatalf("refused: %#v", errs[3])
 	}
-	if seen["always-down"] != 3 || seen["refused"] != 1 || seen["ok"] != 1 {
-		t.Fatalf("attempts: %v", seen)
+	if api.sent["always-down"] != 3 || api.sent["refused"] != 1 || api.sent["ok"] != 1 || api.sent["throttled-once"] != 2 {
+		t.Fatalf("attempts: %v", api.sent)
 	}
-	if n := len(srv.Messages("q")); n != 2 {
-		t.Fatalf("%d stored, want 2", n)
+	var bodies []string
+	for _, m := range receiveAll(t, client, url) {
+		bodies = append(bodies, aws.ToString(m.Body))
+	}
+	if got := fmt.Sprint(bodies); got != "[ok throttled-once]" {
+		t.Fatalf("queue holds %s, want [ok throttled-once]", got)
 	}
 }
 
-// TestSendResendsWhatArrivedAltered puts a proxy in front of the SQS
-// stand-in that alters the MD5 of one entry's body in the first answer,
-// as a body damaged in transit would show: that message is not reported
-// as queued and is sent again; the others are not.
-func TestSendResendsWhatArrivedAltered(t *testing.T) {
-	srv := sqs.New(sqs.Config{})
-	url, _ := srv.CreateQueue("q", nil)
-	var mu sync.Mutex
-	answers := 0
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		mu.Lock()
-		answers++
-		if answers == 1 {
-			var out map[string]any
-			json.Unmarshal(body, &out)
-			for _, e := range out["Successful"].([]any) {
-				if e := e.(map[string]any); e["Id"] == "1" {
-					e["MD5OfMessageBody"] = "00000000000000000000000000000000"
-				}
-			}
-			body, _ = json.Marshal(out)
-		}
-		mu.Unlock()
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(body)
-	}))
-	t.Cleanup(ts.Close)
-	api := &counting{API: sqs.BatchClient(ts.URL)}
-	msgs := []sqsbatch.Message{{Body: "a"}, {Body: "b"}, {Body: "c"}}
-	errs := sqsbatch.Send(context.Background(), api, url, msgs, 2)
+// A call SQS refuses as a whole fails each of its messages with SQS's
+// code, blames the sender, and is not sent again: retrying cannot make a
+// missing queue appear.
+func TestSendToAMissingQueue(t *testing.T) {
+	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
+	api := &counting{API: client}
+	url := testkit.Moto(t).Endpoint + "/" + moto.AccountID + "/" + testkit.UniqueName(t, "missing")
+	var msgs []sqsbatch.Message
+	for i := range 12 {
+		msgs = append(msgs, sqsbatch.Message{Body: fmt.Sprint(i)})
+	}
+	errs := sqsbatch.Send(context.Background(), api, url, msgs, 3)
+	if len(errs) != len(msgs) {
+		t.Fatalf("%d errors for %d messages", len(errs), len(msgs))
+	}
 	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
+		var se *sqsbatch.Error
+		var missing *types.QueueDoesNotExist
+		if !errors.As(err, &se) || !se.SenderFault || !errors.As(err, &missing) || se.Code != missing.ErrorCode() {
+			t.Fatalf("message %d: %v, want QueueDoesNotExist blaming the sender", i, err)
 		}
 	}
-	if got := fmt.Sprint(api.calls); got != "[3 1]" {
-		t.Fatalf("calls carried %s entries, want [3 1] (b again)", got)
-	}
-	var bodies []string
-	for _, m := range srv.Messages("q") {
-		bodies = append(bodies, m.Body)
-	}
-	if got := fmt.Sprint(bodies); got != "[a b c b]" {
-		t.Fatalf("stored %s", got)
-	}
-
-	// With one attempt, the message is reported, not retried.
-	mu.Lock()
-	answers = 0
-	mu.Unlock()
-	errs = sqsbatch.Send(context.Background(), api, url, msgs, 1)
-	if errs[0] != nil || errs[2] != nil || errs[1] == nil || !strings.Contains(errs[1].Error(), "MD5") {
-		t.Fatalf("errors %v, want only b's, naming the MD5", errs)
+	if got := fmt.Sprint(api.calls); got != "[10 2]" {
+		t.Fatalf("calls carried %s entries, want [10 2], each sent once", got)
 	}
 }

@@ -1,0 +1,9 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/heraldrt/herald/infra/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
