@@ -29,7 +29,6 @@ import (
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/idempotency"
 	"github.com/heraldrt/herald/shared/retry"
-	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // Pusher's published example credentials, for the local server's app.
@@ -203,11 +202,7 @@ func newStore(t *testing.T, cfg aws.Config) *idempotency.Store {
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
 		t.Fatalf("waiting for table %s: %v", name, err)
 	}
-	storeDB, err := idempotency.NewDynamoDB(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := idempotency.New(idempotency.Config{Table: name}, storeDB)
+	s, err := idempotency.New(idempotency.Config{Table: name}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,11 +329,7 @@ func runQueue(t *testing.T, ctx context.Context, cfg aws.Config, n int, idem boo
 			bodies = append(bodies, envelope(i))
 		}
 	}
-	batch, err := sqsbatch.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := deadletter.New(batch, deadletter.Config{QueueURL: dlqURL})
+	dl, err := deadletter.New(client, deadletter.Config{QueueURL: dlqURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,11 +521,7 @@ func runStream(t *testing.T, ctx context.Context, cfg aws.Config, n int, idem bo
 	st := newStack(t, ctx, unambiguous, uint64(n)*13+5, store)
 	client := sqs.NewFromConfig(cfg)
 	dlqURL, _ := createQueue(t, ctx, client, testkit.UniqueName(t, "stream-dlq"), nil)
-	batch, err := sqsbatch.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := deadletter.New(batch, deadletter.Config{QueueURL: dlqURL})
+	dl, err := deadletter.New(client, deadletter.Config{QueueURL: dlqURL})
 	if err != nil {
 		t.Fatal(err)
 	}
