@@ -1,10 +1,10 @@
 // Package faults is herald's fault-injection suite: it runs the real queue
 // and stream handlers, with the real pusher driver, retry decorator and
-// idempotency store, against a provider that fails a share of
-// calls, and counts what reaches a WebSocket subscriber of the local
+// idempotency store, against a provider that fails a share of calls, and
+// counts what reaches a WebSocket subscriber of the local
 // Pusher-compatible server (package server), not what the provider was
-// sent. The AWS parts are moto's (testkit.Moto): the SQS queues, their
-// redrive policy and the dead-letter queues, and the idempotency table on
+// sent. The AWS parts are moto's (testkit.Moto): the queues, their redrive
+// policy and the dead-letter queues on its SQS, the idempotency table on
 // its DynamoDB.
 //
 // The pieces, usable on their own:
@@ -33,6 +33,7 @@
 // HERALD_FAULTS_FULL=1 runs 10,000 (make load).
 //
 // What it is not: a benchmark (no timing is asserted), or a model of
-// Lambda's scaling or retry limits; each loop retries until every item is
-// delivered or dead-lettered.
+// Lambda's scaling or of its stream retry limits: a Shard retries until
+// every record is delivered or dead-lettered, while the queue's retries
+// end where its redrive policy says.
 package faults

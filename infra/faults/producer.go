@@ -12,19 +12,24 @@ import (
 
 // Produce sends bodies to a queue in order, 10 to a SendMessageBatch call,
 // as a steady producer would, keeping at most window messages on the queue
-// (visible or in flight): it waits for the queue to drain below that before
-// each call. moto's ReceiveMessage scans the whole queue for every message
-// it returns, so a receive from a queue 10,000 deep takes seconds there;
-// SQS itself does not slow down with depth, and the consumer cannot tell a
-// paced producer from a preloaded queue. window below 10 means no bound.
+// (visible or in flight): when what it sent may have filled the window, it
+// waits for the queue to drain. moto's ReceiveMessage scans the whole queue
+// for every message it returns, so a receive from a queue 10,000 deep takes
+// seconds there; SQS itself does not slow down with depth, and the consumer
+// cannot tell a paced producer from a preloaded queue. window below 10
+// means no bound.
 func Produce(ctx context.Context, c *sqs.Client, url string, bodies []string, window int) error {
+	room := 0 // messages that surely fit: only consumers change the depth, and they lower it
 	for lo := 0; lo < len(bodies); lo += 10 {
 		chunk := bodies[lo:min(lo+10, len(bodies))]
-		if window >= 10 {
-			if err := waitBelow(ctx, c, url, window-len(chunk)); err != nil {
+		if window >= 10 && room < len(chunk) {
+			d, err := waitBelow(ctx, c, url, window-len(chunk))
+			if err != nil {
 				return err
 			}
+			room = window - d
 		}
+		room -= len(chunk)
 		entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
 		for i, b := range chunk {
 			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(b)}
@@ -41,17 +46,18 @@ func Produce(ctx context.Context, c *sqs.Client, url string, bodies []string, wi
 	return nil
 }
 
-// waitBelow returns once the queue holds at most n messages.
-func waitBelow(ctx context.Context, c *sqs.Client, url string, n int) error {
+// waitBelow returns the queue's depth once it is at most n.
+func waitBelow(ctx context.Context, c *sqs.Client, url string, n int) (int, error) {
 	for {
 		d, err := QueueDepth(ctx, c, url)
 		if err != nil || d <= n {
-			return err
+			return d, err
 		}
+		// Each look costs moto a scan of the queue: not too often.
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
