@@ -51,8 +51,11 @@ const (
 	// outageCalls covers the first invocations' attempts: 4 concurrent
 	// invocations (shards) of 3 attempts each.
 	outageCalls = 12
-	// queueWindow bounds the messages on the queue at once (Produce): a
-	// few batches for each of the loop's 4 workers.
+	// queueWindow bounds the messages on the queue at once (Produce): the
+	// loop's 4 workers hold up to 40, and one more batch waits. moto's
+	// receives and deletes cost in proportion to the depth; at 100 the
+	// short queue run took 14 s instead of 8, and 8 workers over 90 were
+	// slower too (moto, one Python process, is the bottleneck).
 	queueWindow = 50
 )
 
