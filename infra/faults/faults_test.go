@@ -11,26 +11,24 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/infra/server"
-	"github.com/heraldrt/herald/infra/sqs"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/deadletter"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/idempotency"
 	"github.com/heraldrt/herald/shared/retry"
-	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // Pusher's published example credentials, for the local server's app.
@@ -53,6 +51,12 @@ const (
 	// outageCalls covers the first invocations' attempts: 4 concurrent
 	// invocations (shards) of 3 attempts each.
 	outageCalls = 12
+	// queueWindow bounds the messages on the queue at once (Produce): the
+	// loop's 4 workers hold up to 40, and one more batch waits. moto's
+	// receives and deletes cost in proportion to the depth; at 100 the
+	// short queue run took 14 s instead of 8, and 8 workers over 90 were
+	// slower too (moto, one Python process, is the bottleneck).
+	queueWindow = 50
 )
 
 func eventCount(t *testing.T) int {
@@ -176,43 +180,89 @@ func envelope(n int) string {
 
 func producerDuplicate(n int) bool { return n%100 == 4 }
 
-var tableSeq atomic.Int64
+func TestMain(m *testing.M) { testkit.Main(m) }
 
-func newStore(t *testing.T, endpoint string) *idempotency.Store {
+// newStore creates this test's idempotency table on moto, as an operator
+// would (the template's key schema), and a store over it.
+func newStore(t *testing.T, cfg aws.Config) *idempotency.Store {
 	t.Helper()
-	awsCfg := aws.Config{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		RetryMaxAttempts: 5,
-	}
-	db := dynamodb.NewFromConfig(awsCfg) // creates the table, as an operator would
-	name := fmt.Sprintf("faults-%d", tableSeq.Add(1))
+	db := dynamodb.NewFromConfig(cfg)
+	name := testkit.UniqueName(t, "faults")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("creating table %s: %v", name, err)
 	}
 	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 200*time.Millisecond
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatal(err)
+		t.Fatalf("waiting for table %s: %v", name, err)
 	}
-	storeDB, err := idempotency.NewDynamoDB(awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := idempotency.New(idempotency.Config{Table: name}, storeDB)
+	s, err := idempotency.New(idempotency.Config{Table: name}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// createQueue creates a standard queue on moto with attrs and returns its
+// URL and ARN.
+func createQueue(t *testing.T, ctx context.Context, c *sqs.Client, name string, attrs map[string]string) (url, arn string) {
+	t.Helper()
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("creating queue %s: %v", name, err)
+	}
+	url = aws.ToString(out.QueueUrl)
+	a, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		t.Fatalf("queue %s: %v", name, err)
+	}
+	return url, a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+}
+
+// drain receives every message a queue holds, with its attributes,
+// hiding each for long enough that none comes twice.
+func drain(t *testing.T, ctx context.Context, c *sqs.Client, url string) []sqstypes.Message {
+	t.Helper()
+	var all []sqstypes.Message
+	for {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600,
+			MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatalf("draining %s: %v", url, err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		all = append(all, out.Messages...)
+	}
+}
+
+// depth is how many messages a queue holds, visible or not.
+func depth(t *testing.T, ctx context.Context, c *sqs.Client, url string) int {
+	t.Helper()
+	n, err := QueueDepth(ctx, c, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// attr is a dead letter's string message attribute.
+func attr(m sqstypes.Message, name string) string {
+	return aws.ToString(m.MessageAttributes[name].StringValue)
 }
 
 // TestFaults runs the queue and stream functions against a provider that
@@ -226,95 +276,88 @@ func TestFaults(t *testing.T) {
 	if n > 1000 {
 		limit = 15 * time.Minute
 	}
-	endpoint := testkit.Dynalite(t)
+	base := testkit.AWSConfig(testkit.Moto(t))
+	// Each case counts its own AWS calls: moto's time is most of a case's.
+	run := func(name string, fn func(t *testing.T, ctx context.Context, cfg aws.Config)) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), limit)
+			defer cancel()
+			var calls awsCalls
+			fn(t, ctx, calls.instrument(base))
+			t.Logf("AWS calls: %v", &calls)
+		})
+	}
 	for _, idem := range []bool{false, true} {
 		name := "idempotency=off"
 		if idem {
 			name = "idempotency=on"
 		}
-		t.Run("queue/"+name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), limit)
-			defer cancel()
-			var store *idempotency.Store
-			if idem {
-				store = newStore(t, endpoint)
+		store := func(t *testing.T, cfg aws.Config) *idempotency.Store {
+			if !idem {
+				return nil
 			}
-			runQueue(t, ctx, n, idem, store)
+			return newStore(t, cfg)
+		}
+		run("queue/"+name, func(t *testing.T, ctx context.Context, cfg aws.Config) {
+			runQueue(t, ctx, cfg, n, idem, store(t, cfg))
 		})
-		t.Run("stream/"+name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), limit)
-			defer cancel()
-			var store *idempotency.Store
-			if idem {
-				store = newStore(t, endpoint)
-			}
-			runStream(t, ctx, n, idem, store)
+		run("stream/"+name, func(t *testing.T, ctx context.Context, cfg aws.Config) {
+			runStream(t, ctx, cfg, n, idem, store(t, cfg))
 		})
 	}
-	t.Run("queue/ambiguous", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), limit)
-		defer cancel()
-		runAmbiguous(t, ctx, min(n, 1000), newStore(t, endpoint))
+	run("queue/ambiguous", func(t *testing.T, ctx context.Context, cfg aws.Config) {
+		runAmbiguous(t, ctx, min(n, 1000), newStore(t, cfg))
 	})
 }
 
-func runQueue(t *testing.T, ctx context.Context, n int, idem bool, store *idempotency.Store) {
+func runQueue(t *testing.T, ctx context.Context, cfg aws.Config, n int, idem bool, store *idempotency.Store) {
 	st := newStack(t, ctx, unambiguous, uint64(n)*7+1, store)
 
-	clock := &Clock{}
-	mq := sqs.New(sqs.Config{Now: clock.Now})
-	sqsTS := httptest.NewServer(mq)
-	t.Cleanup(sqsTS.Close)
-	client := sqs.Client(sqsTS.URL)     // receives and deletes, as Lambda's event source does
-	batch := sqs.BatchClient(sqsTS.URL) // sends, as herald's functions do
-	dlqURL, err := mq.CreateQueue("broadcast-dlq", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const visibility = 180 * time.Second
+	client := sqs.NewFromConfig(cfg)
+	dlqURL, dlqARN := createQueue(t, ctx, client, testkit.UniqueName(t, "broadcast-dlq"), nil)
 	// The template's queue: 180 s visibility, redrive after 5 receives.
-	qURL, err := mq.CreateQueue("broadcast", map[string]string{
+	qURL, _ := createQueue(t, ctx, client, testkit.UniqueName(t, "broadcast"), map[string]string{
 		"VisibilityTimeout": "180",
-		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, mq.ARN("broadcast-dlq")),
+		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, dlqARN),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 
-	var msgs []sqsbatch.Message
+	var bodies []string
 	poisons := map[int]poison{}
 	for i := 1; i <= n; i++ {
 		if p, ok := poisonOf(i); ok {
 			poisons[i] = p
-			msgs = append(msgs, sqsbatch.Message{Body: p.body})
+			bodies = append(bodies, p.body)
 			continue
 		}
-		msgs = append(msgs, sqsbatch.Message{Body: envelope(i)})
+		bodies = append(bodies, envelope(i))
 		if producerDuplicate(i) {
-			msgs = append(msgs, sqsbatch.Message{Body: envelope(i)})
+			bodies = append(bodies, envelope(i))
 		}
 	}
-	for i, err := range sqsbatch.Send(ctx, batch, qURL, msgs, 3) {
-		if err != nil {
-			t.Fatalf("queueing message %d: %v", i, err)
-		}
-	}
-
-	dl, err := deadletter.New(batch, deadletter.Config{QueueURL: dlqURL})
+	dl, err := deadletter.New(client, deadletter.Config{QueueURL: dlqURL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &queue.Handler{Driver: st.driver, DeadLetters: dl, Logger: quiet}
-	loop := &QueueLoop{SQS: mq, Client: client, Clock: clock, QueueURL: qURL, Visibility: visibility, Handler: h.Handle}
+	sent := make(chan struct{})
+	loop := &QueueLoop{Client: client, QueueURL: qURL, Handler: h.Handle, Sent: sent}
 	start := time.Now()
+	produced := make(chan error, 1)
+	go func() {
+		defer close(sent)
+		produced <- Produce(ctx, client, qURL, bodies, queueWindow)
+	}()
 	stats, err := loop.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
 	st.sync(t, ctx)
 	ps := st.provider.Stats()
-	t.Logf("%d events (%d messages) in %v: %d invocations, %d item failures, %d batch errors, %d redeliveries, %d receives retried; provider: %d calls, injected %v, late %d",
-		n, len(msgs), time.Since(start).Round(time.Millisecond), stats.Invocations, stats.ItemFailures, stats.BatchErrors, stats.Redeliveries, stats.ReceiveErrors, ps.Calls, ps.Injected, ps.Late)
+	t.Logf("%d events (%d messages) in %v: %d invocations, %d item failures, %d batch errors, %d redeliveries, %d visibility timeouts ended (%d messages gone); provider: %d calls, injected %v, late %d",
+		n, len(bodies), time.Since(start).Round(time.Millisecond), stats.Invocations, stats.ItemFailures, stats.BatchErrors, stats.Redeliveries, stats.Expiries, stats.Gone, ps.Calls, ps.Injected, ps.Late)
 
 	checkInjected(t, ps, unambiguous)
 	if stats.Redeliveries == 0 {
@@ -325,16 +368,17 @@ func runQueue(t *testing.T, ctx context.Context, n int, idem bool, store *idempo
 	// Dead letters: every poison message once, with its reason, and no
 	// valid message redriven there.
 	received := loop.Received()
-	letters := mq.Messages("broadcast-dlq")
+	letters := drain(t, ctx, client, dlqURL)
 	seen := map[int]bool{}
 	for _, m := range letters {
-		reason := m.Attributes[deadletter.AttrReason].StringValue
-		src := m.Attributes[deadletter.AttrSourceID].StringValue
+		body := aws.ToString(m.Body)
+		reason := attr(m, deadletter.AttrReason)
+		src := attr(m, deadletter.AttrSourceID)
 		if reason == "" {
-			t.Errorf("a dead letter without a reason (redriven after failing 5 receives?): %.80s", m.Body)
+			t.Errorf("a dead letter without a reason (redriven after failing 5 receives?): %.80s", body)
 			continue
 		}
-		k := serialOf(m.Body)
+		k := serialOf(body)
 		p, ok := poisons[k]
 		if !ok {
 			t.Errorf("dead letter for a valid event %d: %s", k, reason)
@@ -354,9 +398,10 @@ func runQueue(t *testing.T, ctx context.Context, n int, idem bool, store *idempo
 	if len(seen) != len(poisons) {
 		t.Errorf("%d of %d poison messages reached the dead-letter queue", len(seen), len(poisons))
 	}
-	if left := mq.Messages("broadcast"); len(left) != 0 {
-		t.Errorf("%d messages left on the queue", len(left))
+	if left := depth(t, ctx, client, qURL); left != 0 {
+		t.Errorf("%d messages left on the queue", left)
 	}
+	t.Logf("dead letters: %d for %d poison messages", len(letters), len(poisons))
 }
 
 // serialOf finds the serial in a dead letter's body (a poison envelope,
@@ -477,16 +522,11 @@ func record(n int, body string, poisoned bool) json.RawMessage {
 
 func seq(n int) string { return fmt.Sprintf("4%020d", n) }
 
-func runStream(t *testing.T, ctx context.Context, n int, idem bool, store *idempotency.Store) {
+func runStream(t *testing.T, ctx context.Context, cfg aws.Config, n int, idem bool, store *idempotency.Store) {
 	st := newStack(t, ctx, unambiguous, uint64(n)*13+5, store)
-	mq := sqs.New(sqs.Config{})
-	sqsTS := httptest.NewServer(mq)
-	t.Cleanup(sqsTS.Close)
-	dlqURL, err := mq.CreateQueue("stream-dlq", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := deadletter.New(sqs.BatchClient(sqsTS.URL), deadletter.Config{QueueURL: dlqURL})
+	client := sqs.NewFromConfig(cfg)
+	dlqURL, _ := createQueue(t, ctx, client, testkit.UniqueName(t, "stream-dlq"), nil)
+	dl, err := deadletter.New(client, deadletter.Config{QueueURL: dlqURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,11 +611,11 @@ func runStream(t *testing.T, ctx context.Context, n int, idem bool, store *idemp
 	// Poison records: each in the DLQ once, with its reason. One after a
 	// batch's lowest failed record comes again with the retry, and only
 	// then is it dead-lettered.
-	letters := mq.Messages("stream-dlq")
+	letters := drain(t, ctx, client, dlqURL)
 	seen := map[string]int{}
 	for _, m := range letters {
-		src := m.Attributes[deadletter.AttrSourceID].StringValue
-		reason := m.Attributes[deadletter.AttrReason].StringValue
+		src := attr(m, deadletter.AttrSourceID)
+		reason := attr(m, deadletter.AttrReason)
 		var k int
 		fmt.Sscanf(src, "ev-%d", &k)
 		p, ok := poisons[k]

@@ -4,58 +4,69 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/heraldrt/herald/infra/sqs"
+	"github.com/heraldrt/herald/infra/moto"
 )
 
-// Clock is a settable clock for the in-memory SQS: the queue loop moves it
-// past the visibility timeout when only invisible messages are left,
-// instead of waiting for real.
-type Clock struct{ off atomic.Int64 }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
 // QueueLoop plays Lambda's SQS event source mapping with
-// ReportBatchItemFailures: Concurrency workers receive batches of up to 10
-// messages through the SQS API, invoke the handler with the JSON event
-// Lambda would send (through lambda.NewHandler, the runtime's own path),
-// and delete the messages not listed as failures. A function error, or a
-// failure naming a message not in the batch, leaves the whole batch. What
-// is left comes back once its visibility timeout passed, and the queue's
-// redrive policy applies.
+// ReportBatchItemFailures, against a real SQS API (moto's): Concurrency
+// workers receive batches of up to 10 messages, invoke the handler with
+// the JSON event Lambda would send (through lambda.NewHandler, the
+// runtime's own path), and delete the messages not listed as failures. A
+// function error, or a failure naming a message not in the batch, leaves
+// the whole batch. A message is deleted only when the function reported it
+// handled.
+//
+// What is left stays on the queue, invisible for the queue's visibility
+// timeout (the template's 180 s), and the queue's own redrive policy
+// applies when it comes back: SQS, not the loop, moves a message received
+// maxReceiveCount times to the dead-letter queue. The loop does not wait
+// the timeout out: once nothing is visible and no invocation holds a batch,
+// it sets the visibility of every message it left to 0 with
+// ChangeMessageVisibility, the timeout passing brought forward to the
+// first moment the function would otherwise sit idle. That changes when
+// a failed message comes back, not whether or how often. The queue's
+// timeout itself stays long, so a slow invocation never sees its messages
+// handed to another worker while it runs, as the template's 6 times the
+// function timeout ensures on Lambda.
 type QueueLoop struct {
-	SQS      *sqs.Server
-	Client   *awssqs.Client
-	Clock    *Clock
+	// Client receives, deletes and changes visibility. Required.
+	Client *sqs.Client
+	// QueueURL is the queue to drain. Required.
 	QueueURL string
-	// Visibility is the queue's visibility timeout; the clock moves by it.
-	Visibility time.Duration
-	// Handler is the function's handler (queue.Handler.Handle).
+	// Handler is the function's handler (queue.Handler.Handle). Required.
 	Handler any
 	// Concurrency is how many invocations run at once; default 4.
 	Concurrency int
 	// Timeout is each invocation's deadline; default 30 s.
 	Timeout time.Duration
+	// Sent, when set, is closed once the producer has sent every message
+	// (Produce returned); until then an empty queue does not end the run.
+	Sent <-chan struct{}
+
+	// recv makes receives one at a time: moto's ReceiveMessage does not
+	// lock the queue, so two at once can both take the same message, a
+	// duplicate SQS does not make that way. Invocations still overlap.
+	recv sync.Mutex
 
 	mu       sync.Mutex
 	cond     *sync.Cond
 	running  int
 	done     bool
-	received map[string]int // messageId -> invocations that carried it
+	received map[string]int    // messageId -> invocations that carried it
+	left     map[string]string // messageId -> receipt handle, for messages left invisible
 	stats    LoopStats
 }
 
@@ -68,8 +79,13 @@ type LoopStats struct {
 	BatchErrors int
 	// Redeliveries counts items handed to the function again.
 	Redeliveries int
-	// ReceiveErrors counts failed receives (retried).
-	ReceiveErrors int
+	// Expiries counts the times the loop ended the visibility timeout of
+	// the messages it had left (QueueLoop only).
+	Expiries int
+	// Gone counts messages left on the queue that were no longer there
+	// when the loop ended their timeout: redriven after their own timeout
+	// passed (QueueLoop only).
+	Gone int
 }
 
 // Run drives the queue until it is empty or ctx ends.
@@ -82,6 +98,7 @@ func (l *QueueLoop) Run(ctx context.Context) (LoopStats, error) {
 	}
 	l.cond = sync.NewCond(&l.mu)
 	l.received = map[string]int{}
+	l.left = map[string]string{}
 	errc := make(chan error, l.Concurrency)
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
@@ -115,11 +132,7 @@ func (l *QueueLoop) Run(ctx context.Context) (LoopStats, error) {
 func (l *QueueLoop) Received() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]int, len(l.received))
-	for k, v := range l.received {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(l.received)
 }
 
 func (l *QueueLoop) work(ctx context.Context, h lambda.Handler) error {
@@ -136,48 +149,129 @@ func (l *QueueLoop) work(ctx context.Context, h lambda.Handler) error {
 
 		l.mu.Lock()
 		l.running--
+		idle := false
 		switch {
 		case err != nil:
-			l.done = true
 		case n > 0:
-		case len(l.SQS.Messages(queueName(l.QueueURL))) == 0:
-			l.done = true
 		case l.running == 0:
 			// Nobody holds a batch and nothing is visible: what is left
-			// waits out its visibility timeout.
-			l.Clock.Advance(l.Visibility + time.Second)
+			// waits out its visibility timeout, or the queue is empty.
+			idle, err = l.expire(ctx)
 		default:
 			l.cond.Wait()
+		}
+		if err != nil {
+			l.done = true
 		}
 		l.cond.Broadcast()
 		l.mu.Unlock()
 		if err != nil {
 			return err
 		}
+		if idle {
+			// Waiting for the producer (or for messages in flight that the
+			// loop does not hold); poll again shortly.
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 	}
+}
+
+// expire ends the visibility timeout of the messages the loop left on the
+// queue or, with none left, ends the run once the producer is done and the
+// queue is empty; idle reports that there was nothing to do yet. It runs
+// with l.mu held and no invocation running, so no receive races it.
+func (l *QueueLoop) expire(ctx context.Context) (idle bool, err error) {
+	if len(l.left) == 0 {
+		if l.Sent != nil {
+			select {
+			case <-l.Sent:
+			default:
+				return true, nil
+			}
+		}
+		n, err := QueueDepth(ctx, l.Client, l.QueueURL)
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			l.done = true
+			return false, nil
+		}
+		// Messages in flight that the loop does not hold (a receive whose
+		// answer was lost) come back when their own timeout passes.
+		return true, nil
+	}
+	l.stats.Expiries++
+	var entries []types.ChangeMessageVisibilityBatchRequestEntry
+	var ids []string
+	for id, handle := range l.left {
+		entries = append(entries, types.ChangeMessageVisibilityBatchRequestEntry{
+			Id: aws.String(fmt.Sprint(len(entries))), ReceiptHandle: aws.String(handle), VisibilityTimeout: 0,
+		})
+		ids = append(ids, id)
+		delete(l.left, id)
+	}
+	for chunk := range slices.Chunk(entries, 10) {
+		out, err := l.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(l.QueueURL), Entries: chunk})
+		if err != nil {
+			return false, fmt.Errorf("faults: ending the visibility timeout: %w", err)
+		}
+		for _, f := range out.Failed {
+			i, _ := strconv.Atoi(aws.ToString(f.Id))
+			if aws.ToString(f.Code) == "ReceiptHandleIsInvalid" {
+				// The message left the queue: not deleted (the loop deletes
+				// none it left), so its own timeout passed and the redrive
+				// policy moved it. The suite finds it in the dead-letter
+				// queue.
+				l.stats.Gone++
+				continue
+			}
+			return false, fmt.Errorf("faults: ending the visibility timeout of message %s (received %d times): %s: %s", ids[i], l.received[ids[i]], aws.ToString(f.Code), aws.ToString(f.Message))
+		}
+	}
+	return false, nil
+}
+
+// QueueDepth is how many messages a queue holds, visible, in flight or
+// delayed; exact on moto, approximate on SQS.
+func QueueDepth(ctx context.Context, c *sqs.Client, url string) (int, error) {
+	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{
+			types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("faults: queue attributes of %s: %w", url, err)
+	}
+	total := 0
+	for name, v := range out.Attributes {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("faults: queue attribute %s of %s is %q: %w", name, url, v, err)
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // once receives one batch, invokes the function and deletes what
 // succeeded; it returns how many messages it received.
 func (l *QueueLoop) once(ctx context.Context, h lambda.Handler) (int, error) {
-	// Lambda's pollers retry a failed receive; so does this one, a few
-	// times, since a loopback connection can still be reset under load.
-	var out *awssqs.ReceiveMessageOutput
-	var err error
-	for attempt := range 5 {
-		out, err = l.Client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(l.QueueURL),
-			MaxNumberOfMessages:         10,
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-		})
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-		l.mu.Lock()
-		l.stats.ReceiveErrors++
-		l.mu.Unlock()
-		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
-	}
+	// The SDK's retryer retries a failed receive or delete, as Lambda's
+	// pollers do.
+	l.recv.Lock()
+	out, err := l.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(l.QueueURL),
+		MaxNumberOfMessages:         10,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	})
+	l.recv.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("faults: receive: %w", err)
 	}
@@ -185,17 +279,22 @@ func (l *QueueLoop) once(ctx context.Context, h lambda.Handler) (int, error) {
 		return 0, nil
 	}
 	ev := events.SQSEvent{}
+	l.mu.Lock()
 	for _, m := range out.Messages {
+		id := aws.ToString(m.MessageId)
+		// Came back on its own: the handle the loop held is stale.
+		delete(l.left, id)
 		ev.Records = append(ev.Records, events.SQSMessage{
-			MessageId:     aws.ToString(m.MessageId),
+			MessageId:     id,
 			ReceiptHandle: aws.ToString(m.ReceiptHandle),
 			Body:          aws.ToString(m.Body),
 			Md5OfBody:     aws.ToString(m.MD5OfBody),
 			Attributes:    m.Attributes,
 			EventSource:   "aws:sqs",
-			AWSRegion:     "us-east-1",
+			AWSRegion:     moto.Region,
 		})
 	}
+	l.mu.Unlock()
 	payload, _ := json.Marshal(ev)
 	ictx, cancel := context.WithTimeout(ctx, l.Timeout)
 	res, ierr := h.Invoke(ictx, payload)
@@ -230,23 +329,13 @@ func (l *QueueLoop) once(ctx context.Context, h lambda.Handler) (int, error) {
 		}
 	}
 	if len(del) > 0 {
-		// Retried like the receive: a delete lost here would redeliver
-		// messages that were handled, which is at-least-once behaviour the
-		// suite measures elsewhere, not a fault it injects.
-		var res *awssqs.DeleteMessageBatchOutput
-		var err error
-		for attempt := range 5 {
-			res, err = l.Client.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(l.QueueURL), Entries: del})
-			if err == nil || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
-		}
+		res, err := l.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(l.QueueURL), Entries: del})
 		if err != nil {
 			return 0, fmt.Errorf("faults: delete: %w", err)
 		}
 		if len(res.Failed) > 0 {
-			return 0, fmt.Errorf("faults: delete refused %d entries", len(res.Failed))
+			f := res.Failed[0]
+			return 0, fmt.Errorf("faults: delete: %d entries refused, first %s: %s", len(res.Failed), aws.ToString(f.Code), aws.ToString(f.Message))
 		}
 	}
 
@@ -257,23 +346,18 @@ func (l *QueueLoop) once(ctx context.Context, h lambda.Handler) (int, error) {
 	} else {
 		l.stats.ItemFailures += len(keep)
 	}
-	for _, r := range ev.Records {
-		if l.received[r.MessageId] > 0 {
+	for _, m := range out.Messages {
+		id := aws.ToString(m.MessageId)
+		if keep[id] {
+			l.left[id] = aws.ToString(m.ReceiptHandle)
+		}
+		if l.received[id] > 0 {
 			l.stats.Redeliveries++
 		}
-		l.received[r.MessageId]++
+		l.received[id]++
 	}
 	l.mu.Unlock()
 	return len(out.Messages), nil
-}
-
-func queueName(url string) string {
-	for i := len(url) - 1; i >= 0; i-- {
-		if url[i] == '/' {
-			return url[i+1:]
-		}
-	}
-	return url
 }
 
 // Shard plays Lambda's DynamoDB stream event source mapping on one shard
