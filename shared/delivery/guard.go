@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -31,7 +33,8 @@ func Guard(d broadcast.Driver, p retry.Policy, store *idempotency.Store, log *sl
 // store (see idempotency.LoadConfig). With IDEMPOTENCY_TABLE unset there is
 // no store and no AWS configuration is read; otherwise the SDK's DynamoDB
 // client is built from config.AWS (AWS_ENDPOINT_URL_DYNAMODB points it
-// elsewhere).
+// elsewhere) and the table is read once, so that a missing one stops the
+// start with an error naming IDEMPOTENCY_TABLE.
 // Call it once per process, at init: the store is one claimant.
 func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
 	getenv := func(k string) string { v, _ := env(k); return v }
@@ -52,9 +55,22 @@ func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broa
 		if store, err = idempotency.New(cfg, dynamodb.NewFromConfig(awsCfg)); err != nil {
 			return nil, err
 		}
+		// A missing table is a configuration error, found at init: Lambda
+		// then retries the start and the messages wait on their queue,
+		// instead of every one of them failing its claim.
+		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		err = store.Check(ctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("IDEMPOTENCY_TABLE: %w", err)
+		}
 	}
 	return Guard(d, p, store, log), nil
 }
+
+// checkTimeout bounds the start-up read of the idempotency table, the SDK's
+// retries included.
+const checkTimeout = 10 * time.Second
 
 // DriverFromEnv builds the driver BROADCAST_CONNECTION selects and guards
 // it as GuardFromEnv does: what every trigger function broadcasts through.

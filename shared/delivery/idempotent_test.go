@@ -336,22 +336,29 @@ func TestGuardFromEnv(t *testing.T) {
 	if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err == nil || !strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") {
 		t.Fatalf("a table without AWS settings: err = %v, want one naming IDEMPOTENCY_TABLE", err)
 	}
-	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "us-east-1", "test", "test"
+	// The store reaches DynamoDB where AWS_ENDPOINT_URL_DYNAMODB says, and
+	// reads the table at start-up: a table that does not exist stops it
+	// with an error naming the variable and the table.
+	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = moto.Region, "test", "test"
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = testkit.Moto(t).Endpoint
+	env["IDEMPOTENCY_TABLE"] = testkit.UniqueName(t, "missing")
+	if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err == nil ||
+		!strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") || !strings.Contains(err.Error(), env["IDEMPOTENCY_TABLE"]) {
+		t.Fatalf("a table that does not exist: err = %v, want one naming IDEMPOTENCY_TABLE and the table", err)
+	}
+	env["IDEMPOTENCY_TABLE"] = table(t, dynamo(t))
 	if d, err = delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := d.(*delivery.Idempotent); !ok {
 		t.Fatalf("with a table the driver is %T, want *delivery.Idempotent", d)
 	}
-	// The store reaches DynamoDB where AWS_ENDPOINT_URL_DYNAMODB says: a
-	// message delivered twice is broadcast once.
+	// A message delivered twice is broadcast once.
 	api := testkit.NewPusherAPI(t, appID, key, secret)
 	p, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env["IDEMPOTENCY_TABLE"] = table(t, dynamo(t))
-	env["AWS_ENDPOINT_URL_DYNAMODB"], env["AWS_REGION"] = testkit.Moto(t).Endpoint, moto.Region
 	if d, err = delivery.GuardFromEnv(p, config.Map(env), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // handle. Whatever it says, a key Claim left Unavailable must not be
 // broadcast: the item is retried later.
 type Error struct {
-	// Op is "claim", "complete" or "release".
+	// Op is "claim", "complete", "release", or "check" (Check: Failed is 0).
 	Op string
 	// Table is the DynamoDB table.
 	Table string
@@ -34,6 +34,9 @@ func (e *Error) Error() string {
 	kind := "permanent"
 	if e.Temporary {
 		kind = "temporary"
+	}
+	if e.Failed == 0 { // Check: a read of the table, not of keys
+		return fmt.Sprintf("idempotency: reading table %s failed [%s]: %v", e.Table, kind, e.Err)
 	}
 	return fmt.Sprintf("idempotency: %s of %d key(s) in table %s failed [%s]; first key %q: %v", e.Op, e.Failed, e.Table, kind, e.Key, e.Err)
 }

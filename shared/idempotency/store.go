@@ -110,6 +110,25 @@ func New(cfg Config, db API) (*Store, error) {
 	return &Store{cfg: cfg.withDefaults(), db: db, owner: hex.EncodeToString(b[:])}, nil
 }
 
+// Check reads one item of the table, so that a table that does not exist,
+// or that the function's role may not read, is found at start-up rather
+// than on every message. It writes nothing; a nil Store checks nothing.
+func (s *Store) Check(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	_, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.cfg.Table),
+		Key:                      map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: "herald#check"}},
+		ProjectionExpression:     aws.String("#id"),
+		ExpressionAttributeNames: map[string]string{"#id": attrID},
+	})
+	if err != nil {
+		return &Error{Op: "check", Table: s.cfg.Table, Err: err, Temporary: temporary(err)}
+	}
+	return nil
+}
+
 // Table returns the table's name, "" for the off store.
 func (s *Store) Table() string {
 	if s == nil {
