@@ -333,7 +333,7 @@ func (h *Handler) enqueue(ctx context.Context, envs []events.Envelope) (int, err
 	if senderFault {
 		status = http.StatusInternalServerError
 	}
-	return status, fmt.Errorf("%d of %d events could not be queued: %v", failed, len(envs), first)
+	return status, fmt.Errorf("%d of %d events could not be queued on BROADCAST_QUEUE_URL's queue: %v", failed, len(envs), first)
 }
 
 // requestID is the identity of a direct-mode request, the fallback id of

@@ -402,7 +402,7 @@ func TestQueueModeWithoutTheQueue(t *testing.T) {
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, signed(t, "POST", "/apps/3/events", `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{}"}`, nil))
-	if w.Code != 500 || !strings.Contains(w.Body.String(), "1 of 1 events could not be queued") || !strings.Contains(w.Body.String(), "NonExistentQueue") {
+	if w.Code != 500 || !strings.Contains(w.Body.String(), "1 of 1 events could not be queued on BROADCAST_QUEUE_URL's queue") || !strings.Contains(w.Body.String(), "NonExistentQueue") {
 		t.Fatalf("%d %q, want 500 naming the missing queue", w.Code, w.Body.String())
 	}
 }

@@ -78,7 +78,7 @@ func (s *Sender) Send(ctx context.Context, letters []Letter) []error {
 	errs := sqsbatch.Send(ctx, s.api, s.cfg.QueueURL, msgs, s.cfg.Attempts)
 	for i, err := range errs {
 		if err != nil {
-			errs[i] = fmt.Errorf("deadletter: %s %s: %w", letters[i].Source, letters[i].SourceID, err)
+			errs[i] = fmt.Errorf("deadletter: %s %s to BROADCAST_DLQ_URL's queue: %w", letters[i].Source, letters[i].SourceID, err)
 		}
 	}
 	return errs

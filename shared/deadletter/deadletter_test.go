@@ -92,7 +92,7 @@ func TestSendReportsRefusals(t *testing.T) {
 	}
 	errs := s.Send(context.Background(), []deadletter.Letter{{Body: "x", Reason: "r", SourceID: "m1", Source: "queue"}})
 	var missing *types.QueueDoesNotExist
-	if len(errs) != 1 || errs[0] == nil || !strings.Contains(errs[0].Error(), "deadletter: queue m1: ") || !errors.As(errs[0], &missing) {
+	if len(errs) != 1 || errs[0] == nil || !strings.Contains(errs[0].Error(), "deadletter: queue m1 to BROADCAST_DLQ_URL's queue: ") || !errors.As(errs[0], &missing) {
 		t.Fatalf("errs = %v, want the letter's QueueDoesNotExist", errs)
 	}
 }
