@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +27,6 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/signature"
-	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // The publish credentials the samples are signed with (Pusher's published
@@ -66,49 +64,7 @@ func direct(t *testing.T, opts ...publish.Option) (*publish.Handler, *testkit.Pu
 type broadcastQueue struct {
 	client *sqs.Client
 	url    string
-	api    *faulty
-}
-
-// faulty forwards to the real client every entry but those fail picks, and
-// answers for those as SQS does for an entry it refused: moto never fails a
-// single entry on its side.
-type faulty struct {
-	sqsbatch.API
-	mu   sync.Mutex
-	fail func(body string) *types.BatchResultErrorEntry
-}
-
-func (f *faulty) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
-	pass := *in
-	pass.Entries = nil
-	var failed []types.BatchResultErrorEntry
-	f.mu.Lock()
-	for _, e := range in.Entries {
-		if f.fail != nil {
-			if r := f.fail(aws.ToString(e.MessageBody)); r != nil {
-				r.Id = e.Id
-				failed = append(failed, *r)
-				continue
-			}
-		}
-		pass.Entries = append(pass.Entries, e)
-	}
-	f.mu.Unlock()
-	out := &sqs.SendMessageBatchOutput{}
-	if len(pass.Entries) > 0 {
-		var err error
-		if out, err = f.API.SendMessageBatch(ctx, &pass, optFns...); err != nil {
-			return nil, err
-		}
-	}
-	out.Failed = append(out.Failed, failed...)
-	return out, nil
-}
-
-func (f *faulty) setFault(fail func(body string) *types.BatchResultErrorEntry) {
-	f.mu.Lock()
-	f.fail = fail
-	f.mu.Unlock()
+	api    *testkit.FaultySQS
 }
 
 // bodies receives the bodies of the messages that arrived since the last
@@ -116,28 +72,16 @@ func (f *faulty) setFault(fail func(body string) *types.BatchResultErrorEntry) {
 func (q *broadcastQueue) bodies(t *testing.T) []string {
 	t.Helper()
 	all := []string{}
-	for {
-		out, err := q.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.url), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		for _, m := range out.Messages {
-			all = append(all, aws.ToString(m.Body))
-		}
+	for _, m := range testkit.ReceiveAll(t, q.client, q.url) {
+		all = append(all, aws.ToString(m.Body))
 	}
+	return all
 }
 
 func queued(t *testing.T) (*publish.Handler, *broadcastQueue) {
 	t.Helper()
 	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
-	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "broadcast"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &broadcastQueue{client: client, url: aws.ToString(out.QueueUrl), api: &faulty{API: client}}
+	q := &broadcastQueue{client: client, url: testkit.Queue(t, client, "broadcast"), api: &testkit.FaultySQS{SQS: client}}
 	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: q.url},
 		publish.WithQueue(q.api), publish.WithLogger(quiet))
 	if err != nil {
@@ -373,7 +317,7 @@ func TestQueueMode(t *testing.T) {
 		{types.BatchResultErrorEntry{Code: aws.String("InternalError"), Message: aws.String("try again")}, 503},
 		{types.BatchResultErrorEntry{Code: aws.String("InvalidMessageContents"), Message: aws.String("no"), SenderFault: true}, 500},
 	} {
-		q.api.setFault(func(body string) *types.BatchResultErrorEntry {
+		q.api.SetFault(func(body string) *types.BatchResultErrorEntry {
 			if strings.Contains(body, "User.7") {
 				f := c.fault
 				return &f

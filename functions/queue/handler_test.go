@@ -17,8 +17,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
@@ -64,55 +62,16 @@ func driver(t *testing.T, api *testkit.PusherAPI) broadcast.Driver {
 	return d
 }
 
-// dlq is a dead-letter queue in the package's moto.
-type dlq struct {
-	client *sqs.Client
-	url    string
-}
-
-// letter is a dead letter as read back from the queue.
-type letter struct {
-	Body       string
-	Attributes map[string]string
-}
-
-func newDLQ(t *testing.T) (*dlq, *deadletter.Sender) {
+// newDLQ creates a dead-letter queue in the package's moto and a sender to
+// it.
+func newDLQ(t *testing.T) (*testkit.DLQ, *deadletter.Sender) {
 	t.Helper()
-	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
-	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "herald-dlq"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &dlq{client: client, url: aws.ToString(out.QueueUrl)}
-	s, err := deadletter.New(client, deadletter.Config{QueueURL: q.url})
+	q := testkit.NewDLQ(t)
+	s, err := deadletter.New(q.Client, deadletter.Config{QueueURL: q.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return q, s
-}
-
-// letters receives every letter the queue holds.
-func (q *dlq) letters(t *testing.T) []letter {
-	t.Helper()
-	var all []letter
-	for {
-		out, err := q.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(q.url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		for _, m := range out.Messages {
-			l := letter{Body: aws.ToString(m.Body), Attributes: map[string]string{}}
-			for k, v := range m.MessageAttributes {
-				l.Attributes[k] = aws.ToString(v.StringValue)
-			}
-			all = append(all, l)
-		}
-	}
 }
 
 // invoke runs the handler through the Lambda JSON path, as the runtime does.
@@ -230,7 +189,7 @@ func TestHandleSamples(t *testing.T) {
 			api.SetFault(c.fault)
 			var logs bytes.Buffer
 			h := &queue.Handler{Driver: driver(t, api), Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
-			var q *dlq
+			var q *testkit.DLQ
 			if c.withDLQ {
 				var s *deadletter.Sender
 				q, s = newDLQ(t)
@@ -255,7 +214,7 @@ func TestHandleSamples(t *testing.T) {
 			if q == nil {
 				return
 			}
-			letters := q.letters(t)
+			letters := q.Letters(t)
 			if len(letters) != len(c.dead) {
 				t.Fatalf("DLQ has %d messages, want %d: %+v", len(letters), len(c.dead), letters)
 			}
@@ -393,7 +352,7 @@ func TestProviderRefusingTheAccountIsNotPoison(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Fatalf("err = %v, want the whole batch failed with the provider's 401", err)
 	}
-	if n := len(q.letters(t)); n != 0 {
+	if n := len(q.Letters(t)); n != 0 {
 		t.Fatalf("%d messages dead-lettered for a credentials problem", n)
 	}
 }

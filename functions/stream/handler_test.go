@@ -15,8 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
@@ -69,56 +67,16 @@ func handler(t *testing.T, api *testkit.PusherAPI, logs *bytes.Buffer) *stream.H
 	return &stream.Handler{Driver: d, Tables: tables, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 }
 
-// dlq is a dead-letter queue in the package's moto.
-type dlq struct {
-	client *sqs.Client
-	url    string
-}
-
-// letter is a dead letter as read back from the queue.
-type letter struct {
-	Body       string
-	Attributes map[string]string
-}
-
-func newDLQ(t *testing.T) (*dlq, *deadletter.Sender) {
+// newDLQ creates a dead-letter queue in the package's moto and a sender to
+// it.
+func newDLQ(t *testing.T) (*testkit.DLQ, *deadletter.Sender) {
 	t.Helper()
-	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
-	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "dlq"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &dlq{client: client, url: aws.ToString(out.QueueUrl)}
-	s, err := deadletter.New(client, deadletter.Config{QueueURL: q.url})
+	q := testkit.NewDLQ(t)
+	s, err := deadletter.New(q.Client, deadletter.Config{QueueURL: q.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return q, s
-}
-
-// letters receives the letters that arrived since the last call, in the
-// order they were sent.
-func (q *dlq) letters(t *testing.T) []letter {
-	t.Helper()
-	var all []letter
-	for {
-		out, err := q.client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(q.url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		for _, m := range out.Messages {
-			l := letter{Body: aws.ToString(m.Body), Attributes: map[string]string{}}
-			for k, v := range m.MessageAttributes {
-				l.Attributes[k] = aws.ToString(v.StringValue)
-			}
-			all = append(all, l)
-		}
-	}
 }
 
 func invoke(t *testing.T, h *stream.Handler, event []byte) (events.DynamoDBEventResponse, error) {
@@ -274,7 +232,7 @@ func TestPoisonRecords(t *testing.T) {
 		if got := failures(resp); len(got) != 0 {
 			t.Fatalf("failures = %v, want none", got)
 		}
-		letters := q.letters(t)
+		letters := q.Letters(t)
 		if len(letters) != len(reasons) {
 			t.Fatalf("%d dead letters, want %d", len(letters), len(reasons))
 		}
@@ -349,7 +307,7 @@ func TestPoisonAfterARetryWaitsForRedelivery(t *testing.T) {
 	// Each read takes what arrived since the one before.
 	dlqIDs := func() []string {
 		var ids []string
-		for _, l := range q.letters(t) {
+		for _, l := range q.Letters(t) {
 			ids = append(ids, l.Attributes[deadletter.AttrSourceID])
 		}
 		return ids

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/signature"
@@ -155,7 +154,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	}
 	motoSrv := startMoto(t)
 	sqsClient := sqs.NewFromConfig(testkit.AWSConfig(motoSrv))
-	dlqURL, queueURL := createQueue(t, sqsClient, "herald-dlq"), createQueue(t, sqsClient, "herald-broadcast")
+	dlqURL, queueURL := testkit.Queue(t, sqsClient, "herald-dlq"), testkit.Queue(t, sqsClient, "herald-broadcast")
 
 	const publishKey, publishSecret = "278d425bdf160c739803", "7ad3773142a6692b25b8"
 	cases := []struct {
@@ -177,7 +176,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 				}
 				const mixed = "0f9a1c2e-2222-4b6e-9a51-6f3f2b7c000"
 				var got []string
-				for _, m := range receiveAll(t, sqsClient, dlqURL) {
+				for _, m := range testkit.ReceiveAll(t, sqsClient, dlqURL) {
 					got = append(got, aws.ToString(m.MessageAttributes["source_id"].StringValue)+" "+aws.ToString(m.MessageAttributes["source"].StringValue))
 				}
 				if want := []string{mixed + "2 queue", mixed + "3 queue"}; !slices.Equal(got, want) {
@@ -230,7 +229,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 				if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
 					t.Fatalf("answer %s (%v), want 200", out, err)
 				}
-				msgs := receiveAll(t, sqsClient, queueURL)
+				msgs := testkit.ReceiveAll(t, sqsClient, queueURL)
 				if len(msgs) != 1 || !strings.Contains(aws.ToString(msgs[0].Body), `"name":"EmailSent"`) {
 					t.Errorf("queued %d messages, want the one EmailSent envelope", len(msgs))
 				}
@@ -291,33 +290,6 @@ func startMoto(t *testing.T) *moto.Server {
 	}
 	t.Fatal(err)
 	return nil
-}
-
-func createQueue(t *testing.T, client *sqs.Client, name string) string {
-	t.Helper()
-	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.QueueUrl)
-}
-
-// receiveAll reads every message the queue holds, with its attributes.
-func receiveAll(t *testing.T, client *sqs.Client, url string) []types.Message {
-	t.Helper()
-	var all []types.Message
-	for {
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		all = append(all, out.Messages...)
-	}
 }
 
 // expectEvents checks the names of the events the stand-in accepted, in

@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/idempotency"
 )
 
@@ -56,7 +57,7 @@ func TestIdempotencyTable(t *testing.T) {
 		t.Errorf("IdempotencyTable is not encrypted at rest")
 	}
 
-	res := get(raw(t), "Resources")
+	res := get(testkit.Template(t), "Resources")
 	for fn := range functions {
 		env := get(res, fn, "Properties", "Environment", "Variables", "IDEMPOTENCY_TABLE")
 		actions, resource := idempotencyGrant(get(res, fn, "Properties", "Policies"))

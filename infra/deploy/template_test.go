@@ -63,36 +63,8 @@ func open(t *testing.T) *cloudformation.Template {
 	return tpl
 }
 
-// raw parses the template as YAML nodes, intrinsic tags kept.
-func raw(t *testing.T) *yaml.Node {
-	t.Helper()
-	b, err := os.ReadFile(templatePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Content[0]
-}
-
-// get walks mapping keys; nil when a key is missing.
-func get(n *yaml.Node, path ...string) *yaml.Node {
-	for _, k := range path {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
-	}
-	return n
-}
+// get walks the template's mapping keys; nil when a key is missing.
+var get = testkit.YAMLPath
 
 func scalars(n *yaml.Node) []string {
 	var out []string
@@ -144,7 +116,7 @@ func TestFunctions(t *testing.T) {
 }
 
 func TestGlobals(t *testing.T) {
-	g := get(raw(t), "Globals", "Function")
+	g := get(testkit.Template(t), "Globals", "Function")
 	want := map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": "128", "Tracing": "Active"}
 	for k, v := range want {
 		if n := get(g, k); n == nil || n.Value != v {
@@ -170,7 +142,7 @@ func TestQueuesAndEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout, _ := strconv.Atoi(get(raw(t), "Globals", "Function", "Timeout").Value)
+	timeout, _ := strconv.Atoi(get(testkit.Template(t), "Globals", "Function", "Timeout").Value)
 	if q.VisibilityTimeout == nil || *q.VisibilityTimeout < 6*timeout {
 		t.Errorf("BroadcastQueue VisibilityTimeout %v is under 6x the function timeout %d", q.VisibilityTimeout, timeout)
 	}
@@ -198,7 +170,7 @@ func TestQueuesAndEvents(t *testing.T) {
 
 	// goformation's event models predate FunctionResponseTypes: read the
 	// event properties from the YAML itself.
-	res := get(raw(t), "Resources")
+	res := get(testkit.Template(t), "Resources")
 	sqsEv := get(res, "QueueFunction", "Properties", "Events", "Broadcasts")
 	if get(sqsEv, "Type").Value != "SQS" {
 		t.Fatalf("QueueFunction's event is %v", get(sqsEv, "Type").Value)
@@ -239,7 +211,7 @@ func TestQueuesAndEvents(t *testing.T) {
 // QueueFunction unwraps) and an EventBridge rule on the default bus feed
 // the broadcast queue, whose policy lets exactly those two send to it.
 func TestFanIn(t *testing.T) {
-	res := get(raw(t), "Resources")
+	res := get(testkit.Template(t), "Resources")
 	if get(res, "BroadcastTopic", "Type").Value != "AWS::SNS::Topic" {
 		t.Fatal("no BroadcastTopic")
 	}
@@ -279,7 +251,7 @@ func TestFanIn(t *testing.T) {
 }
 
 func TestHTTPAPI(t *testing.T) {
-	res := get(raw(t), "Resources")
+	res := get(testkit.Template(t), "Resources")
 	api := get(res, "HttpApi", "Properties")
 	if get(api, "CorsConfiguration", "AllowOrigins").Value != "CorsOrigins" {
 		t.Errorf("CORS origins do not come from the CorsOrigins parameter")
@@ -335,7 +307,7 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestNoLiteralSecrets(t *testing.T) {
-	root := raw(t)
+	root := testkit.Template(t)
 	params := get(root, "Parameters")
 	var check func(path string, n *yaml.Node)
 	check = func(path string, n *yaml.Node) {
@@ -365,7 +337,7 @@ func TestNoLiteralSecrets(t *testing.T) {
 }
 
 func TestPoliciesNameExactResources(t *testing.T) {
-	res := get(raw(t), "Resources")
+	res := get(testkit.Template(t), "Resources")
 	for fn := range functions {
 		pol := get(res, fn, "Properties", "Policies")
 		if pol == nil {

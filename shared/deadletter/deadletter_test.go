@@ -17,35 +17,13 @@ import (
 	"github.com/heraldrt/herald/shared/deadletter"
 )
 
-// receiveAll reads every message the queue holds, with its attributes.
-func receiveAll(t *testing.T, client *sqs.Client, url string) []types.Message {
-	t.Helper()
-	var all []types.Message
-	for {
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		all = append(all, out.Messages...)
-	}
-}
-
 func attr(m types.Message, name string) string {
 	return aws.ToString(m.MessageAttributes[name].StringValue)
 }
 
 func TestSend(t *testing.T) {
 	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
-	q, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "dlq"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := aws.ToString(q.QueueUrl)
+	url := testkit.Queue(t, client, "dlq")
 	if _, err := deadletter.New(nil, deadletter.Config{}); err == nil {
 		t.Fatal("New without a queue URL succeeded")
 	}
@@ -64,7 +42,7 @@ func TestSend(t *testing.T) {
 			t.Fatalf("letter %d: %v", i, err)
 		}
 	}
-	got := receiveAll(t, client, url)
+	got := testkit.ReceiveAll(t, client, url)
 	if len(got) != 3 {
 		t.Fatalf("%d letters queued", len(got))
 	}
@@ -111,11 +89,8 @@ func TestFromEnv(t *testing.T) {
 	// the queue through AWS_ENDPOINT_URL.
 	srv := testkit.Moto(t)
 	client := sqs.NewFromConfig(testkit.AWSConfig(srv))
-	q, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "dlq"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"BROADCAST_DLQ_URL": aws.ToString(q.QueueUrl)}
+	url := testkit.Queue(t, client, "dlq")
+	env := map[string]string{"BROADCAST_DLQ_URL": url}
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
@@ -126,7 +101,7 @@ func TestFromEnv(t *testing.T) {
 	if errs := s.Send(context.Background(), []deadletter.Letter{{Body: "x", Reason: "r", SourceID: "m1", Source: "queue"}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	if got := receiveAll(t, client, aws.ToString(q.QueueUrl)); len(got) != 1 || attr(got[0], deadletter.AttrSourceID) != "m1" {
+	if got := testkit.ReceiveAll(t, client, url); len(got) != 1 || attr(got[0], deadletter.AttrSourceID) != "m1" {
 		t.Fatalf("queue holds %d letters, want m1's", len(got))
 	}
 }

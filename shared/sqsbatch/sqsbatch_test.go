@@ -43,30 +43,7 @@ func (c *counting) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatc
 func setup(t *testing.T) (*sqs.Client, string) {
 	t.Helper()
 	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
-	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.UniqueName(t, "q"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client, aws.ToString(out.QueueUrl)
-}
-
-// receiveAll reads every message the queue holds, in the order SQS gives
-// them, with their attributes.
-func receiveAll(t *testing.T, client *sqs.Client, url string) []types.Message {
-	t.Helper()
-	var all []types.Message
-	for {
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		all = append(all, out.Messages...)
-	}
+	return client, testkit.Queue(t, client, "q")
 }
 
 func attrs(m types.Message) map[string]string {
@@ -88,7 +65,7 @@ func TestSendLandsInTheQueue(t *testing.T) {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
-	got := receiveAll(t, client, url)
+	got := testkit.ReceiveAll(t, client, url)
 	if len(got) != 2 {
 		t.Fatalf("%d messages in the queue, want 2", len(got))
 	}
@@ -130,7 +107,7 @@ func TestSendChunksAndKeepsOrder(t *testing.T) {
 	if got, want := fmt.Sprint(api.calls), "[10 10 7 1]"; got != want {
 		t.Fatalf("calls carried %s entries, want %s", got, want)
 	}
-	got := receiveAll(t, client, url)
+	got := testkit.ReceiveAll(t, client, url)
 	if len(got) != 28 {
 		t.Fatalf("%d messages in the queue, want 28 (the oversize one never sent)", len(got))
 	}
@@ -141,49 +118,14 @@ func TestSendChunksAndKeepsOrder(t *testing.T) {
 	}
 }
 
-// faulty forwards to the real client all entries but those fail picks,
-// and answers for those as SQS does for an entry it refused: moto never
-// fails a single entry on its side.
-type faulty struct {
-	sqsbatch.API
-	fail func(body string) *types.BatchResultErrorEntry
-	mu   sync.Mutex
-	sent map[string]int
-}
-
-func (f *faulty) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
-	pass := *in
-	pass.Entries = nil
-	var failed []types.BatchResultErrorEntry
-	f.mu.Lock()
-	for _, e := range in.Entries {
-		body := aws.ToString(e.MessageBody)
-		f.sent[body]++
-		if r := f.fail(body); r != nil {
-			r.Id = e.Id
-			failed = append(failed, *r)
-			continue
-		}
-		pass.Entries = append(pass.Entries, e)
-	}
-	f.mu.Unlock()
-	out := &sqs.SendMessageBatchOutput{}
-	if len(pass.Entries) > 0 {
-		var err error
-		if out, err = f.API.SendMessageBatch(ctx, &pass, optFns...); err != nil {
-			return nil, err
-		}
-	}
-	out.Failed = append(out.Failed, failed...)
-	return out, nil
-}
-
 func TestSendRetriesOnlyWhatSQSFailedOnItsSide(t *testing.T) {
 	client, url := setup(t)
-	api := &faulty{API: client, sent: map[string]int{}}
-	api.fail = func(body string) *types.BatchResultErrorEntry {
+	api := &testkit.FaultySQS{SQS: client}
+	sent := map[string]int{} // attempts per body
+	api.SetFault(func(body string) *types.BatchResultErrorEntry {
+		sent[body]++
 		switch {
-		case body == "throttled-once" && api.sent[body] == 1:
+		case body == "throttled-once" && sent[body] == 1:
 			return &types.BatchResultErrorEntry{Code: aws.String("InternalError"), Message: aws.String("try again")}
 		case body == "always-down":
 			return &types.BatchResultErrorEntry{Code: aws.String("InternalError"), Message: aws.String("down")}
@@ -191,7 +133,7 @@ func TestSendRetriesOnlyWhatSQSFailedOnItsSide(t *testing.T) {
 			return &types.BatchResultErrorEntry{Code: aws.String("InvalidMessageContents"), Message: aws.String("no"), SenderFault: true}
 		}
 		return nil
-	}
+	})
 	msgs := []sqsbatch.Message{{Body: "ok"}, {Body: "throttled-once"}, {Body: "always-down"}, {Body: "refused"}}
 	errs := sqsbatch.Send(context.Background(), api, url, msgs, 3)
 	if errs[0] != nil || errs[1] != nil {
@@ -203,11 +145,11 @@ func TestSendRetriesOnlyWhatSQSFailedOnItsSide(t *testing.T) {
 	if e, ok := errs[3].(*sqsbatch.Error); !ok || !e.SenderFault || e.Code != "InvalidMessageContents" {
 		t.Fatalf("refused: %#v", errs[3])
 	}
-	if api.sent["always-down"] != 3 || api.sent["refused"] != 1 || api.sent["ok"] != 1 || api.sent["throttled-once"] != 2 {
-		t.Fatalf("attempts: %v", api.sent)
+	if sent["always-down"] != 3 || sent["refused"] != 1 || sent["ok"] != 1 || sent["throttled-once"] != 2 {
+		t.Fatalf("attempts: %v", sent)
 	}
 	var bodies []string
-	for _, m := range receiveAll(t, client, url) {
+	for _, m := range testkit.ReceiveAll(t, client, url) {
 		bodies = append(bodies, aws.ToString(m.Body))
 	}
 	if got := fmt.Sprint(bodies); got != "[ok throttled-once]" {
@@ -290,7 +232,7 @@ func TestSendReportsWhatArrivedAltered(t *testing.T) {
 	if got := fmt.Sprint(api.calls); got != "[3]" {
 		t.Fatalf("calls carried %s entries, want [3]", got)
 	}
-	if got := len(receiveAll(t, client, queueURL)); got != 3 {
+	if got := len(testkit.ReceiveAll(t, client, queueURL)); got != 3 {
 		t.Fatalf("%d messages in the queue, want the 3 moto received", got)
 	}
 }

@@ -3,8 +3,6 @@ package stack
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,21 +22,7 @@ import (
 
 // node walks a template's mapping keys; nil when one is missing. Tags
 // (!Ref, !GetAtt) stay on the nodes.
-func node(n *yaml.Node, path ...string) *yaml.Node {
-	for _, k := range path {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
-	}
-	return n
-}
+var node = testkit.YAMLPath
 
 func value(n *yaml.Node) string {
 	if n == nil {
@@ -58,15 +42,7 @@ func value(n *yaml.Node) string {
 // what the template says of them: the stream view type and the mapping,
 // LATEST included; its key schema is the demo's own.
 func TestTemplateDrift(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	root := doc.Content[0]
+	root := testkit.Template(t)
 	res := node(root, "Resources")
 	// param resolves !Ref Parameter to its default.
 	param := func(n *yaml.Node) string {
