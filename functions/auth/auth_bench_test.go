@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/heraldrt/herald/functions/auth"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
 )
 
@@ -78,13 +79,9 @@ func BenchmarkAuth_PrivateRS256(b *testing.B) {
 // BenchmarkAuth_LambdaPresence is the whole invocation as Lambda runs it:
 // event JSON in, through shared/httpapi, response JSON out.
 func BenchmarkAuth_LambdaPresence(b *testing.B) {
-	cfg, err := auth.LoadConfig(lookup(map[string]string{
+	h, err := auth.FromEnv(b.Context(), config.Map(map[string]string{
 		auth.EnvPusherKey: "local-key", auth.EnvPusherSecret: "local-secret", auth.EnvJWTSecret: "herald-local-jwt-secret-for-development-only",
-	}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := auth.New(context.Background(), cfg, quiet)
+	}), auth.Deps{Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/functions/auth/token"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -57,14 +58,11 @@ const (
 	EnvChannels        = "CHANNELS"
 )
 
-// LoadConfig reads the configuration through lookup (os.LookupEnv, or a
-// map in tests) and validates it. The rules come from CHANNELS (inline
-// YAML), else the file CHANNELS_FILE names, else the embedded default.
-func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
-	get := func(k string) string {
-		v, _ := lookup(k)
-		return strings.TrimSpace(v)
-	}
+// loadConfig reads the configuration from env and validates it. The rules
+// come from CHANNELS (inline YAML), else the file CHANNELS_FILE names, else
+// the embedded default.
+func loadConfig(env config.Lookup) (Config, error) {
+	get := env.Get
 	c := Config{
 		Connection: strings.ToLower(get(EnvConnection)),
 		Token: token.Config{

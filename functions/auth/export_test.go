@@ -6,3 +6,6 @@ func NewForTest(h *Handler, r Rules) *Handler {
 	c.rules = r
 	return &c
 }
+
+// LoadConfig is the configuration FromEnv reads.
+var LoadConfig = loadConfig

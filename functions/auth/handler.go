@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldrt/herald/functions/auth/rules"
 	"github.com/heraldrt/herald/functions/auth/token"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/protocol"
 )
@@ -51,13 +52,24 @@ type Handler struct {
 
 var _ http.Handler = (*Handler)(nil)
 
-// New builds the handler from a validated Config: it compiles the rules and,
-// with a JWKS URL, fetches the keys. Everything slow happens here, once per
-// cold start. ctx bounds background JWKS refreshes.
-func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
-	if err := c.Validate(); err != nil {
+// Deps are what FromEnv would otherwise build. The Lambda entry point
+// leaves them empty; tests and the local stack supply their own.
+type Deps struct {
+	// Logger is the handler's logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// FromEnv builds the AuthFunction's handler from its configuration (the
+// Env* variables), as its Lambda entry point does once at init: it
+// compiles the rules and, with a JWKS URL, fetches the keys. Everything
+// slow happens here, once per cold start. ctx bounds background JWKS
+// refreshes.
+func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error) {
+	c, err := loadConfig(env)
+	if err != nil {
 		return nil, err
 	}
+	log := deps.Logger
 	if log == nil {
 		log = slog.Default()
 	}

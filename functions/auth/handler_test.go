@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldrt/herald/functions/auth"
 	"github.com/heraldrt/herald/functions/auth/rules"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -213,7 +214,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := auth.LoadConfig(lookup(env(tt.extra)))
+			_, err := auth.FromEnv(t.Context(), config.Map(env(tt.extra)), auth.Deps{Logger: quiet})
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -235,18 +236,14 @@ func TestLoadConfig(t *testing.T) {
 // TestNewRejectsBadRules: a rule that does not compile stops start-up with
 // a message naming it.
 func TestNewRejectsBadRules(t *testing.T) {
-	cfg, err := auth.LoadConfig(lookup(env(map[string]string{auth.EnvChannels: "channels:\n  - pattern: ok\n    allow: 'true'\n  - pattern: chat.{room}\n    allow: \"room in user.rooms &&\"\n"})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = auth.New(context.Background(), cfg, quiet)
+	_, err := auth.FromEnv(t.Context(), config.Map(env(map[string]string{auth.EnvChannels: "channels:\n  - pattern: ok\n    allow: 'true'\n  - pattern: chat.{room}\n    allow: \"room in user.rooms &&\"\n"})), auth.Deps{Logger: quiet})
 	if err == nil || !strings.Contains(err.Error(), `channels[1] ("chat.{room}")`) || !strings.Contains(err.Error(), "CHANNELS") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestDefaultRulesCompile(t *testing.T) {
-	cfg, err := auth.LoadConfig(lookup(env(map[string]string{auth.EnvChannels: ""})))
+	cfg, err := auth.LoadConfig(config.Map(env(map[string]string{auth.EnvChannels: ""})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/heraldrt/herald/functions/auth"
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // Pusher's published example credentials (test-only).
@@ -44,13 +45,6 @@ user:
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func lookup(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
-}
-
 // env is a working configuration; each entry of extra replaces or, when
 // empty, removes one variable.
 func env(extra map[string]string) map[string]string {
@@ -76,13 +70,9 @@ func env(extra map[string]string) map[string]string {
 
 func newHandler(t testing.TB, extra map[string]string) *auth.Handler {
 	t.Helper()
-	cfg, err := auth.LoadConfig(lookup(env(extra)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, err := auth.New(ctx, cfg, quiet)
+	h, err := auth.FromEnv(ctx, config.Map(env(extra)), auth.Deps{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldrt/herald/functions/auth"
 	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -36,11 +37,7 @@ func localHandler(t *testing.T, extra map[string]string) lambda.Handler {
 	for k, v := range extra {
 		m[k] = v
 	}
-	cfg, err := auth.LoadConfig(lookup(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := auth.New(context.Background(), cfg, quiet)
+	h, err := auth.FromEnv(t.Context(), config.Map(m), auth.Deps{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

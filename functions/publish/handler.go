@@ -15,6 +15,7 @@ import (
 
 	"github.com/heraldrt/herald/events"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/protocol"
@@ -64,63 +65,87 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Broadcaster is the broadcast driver, for direct mode.
-type Broadcaster interface {
-	Broadcast(ctx context.Context, msgs []broadcast.Message) error
-	Limits() broadcast.Limits
+// Deps are what FromEnv would otherwise build from the environment. The
+// Lambda entry point leaves them empty; tests and the local stack supply
+// their own.
+type Deps struct {
+	// Driver broadcasts in direct mode; nil means delivery.DriverFromEnv's.
+	Driver delivery.Broadcaster
+	// SQS queues envelopes in queue mode; nil means a client from
+	// config.AWS.
+	SQS sqsbatch.API
+	// Logger is the handler's logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Now replaces time.Now for the auth_timestamp check.
+	Now func() time.Time
 }
 
 // Handler serves the Pusher HTTP API's publish routes.
 type Handler struct {
 	cfg    Config
-	driver Broadcaster
-	queue  sqsbatch.API
+	core   *delivery.Trigger // direct mode
+	queue  sqsbatch.API      // queue mode
 	limits broadcast.Limits
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-// Option changes a Handler.
-type Option func(*Handler)
-
-// WithDriver sets the driver direct mode broadcasts through; its Limits
-// also validate events in queue mode.
-func WithDriver(d Broadcaster) Option { return func(h *Handler) { h.driver = d } }
-
-// WithQueue sets the SQS client queue mode sends through.
-func WithQueue(api sqsbatch.API) Option { return func(h *Handler) { h.queue = api } }
-
-// WithLimits sets the limits events are validated against when there is no
-// driver (queue mode); default Pusher's.
-func WithLimits(l broadcast.Limits) Option { return func(h *Handler) { h.limits = l } }
-
-// WithClock replaces time.Now for the auth_timestamp check.
-func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
-
-// WithLogger sets the logger; default slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
-
-// New returns a handler, checking that the mode has what it needs.
-func New(cfg Config, opts ...Option) (*Handler, error) {
+// FromEnv builds the PublishFunction's handler from its configuration
+// (PUBLISH_APP_ID, PUBLISH_APP_KEY, PUBLISH_APP_SECRET, PUBLISH_MODE,
+// BROADCAST_QUEUE_URL, and in direct mode the driver's variables), as its
+// Lambda entry point does once at init.
+func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error) {
+	cfg := Config{
+		AppID:    env.Get("PUBLISH_APP_ID"),
+		Key:      env.Get("PUBLISH_APP_KEY"),
+		Secret:   env.Get("PUBLISH_APP_SECRET"),
+		Mode:     env.Get("PUBLISH_MODE"),
+		QueueURL: env.Get("BROADCAST_QUEUE_URL"),
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeQueue
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, now: time.Now, log: slog.Default(), limits: broadcast.Limits{
+	h := &Handler{cfg: cfg, now: deps.Now, log: deps.Logger, limits: broadcast.Limits{
 		MaxDataBytes:       protocol.MaxDataBytes,
 		MaxChannelsPerCall: protocol.MaxChannelsPerTrigger,
 		MaxEventsPerCall:   protocol.MaxBatchEvents,
 	}}
-	for _, o := range opts {
-		o(h)
+	if h.now == nil {
+		h.now = time.Now
 	}
-	if h.driver != nil {
-		h.limits = h.driver.Limits()
+	if h.log == nil {
+		h.log = slog.Default()
 	}
-	switch {
-	case cfg.Mode == ModeDirect && h.driver == nil:
-		return nil, errors.New("publish: direct mode needs a broadcast driver")
-	case cfg.Mode == ModeQueue && h.queue == nil:
-		return nil, errors.New("publish: queue mode needs an SQS client")
+	if cfg.Mode == ModeDirect {
+		d := deps.Driver
+		if d == nil {
+			// Retries always; an event's id broadcast once when
+			// IDEMPOTENCY_TABLE is set (events without an id get the
+			// request's).
+			var err error
+			if d, err = delivery.DriverFromEnv(ctx, env, h.log); err != nil {
+				return nil, err
+			}
+		}
+		// No dead-letter queue: the answer tells the caller instead.
+		h.core = &delivery.Trigger{Driver: d, Log: h.log, Noun: "request", IDKey: "requestId"}
+		h.limits = d.Limits()
+		return h, nil
+	}
+	// Queue mode needs no provider credentials (the queue function has
+	// them), only the limits to validate against, so oversize events are
+	// refused here rather than dead-lettered later.
+	if h.queue = deps.SQS; h.queue == nil {
+		var err error
+		if h.queue, err = sqsbatch.ClientFromEnv(env); err != nil {
+			return nil, err
+		}
+	}
+	if env.Get("BROADCAST_CONNECTION") == "ably" {
+		h.limits = broadcast.Limits{MaxDataBytes: protocol.AblyMaxMessageBytes, MaxChannelsPerCall: protocol.AblyMaxBatchChannels}
 	}
 	return h, nil
 }
@@ -280,7 +305,10 @@ func stripInfo(probe map[string]json.RawMessage) ([]byte, error) {
 
 // broadcast delivers the envelopes now (direct mode).
 func (h *Handler) broadcast(ctx context.Context, envs []events.Envelope) (int, error) {
-	out := delivery.Deliver(ctx, h.driver, []delivery.Item{{ID: requestID(ctx), Envelopes: envs}})[0]
+	// One item: its Retry is the 503, so Run's ErrNothingDelivered adds
+	// nothing.
+	results, _ := h.core.Run(ctx, []delivery.Item{{ID: requestID(ctx), Envelopes: envs}})
+	out := results[0]
 	switch out.Status {
 	case delivery.Delivered:
 		return http.StatusOK, nil

@@ -25,6 +25,7 @@ import (
 	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -45,18 +46,32 @@ const (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func direct(t *testing.T, opts ...publish.Option) (*publish.Handler, *testkit.PusherAPI) {
+// handler builds the handler as its entry point does, with the publish
+// credentials, PUBLISH_MODE mode, and more settings and deps.
+func handler(t *testing.T, mode string, more map[string]string, deps publish.Deps) *publish.Handler {
+	t.Helper()
+	env := map[string]string{"PUBLISH_APP_ID": appID, "PUBLISH_APP_KEY": key, "PUBLISH_APP_SECRET": secret, "PUBLISH_MODE": mode}
+	for k, v := range more {
+		env[k] = v
+	}
+	deps.Logger = quiet
+	h, err := publish.FromEnv(t.Context(), config.Map(env), deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// direct is a direct-mode handler broadcasting to a stand-in Pusher API;
+// now, when not nil, is its clock.
+func direct(t *testing.T, now func() time.Time) (*publish.Handler, *testkit.PusherAPI) {
 	t.Helper()
 	api := testkit.NewPusherAPI(t, upstreamID, upstreamKey, upstreamSecret)
 	d, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: upstreamID, Key: upstreamKey, Secret: upstreamSecret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeDirect}, append([]publish.Option{publish.WithDriver(d), publish.WithLogger(quiet)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, api
+	return handler(t, publish.ModeDirect, nil, publish.Deps{Driver: d, Now: now}), api
 }
 
 // broadcastQueue is the broadcast queue in the package's moto, behind a
@@ -82,16 +97,11 @@ func queued(t *testing.T) (*publish.Handler, *broadcastQueue) {
 	t.Helper()
 	client := sqs.NewFromConfig(testkit.AWSConfig(testkit.Moto(t)))
 	q := &broadcastQueue{client: client, url: testkit.Queue(t, client, "broadcast"), api: &testkit.FaultySQS{SQS: client}}
-	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: q.url},
-		publish.WithQueue(q.api), publish.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, q
+	return handler(t, publish.ModeQueue, map[string]string{"BROADCAST_QUEUE_URL": q.url}, publish.Deps{SQS: q.api}), q
 }
 
 func TestNodePusherSDK(t *testing.T) {
-	h, api := direct(t)
+	h, api := direct(t, nil)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
@@ -179,7 +189,7 @@ func TestSamplesThroughTheLambdaPath(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.sample, func(t *testing.T) {
-			h, api := direct(t, publish.WithClock(signedAt))
+			h, api := direct(t, signedAt)
 			resp := invokeSample(t, h, c.sample)
 			if resp.StatusCode != 200 || resp.Body != "{}" {
 				t.Fatalf("response %d %q", resp.StatusCode, resp.Body)
@@ -193,7 +203,7 @@ func TestSamplesThroughTheLambdaPath(t *testing.T) {
 			}
 
 			// The same signed request today is stale.
-			h, api = direct(t)
+			h, api = direct(t, nil)
 			if resp := invokeSample(t, h, c.sample); resp.StatusCode != 401 || !strings.Contains(resp.Body, "auth_timestamp") {
 				t.Fatalf("stale sample: %d %q", resp.StatusCode, resp.Body)
 			}
@@ -257,7 +267,7 @@ func TestRefusals(t *testing.T) {
 		{"batch to events", signed(t, "POST", "/apps/3/events", `{"batch":[]}`, nil), 400, "batch_events"},
 		{"bad event in batch", signed(t, "POST", "/apps/3/batch_events", `{"batch":[{"name":"E","channel":"a","data":"{}"},{"name":"E","channel":"#bad","data":"{}"}]}`, nil), 400, "batch[1].channel"},
 	}
-	h, api := direct(t)
+	h, api := direct(t, nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
@@ -276,7 +286,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestProviderFailures(t *testing.T) {
-	h, api := direct(t)
+	h, api := direct(t, nil)
 	event := `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{}"}`
 	for _, c := range []struct {
 		fault  int
@@ -339,11 +349,8 @@ func TestQueueMode(t *testing.T) {
 // request cannot help, so the answer is a 500.
 func TestQueueModeWithoutTheQueue(t *testing.T) {
 	srv := testkit.Moto(t)
-	h, err := publish.New(publish.Config{AppID: appID, Key: key, Secret: secret, Mode: publish.ModeQueue, QueueURL: srv.Endpoint + "/" + moto.AccountID + "/" + testkit.UniqueName(t, "missing")},
-		publish.WithQueue(sqs.NewFromConfig(testkit.AWSConfig(srv))), publish.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := handler(t, publish.ModeQueue, map[string]string{"BROADCAST_QUEUE_URL": srv.Endpoint + "/" + moto.AccountID + "/" + testkit.UniqueName(t, "missing")},
+		publish.Deps{SQS: sqs.NewFromConfig(testkit.AWSConfig(srv))})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, signed(t, "POST", "/apps/3/events", `{"name":"EmailSent","channels":["private-App.Models.User.42"],"data":"{}"}`, nil))
 	if w.Code != 500 || !strings.Contains(w.Body.String(), "1 of 1 events could not be queued on BROADCAST_QUEUE_URL's queue") || !strings.Contains(w.Body.String(), "NonExistentQueue") {

@@ -33,7 +33,7 @@ func TestFromEnv(t *testing.T) {
 		{"bad retry policy", with(nil, "BROADCAST_RETRY_MAX_ATTEMPTS", "many"), "BROADCAST_RETRY_MAX_ATTEMPTS", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h, err := queue.FromEnv(c.env, queue.Deps{})
+			h, err := queue.FromEnv(t.Context(), c.env, queue.Deps{})
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want it to contain %q", err, c.err)
@@ -46,7 +46,7 @@ func TestFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.Driver == nil || (h.DeadLetters != nil) != c.withDLQ {
+			if core := h.Core(); core.Driver == nil || (core.DeadLetters != nil) != c.withDLQ {
 				t.Fatalf("handler %+v, want dead letters %v", h, c.withDLQ)
 			}
 		})

@@ -94,7 +94,7 @@ func agree(t *testing.T, payload []byte) int {
 // refuses an event encoding/json refuses.
 func TestInvoke(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
-	h := &queue.Handler{Driver: driver(t, api), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := handler(t, queue.Deps{Driver: driver(t, api), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	out, err := h.Invoke(t.Context(), []byte(`{"Records":[{"messageId":"m-1","body":"{\"name\":\"E\",\"channel\":\"private-a\",\"data\":{}}"},{"messageId":"m-2","body":"not json"}]}`))
 	if err != nil {
 		t.Fatal(err)

@@ -2,111 +2,61 @@ package queue
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/deadletter"
+
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
 )
-
-// Broadcaster is the broadcast driver, as the handler uses it.
-type Broadcaster interface {
-	Broadcast(ctx context.Context, msgs []broadcast.Message) error
-	Limits() broadcast.Limits
-}
-
-// DeadLetters sends poison messages to the dead-letter queue, one error per
-// letter (nil when queued).
-type DeadLetters interface {
-	Send(ctx context.Context, letters []deadletter.Letter) []error
-}
 
 // Source names this trigger in dead letters.
 const Source = "queue"
 
+// Deps are what FromEnv would otherwise build from the environment (see
+// delivery.Deps).
+type Deps = delivery.Deps
+
 // Handler handles SQS events.
 type Handler struct {
-	// Driver broadcasts. Required.
-	Driver Broadcaster
-	// DeadLetters, when set, takes poison messages; when nil they are
-	// reported as failures for the queue's redrive policy.
-	DeadLetters DeadLetters
-	// Logger receives one line per poison or failed message; default
-	// slog.Default().
-	Logger *slog.Logger
+	core *delivery.Trigger
 }
 
-// ErrNothingDelivered is returned when every message of a batch failed
-// temporarily: the whole batch is retried, and Lambda backs off.
-var ErrNothingDelivered = errors.New("queue: no message of the batch could be broadcast")
+// FromEnv builds the QueueFunction's handler from its configuration (the
+// driver's variables and BROADCAST_DLQ_URL, see delivery.FromEnv), as its
+// Lambda entry point does once at init.
+func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error) {
+	core, err := delivery.FromEnv(ctx, env, deps)
+	if err != nil {
+		return nil, err
+	}
+	core.Noun, core.IDKey = "message", "messageId"
+	return &Handler{core: core}, nil
+}
 
-// Handle broadcasts an SQS batch and reports the messages to retry.
+// Handle broadcasts an SQS batch and reports the messages to retry: those
+// that failed temporarily, and poison ones no dead-letter queue took (the
+// queue's redrive policy then moves them). When every message failed
+// temporarily the error wraps delivery.ErrNothingDelivered.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := h.Logger
-	if log == nil {
-		log = slog.Default()
+	items := make([]delivery.Item, len(ev.Records))
+	for i, r := range ev.Records {
+		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body}
+		if body, err := Unwrap([]byte(r.Body)); err != nil {
+			items[i].Err = err
+		} else {
+			items[i].Body = body
+		}
+	}
+	results, err := h.core.Run(ctx, items)
+	if err != nil {
+		return events.SQSEventResponse{}, err
 	}
 	// An empty list, not null: "nothing failed" stated explicitly.
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	if len(ev.Records) == 0 {
-		return resp, nil
-	}
-	if h.Driver == nil {
-		return resp, errors.New("queue: no broadcast driver configured")
-	}
-	items := make([]delivery.Item, len(ev.Records))
-	for i, r := range ev.Records {
-		body, err := Unwrap([]byte(r.Body))
-		items[i] = delivery.Item{ID: r.MessageId, Body: body, Err: err}
-		if err != nil {
-			items[i].Body = nil
+	for i, r := range results {
+		if r.Failed {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: items[i].ID})
 		}
-	}
-	outcomes := delivery.Deliver(ctx, h.Driver, items)
-
-	var poison []int
-	retries := 0
-	for i, o := range outcomes {
-		id := ev.Records[i].MessageId
-		switch o.Status {
-		case delivery.Retry:
-			retries++
-			log.WarnContext(ctx, "broadcast failed, will retry", "messageId", id, "reason", o.Reason)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
-		case delivery.Poison:
-			log.ErrorContext(ctx, "poison message", "messageId", id, "reason", o.Reason)
-			poison = append(poison, i)
-		}
-	}
-	if retries == len(ev.Records) {
-		return events.SQSEventResponse{}, fmt.Errorf("%w: first failure: %s", ErrNothingDelivered, outcomes[0].Reason)
-	}
-	for _, i := range h.deadLetter(ctx, log, ev.Records, outcomes, poison) {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
 	}
 	return resp, nil
-}
-
-// deadLetter sends the poison messages to the DLQ and returns those that
-// must be reported as failures: all of them without a DLQ, else the ones
-// the DLQ did not take. Either way none is lost.
-func (h *Handler) deadLetter(ctx context.Context, log *slog.Logger, recs []events.SQSMessage, outcomes []delivery.Outcome, poison []int) []int {
-	if len(poison) == 0 || h.DeadLetters == nil {
-		return poison
-	}
-	letters := make([]deadletter.Letter, len(poison))
-	for n, i := range poison {
-		letters[n] = deadletter.Letter{Body: recs[i].Body, Reason: outcomes[i].Reason, SourceID: recs[i].MessageId, Source: Source}
-	}
-	var failed []int
-	for n, err := range h.DeadLetters.Send(ctx, letters) {
-		if err != nil {
-			log.ErrorContext(ctx, "dead-letter queue refused poison message; reporting it as failed", "messageId", recs[poison[n]].MessageId, "error", err)
-			failed = append(failed, poison[n])
-		}
-	}
-	return failed
 }

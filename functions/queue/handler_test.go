@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,7 +21,9 @@ import (
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/delivery"
 )
 
 const (
@@ -75,6 +78,17 @@ func newDLQ(t *testing.T) (*testkit.DLQ, *deadletter.Sender) {
 }
 
 // invoke runs the handler through the Lambda JSON path, as the runtime does.
+// handler builds the handler as its entry point does, from an empty
+// environment and deps.
+func handler(t *testing.T, deps queue.Deps) *queue.Handler {
+	t.Helper()
+	h, err := queue.FromEnv(t.Context(), config.Map(nil), deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func invoke(t *testing.T, h *queue.Handler, event []byte) (events.SQSEventResponse, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -188,13 +202,12 @@ func TestHandleSamples(t *testing.T) {
 			api := testkit.NewPusherAPI(t, appID, key, secret)
 			api.SetFault(c.fault)
 			var logs bytes.Buffer
-			h := &queue.Handler{Driver: driver(t, api), Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			deps := queue.Deps{Driver: driver(t, api), Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 			var q *testkit.DLQ
 			if c.withDLQ {
-				var s *deadletter.Sender
-				q, s = newDLQ(t)
-				h.DeadLetters = s
+				q, deps.DeadLetters = newDLQ(t)
 			}
+			h := handler(t, deps)
 			resp, err := invoke(t, h, sample(t, c.sample))
 			if err != nil {
 				t.Fatal(err)
@@ -277,7 +290,7 @@ func TestTemporaryFailureOfOneChannelFailsOnlyItsMessage(t *testing.T) {
 	for u := 1; u <= 25; u++ {
 		bodies = append(bodies, fmt.Sprintf(`{"name":"EmailSent","channel":"private-App.Models.User.%d","data":{"n":%d}}`, u, u))
 	}
-	h := &queue.Handler{Driver: driver(t, api), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	h := handler(t, queue.Deps{Driver: driver(t, api), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 	resp, err := invoke(t, h, sqsEvent(bodies...))
 	if err != nil {
 		t.Fatal(err)
@@ -319,15 +332,15 @@ func contains(xs []string, s string) bool {
 func TestWholeBatchFailsOnlyWhenNothingWasDelivered(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
 	api.SetFault(func(testkit.PusherRequest) testkit.Fault { return testkit.Fault{Status: http.StatusBadGateway} })
-	h := &queue.Handler{Driver: driver(t, api), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
-	_, err := invoke(t, h, sample(t, "sqs-email-sent.json"))
-	if err == nil || !strings.Contains(err.Error(), "no message of the batch could be broadcast") {
+	deps := queue.Deps{Driver: driver(t, api), Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	_, err := invoke(t, handler(t, deps), sample(t, "sqs-email-sent.json"))
+	if !errors.Is(err, delivery.ErrNothingDelivered) {
 		t.Fatalf("err = %v, want the whole batch failed", err)
 	}
 	// With a poison message beside it, something was processed: the
 	// answer is a partial batch response.
-	_, s := newDLQ(t)
-	h.DeadLetters = s
+	_, deps.DeadLetters = newDLQ(t)
+	h := handler(t, deps)
 	resp, err := invoke(t, h, sqsEvent(`{"name":"EmailSent","channel":"private-a","data":{}}`, `nope`))
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +360,7 @@ func TestProviderRefusingTheAccountIsNotPoison(t *testing.T) {
 		t.Fatal(err)
 	}
 	q, s := newDLQ(t)
-	h := &queue.Handler{Driver: d, DeadLetters: s, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	h := handler(t, queue.Deps{Driver: d, DeadLetters: s, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 	_, err = invoke(t, h, sample(t, "sqs-email-sent.json"))
 	if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Fatalf("err = %v, want the whole batch failed with the provider's 401", err)
@@ -369,7 +382,7 @@ func (refusingDLQ) Send(_ context.Context, l []deadletter.Letter) []error {
 
 func TestPoisonIsReportedWhenTheDLQRefusesIt(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
-	h := &queue.Handler{Driver: driver(t, api), DeadLetters: refusingDLQ{}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	h := handler(t, queue.Deps{Driver: driver(t, api), DeadLetters: refusingDLQ{}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 	resp, err := invoke(t, h, sample(t, "sqs-mixed-poison.json"))
 	if err != nil {
 		t.Fatal(err)

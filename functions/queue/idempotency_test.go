@@ -60,7 +60,7 @@ func TestHandleIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &queue.Handler{Driver: delivery.Guard(p, retry.Policy{Base: time.Millisecond, MaxAttempts: 2}, newStore(), nil), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := handler(t, queue.Deps{Driver: delivery.Guard(p, retry.Policy{Base: time.Millisecond, MaxAttempts: 2}, newStore(), nil), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 
 	msg := func(id, channel string) events.SQSMessage {
 		return events.SQSMessage{MessageId: id, Body: fmt.Sprintf(`{"name":"E","channel":%q,"data":{}}`, channel)}
@@ -112,7 +112,7 @@ func TestHandleIdempotent(t *testing.T) {
 	// m3's broadcast fails (the whole batch: the handler errs, and SQS
 	// redelivers it); its key is released, so the redelivery sends it.
 	api.SetFault(testkit.FailChannel("c", 503))
-	if _, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msg("m3", "c")}}); !errors.Is(err, queue.ErrNothingDelivered) {
+	if _, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msg("m3", "c")}}); !errors.Is(err, delivery.ErrNothingDelivered) {
 		t.Fatalf("Handle with the provider failing: %v, want ErrNothingDelivered", err)
 	}
 	api.SetFault(nil)

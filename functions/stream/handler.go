@@ -5,29 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/heraldrt/herald/events"
-	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
 )
-
-// Broadcaster is the broadcast driver, as the handler uses it.
-type Broadcaster interface {
-	Broadcast(ctx context.Context, msgs []broadcast.Message) error
-	Limits() broadcast.Limits
-}
-
-// DeadLetters sends poison records to the dead-letter queue, one error per
-// letter (nil when queued).
-type DeadLetters interface {
-	Send(ctx context.Context, letters []deadletter.Letter) []error
-}
 
 // Event is a DynamoDB stream event. Records stay raw until each is decoded
 // on its own, so one malformed record is poison alone instead of failing
@@ -49,116 +35,59 @@ type record struct {
 	} `json:"dynamodb"`
 }
 
+// Deps are what FromEnv would otherwise build from the environment (see
+// delivery.Deps).
+type Deps = delivery.Deps
+
 // Handler handles DynamoDB stream events.
 type Handler struct {
-	// Driver broadcasts. Required.
-	Driver Broadcaster
-	// Tables configures each table. Required.
-	Tables Tables
-	// DeadLetters, when set, takes poison records; when nil they are
-	// reported as failures (the event source mapping's retry limit and
-	// on-failure destination then apply).
-	DeadLetters DeadLetters
-	// Logger receives one line per poison or failed record; default
-	// slog.Default().
-	Logger *slog.Logger
+	core   *delivery.Trigger
+	tables Tables
 }
 
-// ErrNothingDelivered is returned when every record of a batch failed
-// temporarily.
-var ErrNothingDelivered = errors.New("stream: no record of the batch could be broadcast")
+// FromEnv builds the StreamFunction's handler from its configuration
+// (STREAM_TABLES or STREAM_TABLES_FILE, then the driver's variables and
+// BROADCAST_DLQ_URL, see delivery.FromEnv), as its Lambda entry point does
+// once at init.
+func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error) {
+	tables, err := LoadTables(env.Get("STREAM_TABLES"), env.Get("STREAM_TABLES_FILE"))
+	if err != nil {
+		return nil, err
+	}
+	core, err := delivery.FromEnv(ctx, env, deps)
+	if err != nil {
+		return nil, err
+	}
+	core.Noun, core.IDKey, core.MessageIDKey = "record", "sequenceNumber", "eventID"
+	// Lambda resumes a stream batch from the lowest sequence number
+	// reported, so every record after the first one to retry comes again.
+	core.Ordered = true
+	return &Handler{core: core, tables: tables}, nil
+}
 
 // Handle broadcasts a stream batch and reports the records to retry by
-// SequenceNumber.
+// SequenceNumber. Without a dead-letter queue, poison records are reported
+// too: the event source mapping's retry limit and on-failure destination
+// then apply.
 func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEventResponse, error) {
-	log := h.Logger
-	if log == nil {
-		log = slog.Default()
+	items := make([]delivery.Item, len(ev.Records))
+	for i, raw := range ev.Records {
+		items[i] = h.item(raw)
+	}
+	results, err := h.core.Run(ctx, items)
+	if err != nil {
+		return lambdaevents.DynamoDBEventResponse{}, err
 	}
 	// An empty list, not null: "nothing failed" stated explicitly.
 	resp := lambdaevents.DynamoDBEventResponse{BatchItemFailures: []lambdaevents.DynamoDBBatchItemFailure{}}
-	if len(ev.Records) == 0 {
-		return resp, nil
-	}
-	if h.Driver == nil {
-		return resp, errors.New("stream: no broadcast driver configured")
-	}
-	items := make([]delivery.Item, len(ev.Records))
-	sources := make([]string, len(ev.Records))
-	eventIDs := make([]string, len(ev.Records))
-	for i, raw := range ev.Records {
-		var r record
-		if err := json.Unmarshal(raw, &r); err != nil {
-			// The sequence number may still be there for reporting.
-			var probe struct {
-				EventID  string `json:"eventID"`
-				Dynamodb struct {
-					SequenceNumber string `json:"SequenceNumber"`
-				} `json:"dynamodb"`
-			}
-			json.Unmarshal(raw, &probe)
-			r.EventID, r.Dynamodb.SequenceNumber = probe.EventID, probe.Dynamodb.SequenceNumber
-			items[i] = delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Err: fmt.Errorf("record is not a DynamoDB stream record: %v", err)}
-		} else {
-			items[i] = h.item(r)
+	for i, r := range results {
+		if !r.Failed {
+			continue
 		}
-		table, _ := TableName(r.SourceARN)
-		sources[i] = "stream:" + table
-		eventIDs[i] = r.EventID
-	}
-	outcomes := delivery.Deliver(ctx, h.Driver, items)
-
-	// Lambda resumes a stream batch from the lowest sequence number
-	// reported, so every record after the first one to retry comes again.
-	// Poison records past that point are left for that delivery: dead-
-	// lettering them now would dead-letter them twice.
-	firstRetry := len(outcomes)
-	for i, o := range outcomes {
-		if o.Status == delivery.Retry {
-			firstRetry = i
-			break
-		}
-	}
-	var poison []int
-	retries := 0
-	for i, o := range outcomes {
-		seq := items[i].ID
-		switch o.Status {
-		case delivery.Retry:
-			retries++
-			log.WarnContext(ctx, "broadcast failed, will retry", "sequenceNumber", seq, "eventID", eventIDs[i], "reason", o.Reason)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: seq})
-		case delivery.Poison:
-			if i > firstRetry && items[i].ID != "" {
-				log.WarnContext(ctx, "poison record after a record to retry; it is dead-lettered when the stream delivers it again", "sequenceNumber", seq, "eventID", eventIDs[i], "reason", o.Reason)
-				continue
-			}
-			log.ErrorContext(ctx, "poison record", "sequenceNumber", seq, "eventID", eventIDs[i], "source", sources[i], "reason", o.Reason)
-			poison = append(poison, i)
-		}
-	}
-	if retries == len(ev.Records) {
-		return lambdaevents.DynamoDBEventResponse{}, fmt.Errorf("%w: first failure: %s", ErrNothingDelivered, outcomes[0].Reason)
-	}
-	failed := poison
-	if h.DeadLetters != nil && len(poison) > 0 {
-		letters := make([]deadletter.Letter, len(poison))
-		for n, i := range poison {
-			letters[n] = deadletter.Letter{Body: string(ev.Records[i]), Reason: outcomes[i].Reason, SourceID: eventIDs[i], Source: sources[i]}
-		}
-		failed = nil
-		for n, err := range h.DeadLetters.Send(ctx, letters) {
-			if err != nil {
-				log.ErrorContext(ctx, "dead-letter queue refused poison record; reporting it as failed", "sequenceNumber", items[poison[n]].ID, "error", err)
-				failed = append(failed, poison[n])
-			}
-		}
-	}
-	for _, i := range failed {
 		if items[i].ID == "" {
 			// Lambda fails the whole batch for an identifier it does not
 			// know; say so plainly rather than report an empty one.
-			return lambdaevents.DynamoDBEventResponse{}, fmt.Errorf("stream: record %d has no SequenceNumber and could not be dead-lettered: %s", i, outcomes[i].Reason)
+			return lambdaevents.DynamoDBEventResponse{}, fmt.Errorf("stream: record %d has no SequenceNumber and could not be dead-lettered: %s", i, r.Reason)
 		}
 		resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.DynamoDBBatchItemFailure{ItemIdentifier: items[i].ID})
 	}
@@ -166,34 +95,41 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEv
 }
 
 // item turns one record into what delivery broadcasts: envelopes in model
-// mode, an envelope body in outbox mode, nothing for records a mode ignores.
-func (h *Handler) item(r record) delivery.Item {
-	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID}
-	if it.ID == "" {
-		it.Err = errors.New("record has no dynamodb.SequenceNumber")
-		return it
-	}
-	table, ok := TableName(r.SourceARN)
-	if !ok {
-		it.Err = fmt.Errorf("eventSourceARN %q names no table", r.SourceARN)
-		return it
-	}
-	cfg, ok := h.Tables[table]
-	if !ok {
-		it.Err = fmt.Errorf("table %s is not configured (STREAM_TABLES)", table)
-		return it
-	}
-	var err error
-	switch cfg.Mode {
-	case ModeOutbox:
-		it.Body, err = outboxBody(cfg, r)
-		if it.Body == nil && err == nil {
-			return delivery.Item{ID: it.ID, MessageID: it.MessageID}
+// mode, an envelope body in outbox mode, nothing for records a mode
+// ignores, and poison for a record that is none of these.
+func (h *Handler) item(raw json.RawMessage) delivery.Item {
+	var r record
+	decodeErr := json.Unmarshal(raw, &r)
+	if decodeErr != nil {
+		// The identity may still be there for reporting.
+		var probe struct {
+			EventID  string `json:"eventID"`
+			Dynamodb struct {
+				SequenceNumber string `json:"SequenceNumber"`
+			} `json:"dynamodb"`
 		}
-	default:
-		it.Envelopes, err = modelEnvelopes(cfg, r)
+		json.Unmarshal(raw, &probe)
+		r = record{EventID: probe.EventID}
+		r.Dynamodb.SequenceNumber = probe.Dynamodb.SequenceNumber
 	}
-	it.Err = err
+	table, named := TableName(r.SourceARN)
+	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw)}
+	cfg, configured := h.tables[table]
+	switch {
+	case decodeErr != nil:
+		it.Err = fmt.Errorf("record is not a DynamoDB stream record: %v", decodeErr)
+	case it.ID == "":
+		it.Err = errors.New("record has no dynamodb.SequenceNumber")
+	case !named:
+		it.Err = fmt.Errorf("eventSourceARN %q names no table", r.SourceARN)
+	case !configured:
+		it.Err = fmt.Errorf("table %s is not configured (STREAM_TABLES)", table)
+	case cfg.Mode == ModeOutbox:
+		// A nil body with no error is a record outbox mode ignores.
+		it.Body, it.Err = outboxBody(cfg, r)
+	default:
+		it.Envelopes, it.Err = modelEnvelopes(cfg, r)
+	}
 	return it
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,7 +19,9 @@ import (
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/delivery"
 )
 
 const (
@@ -54,17 +57,29 @@ func sample(t *testing.T, name string) []byte {
 	return b
 }
 
-func handler(t *testing.T, api *testkit.PusherAPI, logs *bytes.Buffer) *stream.Handler {
+// handler builds the handler as its entry point does, with tablesYAML as
+// STREAM_TABLES, broadcasting to api and dead-lettering to dl (none when
+// nil).
+func handler(t *testing.T, api *testkit.PusherAPI, logs *bytes.Buffer, dl *deadletter.Sender) *stream.Handler {
+	return handlerFor(t, tablesYAML, api, logs, dl)
+}
+
+// handlerFor is handler with tables as STREAM_TABLES.
+func handlerFor(t *testing.T, tables string, api *testkit.PusherAPI, logs *bytes.Buffer, dl *deadletter.Sender) *stream.Handler {
 	t.Helper()
 	d, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: appID, Key: key, Secret: secret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables, err := stream.ParseTables([]byte(tablesYAML))
+	deps := stream.Deps{Driver: d, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	if dl != nil {
+		deps.DeadLetters = dl
+	}
+	h, err := stream.FromEnv(t.Context(), config.Map(map[string]string{"STREAM_TABLES": tables}), deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stream.Handler{Driver: d, Tables: tables, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	return h
 }
 
 // newDLQ creates a dead-letter queue in the package's moto and a sender to
@@ -145,7 +160,7 @@ func TestHandleSamples(t *testing.T) {
 			api := testkit.NewPusherAPI(t, appID, key, secret)
 			api.SetFault(c.fault)
 			var logs bytes.Buffer
-			h := handler(t, api, &logs)
+			h := handler(t, api, &logs, nil)
 			resp, err := invoke(t, h, sample(t, c.sample))
 			if c.failures == nil {
 				// One record failed for now and the other had nothing to
@@ -201,7 +216,7 @@ func TestPoisonRecords(t *testing.T) {
 	t.Run("without DLQ they are reported", func(t *testing.T) {
 		api := testkit.NewPusherAPI(t, appID, key, secret)
 		var logs bytes.Buffer
-		resp, err := invoke(t, handler(t, api, &logs), event)
+		resp, err := invoke(t, handler(t, api, &logs, nil), event)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,8 +238,7 @@ func TestPoisonRecords(t *testing.T) {
 	t.Run("with DLQ they are dead-lettered with their reasons", func(t *testing.T) {
 		api := testkit.NewPusherAPI(t, appID, key, secret)
 		q, dl := newDLQ(t)
-		h := handler(t, api, &bytes.Buffer{})
-		h.DeadLetters = dl
+		h := handler(t, api, &bytes.Buffer{}, dl)
 		resp, err := invoke(t, h, event)
 		if err != nil {
 			t.Fatal(err)
@@ -256,17 +270,22 @@ func TestPoisonRecords(t *testing.T) {
 func TestAllFailedFailsTheBatch(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
 	api.SetFault(func(testkit.PusherRequest) testkit.Fault { return testkit.Fault{Status: 500} })
-	_, err := invoke(t, handler(t, api, &bytes.Buffer{}), sample(t, "dynamodb-users-insert.json"))
-	if err == nil || !strings.Contains(err.Error(), "no record of the batch could be broadcast") {
+	_, err := invoke(t, handler(t, api, &bytes.Buffer{}, nil), sample(t, "dynamodb-users-insert.json"))
+	if !errors.Is(err, delivery.ErrNothingDelivered) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestOnlyAndChannelTemplates(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
-	h := handler(t, api, &bytes.Buffer{})
-	h.Tables = stream.Tables{"Users": {Mode: stream.ModeModel, Model: "User", Only: []string{"id", "name", "password"}, Hidden: []string{"password"},
-		Channels: []string{"private-App.Models.User.{id}", "presence-team.{team}", "private-App.Models.User.{id}"}}}
+	h := handlerFor(t, `
+Users:
+  mode: model
+  model: User
+  only: [id, name, password]
+  hidden: [password]
+  channels: ["private-App.Models.User.{id}", "presence-team.{team}", "private-App.Models.User.{id}"]
+`, api, &bytes.Buffer{}, nil)
 	event, _ := json.Marshal(stream.Event{Records: []json.RawMessage{
 		record("Users", "1", "INSERT", `{"id":{"S":"u-1"},"name":{"S":"Bob"},"team":{"N":"9"},"password":{"S":"x"}}`),
 	}})
@@ -286,8 +305,7 @@ func TestOnlyAndChannelTemplates(t *testing.T) {
 func TestPoisonAfterARetryWaitsForRedelivery(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
 	q, dl := newDLQ(t)
-	h := handler(t, api, &bytes.Buffer{})
-	h.DeadLetters = dl
+	h := handler(t, api, &bytes.Buffer{}, dl)
 	recs := []json.RawMessage{
 		record("Unknown", "100", "INSERT", `{"id":{"N":"1"}}`), // poison before the failure
 		record("Users", "200", "INSERT", `{"id":{"N":"7"}}`),

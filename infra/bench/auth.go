@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/heraldrt/herald/functions/auth"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -94,12 +95,7 @@ func (r authResult) rps() float64 { return float64(r.Requests) / r.Wall.Seconds(
 // served over HTTP on a free loopback port whose address is printed on
 // stdout. It serves until killed.
 func runAuthServer() int {
-	cfg, err := auth.LoadConfig(os.LookupEnv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "auth server:", err)
-		return 1
-	}
-	h, err := auth.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	h, err := auth.FromEnv(context.Background(), config.Env(), auth.Deps{Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "auth server:", err)
 		return 1

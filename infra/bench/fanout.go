@@ -20,6 +20,7 @@ import (
 
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // Credentials of the stand-ins: Pusher's published example key and secret,
@@ -166,7 +167,10 @@ func workQueue(ctx context.Context) (workerReport, error) {
 	if err != nil {
 		return workerReport{}, err
 	}
-	h := &queue.Handler{Driver: drv, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
+	h, err := queue.FromEnv(context.Background(), config.Map(nil), queue.Deps{Driver: drv, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
+	if err != nil {
+		return workerReport{}, err
+	}
 
 	// As in Lambda, the measured invocation starts from the event's bytes:
 	// the handler decodes them, broadcasts and encodes its answer.

@@ -25,6 +25,7 @@ import (
 	"github.com/heraldrt/herald/infra/server"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/idempotency"
@@ -338,7 +339,10 @@ func runQueue(t *testing.T, ctx context.Context, cfg aws.Config, n int, idem boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &queue.Handler{Driver: st.driver, DeadLetters: dl, Logger: quiet}
+	h, err := queue.FromEnv(ctx, config.Map(nil), queue.Deps{Driver: st.driver, DeadLetters: dl, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sent := make(chan struct{})
 	loop := &QueueLoop{Client: client, QueueURL: qURL, Handler: h.Handle, Sent: sent}
 	start := time.Now()
@@ -530,7 +534,10 @@ func runStream(t *testing.T, ctx context.Context, cfg aws.Config, n int, idem bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &stream.Handler{Driver: st.driver, Tables: stream.Tables{"Outbox": {Mode: stream.ModeOutbox}}, DeadLetters: dl, Logger: quiet}
+	h, err := stream.FromEnv(ctx, config.Map(map[string]string{"STREAM_TABLES": "Outbox: {mode: outbox}"}), stream.Deps{Driver: st.driver, DeadLetters: dl, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	poisons := map[int]poison{}
 	sh := make([]*Shard, shards)

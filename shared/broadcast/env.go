@@ -5,28 +5,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/heraldrt/herald/shared/config"
 )
-
-// settings looks up trimmed values; unset and blank are the same.
-type settings func(key string) (string, bool)
-
-func (l settings) get(key string) string {
-	v, _ := l(key)
-	return strings.TrimSpace(v)
-}
 
 // LoadConfig reads the driver configuration under Laravel's names and
 // validates the selected connection. BROADCAST_CONNECTION defaults to null,
 // as in Laravel: an unconfigured function runs and sends nothing.
-func LoadConfig(lookup func(key string) (string, bool)) (Config, error) {
-	l := settings(lookup)
-	cfg := Config{Connection: l.get("BROADCAST_CONNECTION")}
+func LoadConfig(l config.Lookup) (Config, error) {
+	cfg := Config{Connection: l.Get("BROADCAST_CONNECTION")}
 	if cfg.Connection == "" {
 		cfg.Connection = "null"
 	}
 	var errs []error
 	intVar := func(key string, dst *int, minimum, maximum int) {
-		s := l.get(key)
+		s := l.Get(key)
 		if s == "" {
 			return
 		}
@@ -46,21 +39,21 @@ func LoadConfig(lookup func(key string) (string, bool)) (Config, error) {
 	switch cfg.Connection {
 	case "pusher":
 		p := &cfg.Pusher
-		p.AppID = l.get("PUSHER_APP_ID")
-		p.Key = l.get("PUSHER_APP_KEY")
-		p.Secret = l.get("PUSHER_APP_SECRET")
-		p.Cluster = l.get("PUSHER_APP_CLUSTER")
-		p.Host = l.get("PUSHER_HOST")
-		p.Scheme = strings.ToLower(l.get("PUSHER_SCHEME"))
-		p.EncryptionMasterKeyBase64 = l.get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+		p.AppID = l.Get("PUSHER_APP_ID")
+		p.Key = l.Get("PUSHER_APP_KEY")
+		p.Secret = l.Get("PUSHER_APP_SECRET")
+		p.Cluster = l.Get("PUSHER_APP_CLUSTER")
+		p.Host = l.Get("PUSHER_HOST")
+		p.Scheme = strings.ToLower(l.Get("PUSHER_SCHEME"))
+		p.EncryptionMasterKeyBase64 = l.Get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
 		intVar("PUSHER_PORT", &p.Port, 1, 65535)
 		intVar("PUSHER_MAX_DATA_BYTES", &p.MaxDataBytes, 1, 1<<20)
 		p.Concurrency = concurrency
 	case "ably":
 		a := &cfg.Ably
-		a.Key = l.get("ABLY_KEY")
-		a.Host = l.get("ABLY_HOST")
-		a.Scheme = strings.ToLower(l.get("ABLY_SCHEME"))
+		a.Key = l.Get("ABLY_KEY")
+		a.Host = l.Get("ABLY_HOST")
+		a.Scheme = strings.ToLower(l.Get("ABLY_SCHEME"))
 		intVar("ABLY_PORT", &a.Port, 1, 65535)
 		a.Concurrency = concurrency
 	}

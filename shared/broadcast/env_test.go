@@ -4,19 +4,14 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 const (
 	secretValue = "7ad3773142a6692b25b8"
 	ablySecret  = "ably-secret-value-for-tests"
 )
-
-func mapLookup(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
-}
 
 func TestBroadcastVariables(t *testing.T) {
 	pusherBase := map[string]string{
@@ -64,7 +59,7 @@ func TestBroadcastVariables(t *testing.T) {
 		{"two errors at once", with(pusherBase, "PUSHER_PORT", "x", "BROADCAST_CONCURRENCY", "y"), "BROADCAST_CONCURRENCY \"y\" is not a whole number\nPUSHER_PORT \"x\" is not a whole number"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := LoadConfig(mapLookup(c.env))
+			_, err := LoadConfig(config.Map(c.env))
 			if c.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -81,7 +76,7 @@ func TestBroadcastVariables(t *testing.T) {
 	}
 
 	t.Run("values reach the config", func(t *testing.T) {
-		cfg, err := LoadConfig(mapLookup(with(pusherBase, "PUSHER_APP_CLUSTER", "eu", "PUSHER_HOST", "127.0.0.1", "PUSHER_PORT", "6001",
+		cfg, err := LoadConfig(config.Map(with(pusherBase, "PUSHER_APP_CLUSTER", "eu", "PUSHER_HOST", "127.0.0.1", "PUSHER_PORT", "6001",
 			"PUSHER_SCHEME", "HTTP", "PUSHER_MAX_DATA_BYTES", "20480", "BROADCAST_CONCURRENCY", "32")))
 		if err != nil {
 			t.Fatal(err)
@@ -91,14 +86,14 @@ func TestBroadcastVariables(t *testing.T) {
 		if cfg.Pusher != want || cfg.Connection != "pusher" {
 			t.Fatalf("got %+v\nwant %+v", cfg.Pusher, want)
 		}
-		cfg, err = LoadConfig(mapLookup(with(ablyBase, "ABLY_HOST", "localhost", "ABLY_PORT", "8080", "ABLY_SCHEME", "http")))
+		cfg, err = LoadConfig(config.Map(with(ablyBase, "ABLY_HOST", "localhost", "ABLY_PORT", "8080", "ABLY_SCHEME", "http")))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cfg.Ably.Host != "localhost" || cfg.Ably.Port != 8080 || cfg.Ably.Scheme != "http" {
 			t.Fatalf("ably %+v", cfg.Ably)
 		}
-		if cfg, _ := LoadConfig(mapLookup(nil)); cfg.Connection != "null" {
+		if cfg, _ := LoadConfig(config.Map(nil)); cfg.Connection != "null" {
 			t.Fatalf("default connection %q", cfg.Connection)
 		}
 	})

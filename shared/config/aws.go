@@ -26,9 +26,9 @@ import (
 // LoadDefaultConfig on arm64, and 15 ms against 18 ms from exec to ready
 // (median of 100 runs on one amd64 core).
 func AWS(l Lookup) (aws.Config, error) {
-	region := l.get("AWS_REGION")
+	region := l.Get("AWS_REGION")
 	if region == "" {
-		region = l.get("AWS_DEFAULT_REGION")
+		region = l.Get("AWS_DEFAULT_REGION")
 	}
 	if region == "" {
 		return aws.Config{}, fmt.Errorf("AWS_REGION is not set (Lambda sets it; set it for local runs)")
@@ -37,10 +37,10 @@ func AWS(l Lookup) (aws.Config, error) {
 		Region:        region,
 		ConfigSources: []any{endpoints(l)},
 	}
-	if u := l.get("AWS_ENDPOINT_URL"); u != "" {
+	if u := l.Get("AWS_ENDPOINT_URL"); u != "" {
 		cfg.BaseEndpoint = aws.String(u)
 	}
-	if s := l.get("AWS_MAX_ATTEMPTS"); s != "" {
+	if s := l.Get("AWS_MAX_ATTEMPTS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return aws.Config{}, fmt.Errorf("AWS_MAX_ATTEMPTS %q must be a whole number of at least 1", s)
@@ -48,10 +48,10 @@ func AWS(l Lookup) (aws.Config, error) {
 		cfg.RetryMaxAttempts = n
 	}
 	switch {
-	case l.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") != "":
-		token := l.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
-		tokenFile := l.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-		cfg.Credentials = aws.NewCredentialsCache(endpointcreds.New(l.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"), func(o *endpointcreds.Options) {
+	case l.Get("AWS_CONTAINER_CREDENTIALS_FULL_URI") != "":
+		token := l.Get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+		tokenFile := l.Get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+		cfg.Credentials = aws.NewCredentialsCache(endpointcreds.New(l.Get("AWS_CONTAINER_CREDENTIALS_FULL_URI"), func(o *endpointcreds.Options) {
 			o.AuthorizationToken = token
 			if tokenFile != "" {
 				o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
@@ -60,9 +60,9 @@ func AWS(l Lookup) (aws.Config, error) {
 				})
 			}
 		}))
-	case l.get("AWS_ACCESS_KEY_ID") != "" && l.get("AWS_SECRET_ACCESS_KEY") != "":
+	case l.Get("AWS_ACCESS_KEY_ID") != "" && l.Get("AWS_SECRET_ACCESS_KEY") != "":
 		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
-			l.get("AWS_ACCESS_KEY_ID"), l.get("AWS_SECRET_ACCESS_KEY"), l.get("AWS_SESSION_TOKEN")))
+			l.Get("AWS_ACCESS_KEY_ID"), l.Get("AWS_SECRET_ACCESS_KEY"), l.Get("AWS_SESSION_TOKEN")))
 	default:
 		return aws.Config{}, fmt.Errorf("no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them from the function's role)")
 	}
@@ -75,7 +75,7 @@ type endpoints Lookup
 
 func (e endpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
 	key := "AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_")
-	if v := Lookup(e).get(key); v != "" {
+	if v := Lookup(e).Get(key); v != "" {
 		return v, true, nil
 	}
 	return "", false, nil

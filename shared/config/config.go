@@ -31,9 +31,9 @@ func Map(m map[string]string) Lookup {
 	}
 }
 
-// get returns a setting trimmed of surrounding space; unset and blank are
+// Get returns a setting trimmed of surrounding space; unset and blank are
 // the same.
-func (l Lookup) get(key string) string {
+func (l Lookup) Get(key string) string {
 	v, _ := l(key)
 	return strings.TrimSpace(v)
 }
@@ -43,7 +43,7 @@ func (l Lookup) get(key string) string {
 // here, with the AWS configuration of the function's role (see AWS).
 func Load(ctx context.Context) (Lookup, error) {
 	env := Env()
-	if env.get(SecretARNVar) == "" {
+	if env.Get(SecretARNVar) == "" {
 		return env, nil
 	}
 	cfg, err := AWS(env)
@@ -58,7 +58,7 @@ func Load(ctx context.Context) (Lookup, error) {
 // object's values may be strings or numbers; values base sets to non-empty
 // strings win over the secret's.
 func WithSecret(ctx context.Context, base Lookup, client SecretsClient) (Lookup, error) {
-	arn := base.get(SecretARNVar)
+	arn := base.Get(SecretARNVar)
 	if arn == "" {
 		return base, nil
 	}

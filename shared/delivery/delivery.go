@@ -11,16 +11,15 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 )
 
-// Sender is the part of a broadcast.Driver delivery needs.
-type Sender interface {
-	Broadcast(ctx context.Context, msgs []broadcast.Message) error
-	Limits() broadcast.Limits
-}
-
 // Item is one unit the trigger source retries or acknowledges as a whole.
 // Give exactly one of Body, Envelopes or Err; an item with none of them has
 // nothing to broadcast and is delivered.
 type Item struct {
+	// Source names the trigger in dead letters: "queue", "stream:Users".
+	Source string
+	// Raw is the item as it arrived (an SQS body before unwrapping, a
+	// stream record), the body of its dead letter.
+	Raw string
 	// ID identifies the item to its source: an SQS messageId, a stream
 	// record's SequenceNumber. It is what the source is told about failures.
 	ID string
@@ -210,7 +209,7 @@ func (b *Batch) Settle(err error) []Outcome {
 
 // Deliver plans items, broadcasts every valid message in one call and
 // returns one outcome per item.
-func Deliver(ctx context.Context, s Sender, items []Item) []Outcome {
+func Deliver(ctx context.Context, s Broadcaster, items []Item) []Outcome {
 	b := Plan(items, s.Limits())
 	if len(b.Messages) == 0 {
 		return b.Outcomes

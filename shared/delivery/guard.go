@@ -35,14 +35,14 @@ func Guard(d broadcast.Driver, p retry.Policy, store *idempotency.Store, log *sl
 // client is built from config.AWS (AWS_ENDPOINT_URL_DYNAMODB points it
 // elsewhere) and the table is read once, so that a missing one stops the
 // start with an error naming IDEMPOTENCY_TABLE.
-// Call it once per process, at init: the store is one claimant.
-func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
-	getenv := func(k string) string { v, _ := env(k); return v }
-	p, err := retry.LoadPolicy(getenv)
+// Call it once per process, at init: the store is one claimant. ctx bounds
+// the read of the table.
+func GuardFromEnv(ctx context.Context, d broadcast.Driver, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
+	p, err := retry.LoadPolicy(env)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := idempotency.LoadConfig(getenv)
+	cfg, err := idempotency.LoadConfig(env)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func GuardFromEnv(d broadcast.Driver, env config.Lookup, log *slog.Logger) (broa
 		// A missing table is a configuration error, found at init: Lambda
 		// then retries the start and the messages wait on their queue,
 		// instead of every one of them failing its claim.
-		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		err = store.Check(ctx)
 		cancel()
 		if err != nil {
@@ -74,7 +74,7 @@ const checkTimeout = 10 * time.Second
 
 // DriverFromEnv builds the driver BROADCAST_CONNECTION selects and guards
 // it as GuardFromEnv does: what every trigger function broadcasts through.
-func DriverFromEnv(env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
+func DriverFromEnv(ctx context.Context, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
 	bc, err := broadcast.LoadConfig(env)
 	if err != nil {
 		return nil, err
@@ -83,5 +83,5 @@ func DriverFromEnv(env config.Lookup, log *slog.Logger) (broadcast.Driver, error
 	if err != nil {
 		return nil, err
 	}
-	return GuardFromEnv(d, env, log)
+	return GuardFromEnv(ctx, d, env, log)
 }

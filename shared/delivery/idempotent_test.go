@@ -325,7 +325,7 @@ func TestIdempotent(t *testing.T) {
 
 func TestGuardFromEnv(t *testing.T) {
 	env := map[string]string{}
-	d, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil)
+	d, err := delivery.GuardFromEnv(t.Context(), broadcast.Null{}, config.Map(env), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestGuardFromEnv(t *testing.T) {
 		t.Fatalf("without a table the driver is %T, want *retry.Driver", d)
 	}
 	env["IDEMPOTENCY_TABLE"] = "herald-idempotency"
-	if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err == nil || !strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") {
+	if _, err := delivery.GuardFromEnv(t.Context(), broadcast.Null{}, config.Map(env), nil); err == nil || !strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") {
 		t.Fatalf("a table without AWS settings: err = %v, want one naming IDEMPOTENCY_TABLE", err)
 	}
 	// The store reaches DynamoDB where AWS_ENDPOINT_URL_DYNAMODB says, and
@@ -342,12 +342,12 @@ func TestGuardFromEnv(t *testing.T) {
 	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = moto.Region, "test", "test"
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = testkit.Moto(t).Endpoint
 	env["IDEMPOTENCY_TABLE"] = testkit.UniqueName(t, "missing")
-	if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err == nil ||
+	if _, err := delivery.GuardFromEnv(t.Context(), broadcast.Null{}, config.Map(env), nil); err == nil ||
 		!strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") || !strings.Contains(err.Error(), env["IDEMPOTENCY_TABLE"]) {
 		t.Fatalf("a table that does not exist: err = %v, want one naming IDEMPOTENCY_TABLE and the table", err)
 	}
 	env["IDEMPOTENCY_TABLE"] = table(t, dynamo(t))
-	if d, err = delivery.GuardFromEnv(broadcast.Null{}, config.Map(env), nil); err != nil {
+	if d, err = delivery.GuardFromEnv(t.Context(), broadcast.Null{}, config.Map(env), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := d.(*delivery.Idempotent); !ok {
@@ -359,7 +359,7 @@ func TestGuardFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err = delivery.GuardFromEnv(p, config.Map(env), nil); err != nil {
+	if d, err = delivery.GuardFromEnv(t.Context(), p, config.Map(env), nil); err != nil {
 		t.Fatal(err)
 	}
 	items := []delivery.Item{{ID: "m1", Body: body("env", "a")}}
@@ -370,7 +370,7 @@ func TestGuardFromEnv(t *testing.T) {
 		t.Fatalf("provider accepted %d events, want 1", n)
 	}
 	for k, v := range map[string]string{"IDEMPOTENCY_TABLE": "a b", "IDEMPOTENCY_TTL": "soon", "BROADCAST_RETRY_MAX_ATTEMPTS": "0"} {
-		if _, err := delivery.GuardFromEnv(broadcast.Null{}, config.Map(map[string]string{k: v}), nil); err == nil || !strings.Contains(err.Error(), k) {
+		if _, err := delivery.GuardFromEnv(t.Context(), broadcast.Null{}, config.Map(map[string]string{k: v}), nil); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: err = %v, want one naming it", k, v, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // Defaults for the zero fields of Config.
@@ -86,14 +88,14 @@ func (c Config) Validate() error {
 }
 
 // LoadConfig reads IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL and
-// IDEMPOTENCY_NAMESPACE through getenv (os.Getenv in main) and validates
+// IDEMPOTENCY_NAMESPACE from env (config.Load's in main) and validates
 // the result.
-func LoadConfig(getenv func(string) string) (Config, error) {
+func LoadConfig(env config.Lookup) (Config, error) {
 	c := Config{
-		Table:     getenv("IDEMPOTENCY_TABLE"),
-		Namespace: getenv("IDEMPOTENCY_NAMESPACE"),
+		Table:     env.Get("IDEMPOTENCY_TABLE"),
+		Namespace: env.Get("IDEMPOTENCY_NAMESPACE"),
 	}
-	if s := getenv("IDEMPOTENCY_TTL"); s != "" {
+	if s := env.Get("IDEMPOTENCY_TTL"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			return Config{}, fmt.Errorf("idempotency: IDEMPOTENCY_TTL %q: %w", s, err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // Defaults for the zero fields of Policy.
@@ -77,12 +79,12 @@ func (p Policy) ceiling(n int) time.Duration {
 	return min(d, p.Cap)
 }
 
-// LoadPolicy reads a Policy through getenv (os.Getenv in main): the
+// LoadPolicy reads a Policy from env (config.Load's in main): the
 // durations BROADCAST_RETRY_BASE, BROADCAST_RETRY_CAP and
 // BROADCAST_RETRY_SAFETY_MARGIN (written as "100ms", "2s") and the count
 // BROADCAST_RETRY_MAX_ATTEMPTS (1 turns retries off). Unset variables keep
 // the defaults. The result is validated.
-func LoadPolicy(getenv func(string) string) (Policy, error) {
+func LoadPolicy(env config.Lookup) (Policy, error) {
 	var p Policy
 	durations := []struct {
 		name string
@@ -93,7 +95,7 @@ func LoadPolicy(getenv func(string) string) (Policy, error) {
 		{"BROADCAST_RETRY_SAFETY_MARGIN", &p.SafetyMargin},
 	}
 	for _, f := range durations {
-		s := getenv(f.name)
+		s := env.Get(f.name)
 		if s == "" {
 			continue
 		}
@@ -103,7 +105,7 @@ func LoadPolicy(getenv func(string) string) (Policy, error) {
 		}
 		*f.to = d
 	}
-	if s := getenv("BROADCAST_RETRY_MAX_ATTEMPTS"); s != "" {
+	if s := env.Get("BROADCAST_RETRY_MAX_ATTEMPTS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return Policy{}, fmt.Errorf("retry: BROADCAST_RETRY_MAX_ATTEMPTS %q: want a whole number of at least 1", s)

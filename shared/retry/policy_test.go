@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 func TestLoadPolicy(t *testing.T) {
@@ -27,7 +29,7 @@ func TestLoadPolicy(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := LoadPolicy(func(k string) string { return c.env[k] })
+			got, err := LoadPolicy(config.Map(c.env))
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want one naming %q", err, c.err)

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -18,23 +17,17 @@ import (
 
 func main() {
 	log := logging.New()
-	h, err := setup(context.Background(), log)
+	ctx := context.Background()
+	env, err := config.Load(ctx)
 	if err != nil {
 		// An init failure: Lambda reports it and retries the cold start.
 		log.Error("auth: configuration", "error", err)
 		os.Exit(1)
 	}
+	h, err := auth.FromEnv(ctx, env, auth.Deps{Logger: log})
+	if err != nil {
+		log.Error("auth: configuration", "error", err)
+		os.Exit(1)
+	}
 	lambda.Start(httpapi.Handler(h))
-}
-
-func setup(ctx context.Context, log *slog.Logger) (*auth.Handler, error) {
-	env, err := config.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := auth.LoadConfig(env)
-	if err != nil {
-		return nil, err
-	}
-	return auth.New(ctx, cfg, log)
 }

@@ -17,15 +17,17 @@ import (
 
 func main() {
 	log := logging.New()
-	env, err := config.Load(context.Background())
-	if err == nil {
-		var h *publish.Handler
-		if h, err = publish.FromEnv(env, publish.Deps{Logger: log}); err == nil {
-			lambda.Start(httpapi.Handler(h))
-			return
-		}
+	ctx := context.Background()
+	env, err := config.Load(ctx)
+	if err != nil {
+		// An init failure: Lambda reports it and retries the cold start.
+		log.Error("publish: configuration", "error", err)
+		os.Exit(1)
 	}
-	// An init failure: Lambda reports it and retries the cold start.
-	log.Error("publish: configuration", "error", err)
-	os.Exit(1)
+	h, err := publish.FromEnv(ctx, env, publish.Deps{Logger: log})
+	if err != nil {
+		log.Error("publish: configuration", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpapi.Handler(h))
 }

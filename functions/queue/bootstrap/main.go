@@ -15,15 +15,17 @@ import (
 
 func main() {
 	log := logging.New()
-	env, err := config.Load(context.Background())
-	if err == nil {
-		var h *queue.Handler
-		if h, err = queue.FromEnv(env, queue.Deps{Logger: log}); err == nil {
-			lambda.Start(h) // h.Invoke: the event is read in one pass
-			return
-		}
+	ctx := context.Background()
+	env, err := config.Load(ctx)
+	if err != nil {
+		// An init failure: Lambda reports it and retries the cold start.
+		log.Error("queue: configuration", "error", err)
+		os.Exit(1)
 	}
-	// An init failure: Lambda reports it and retries the cold start.
-	log.Error("queue: configuration", "error", err)
-	os.Exit(1)
+	h, err := queue.FromEnv(ctx, env, queue.Deps{Logger: log})
+	if err != nil {
+		log.Error("queue: configuration", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h) // h.Invoke: the event is read in one pass
 }

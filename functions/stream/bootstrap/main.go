@@ -16,15 +16,17 @@ import (
 
 func main() {
 	log := logging.New()
-	env, err := config.Load(context.Background())
-	if err == nil {
-		var h *stream.Handler
-		if h, err = stream.FromEnv(env, stream.Deps{Logger: log}); err == nil {
-			lambda.Start(h.Handle)
-			return
-		}
+	ctx := context.Background()
+	env, err := config.Load(ctx)
+	if err != nil {
+		// An init failure: Lambda reports it and retries the cold start.
+		log.Error("stream: configuration", "error", err)
+		os.Exit(1)
 	}
-	// An init failure: Lambda reports it and retries the cold start.
-	log.Error("stream: configuration", "error", err)
-	os.Exit(1)
+	h, err := stream.FromEnv(ctx, env, stream.Deps{Logger: log})
+	if err != nil {
+		log.Error("stream: configuration", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
 }

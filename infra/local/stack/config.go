@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/infra/moto"
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // Default addresses: the HTTP functions where `sam local start-api` puts
@@ -41,7 +42,7 @@ type Config struct {
 
 	// Lookup reads the environment; nil means os.LookupEnv. Empty values
 	// count as unset, so a blank line in a .env file keeps the default.
-	Lookup func(key string) (string, bool)
+	Lookup config.Lookup
 
 	// VisibilityTimeout is the broadcast queue's: how long a failed message
 	// stays hidden before it is delivered again. Default template.yaml's

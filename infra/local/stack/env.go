@@ -65,7 +65,7 @@ const (
 // values), the provider secret BROADCAST_SECRET_ARN names (the stack's own
 // unless the environment names another), the stack's local defaults.
 type env struct {
-	process  func(string) (string, bool)
+	process  config.Lookup
 	fixed    map[string]string
 	defaults map[string]string
 	// resolved is the process environment over the secret's values.
@@ -81,7 +81,7 @@ type env struct {
 // a host mean the hosted service, as in production: PUSHER_APP_KEY alone
 // reaches Pusher by PUSHER_APP_CLUSTER, ABLY_KEY alone reaches Ably. Only
 // the stack's own credentials default to the embedded server.
-func newEnv(lookup func(string) (string, bool), server, awsEndpoint string, res resources) *env {
+func newEnv(lookup config.Lookup, server, awsEndpoint string, res resources) *env {
 	host, port, _ := net.SplitHostPort(server)
 	e := &env{process: lookup, localSecret: true}
 	// The stack's resources are in its moto, in moto's region.

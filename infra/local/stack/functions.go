@@ -59,32 +59,28 @@ func buildFunctions(ctx context.Context, env *env, log *slog.Logger) (Functions,
 	// One guarded driver (retries; each message once when
 	// IDEMPOTENCY_TABLE is set) serves the three functions, as one process
 	// would.
-	driver, err := delivery.DriverFromEnv(env.Lookup, log)
+	driver, err := delivery.DriverFromEnv(ctx, env.Lookup, log)
 	if err != nil {
 		return f, err
 	}
 
-	ac, err := auth.LoadConfig(env.Lookup)
-	if err != nil {
-		return f, fmt.Errorf("AuthFunction: %w", err)
-	}
-	if f.Auth, err = auth.New(ctx, ac, log.With("function", "AuthFunction")); err != nil {
+	if f.Auth, err = auth.FromEnv(ctx, env.Lookup, auth.Deps{Logger: log.With("function", "AuthFunction")}); err != nil {
 		return f, fmt.Errorf("AuthFunction: %w", err)
 	}
 
-	qh, err := queue.FromEnv(env.Lookup, queue.Deps{Driver: driver, Logger: log.With("function", "QueueFunction")})
+	qh, err := queue.FromEnv(ctx, env.Lookup, queue.Deps{Driver: driver, Logger: log.With("function", "QueueFunction")})
 	if err != nil {
 		return f, fmt.Errorf("QueueFunction: %w", err)
 	}
 	f.Queue = newSharedHandler(qh) // its own Invoke, as the bootstrap serves it
 
-	sh, err := stream.FromEnv(env.Lookup, stream.Deps{Driver: driver, Logger: log.With("function", "StreamFunction")})
+	sh, err := stream.FromEnv(ctx, env.Lookup, stream.Deps{Driver: driver, Logger: log.With("function", "StreamFunction")})
 	if err != nil {
 		return f, fmt.Errorf("StreamFunction: %w", err)
 	}
 	f.Stream = newSharedHandler(sh.Handle)
 
-	if f.Publish, err = publish.FromEnv(env.Lookup, publish.Deps{Driver: driver, Logger: log.With("function", "PublishFunction")}); err != nil {
+	if f.Publish, err = publish.FromEnv(ctx, env.Lookup, publish.Deps{Driver: driver, Logger: log.With("function", "PublishFunction")}); err != nil {
 		return f, fmt.Errorf("PublishFunction: %w", err)
 	}
 	return f, nil

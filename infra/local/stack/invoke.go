@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 // invoke calls a Lambda handler with a JSON payload inside a Lambda-like
@@ -37,7 +39,7 @@ type InvokeConfig struct {
 	// DefaultServerAddr and DefaultAWSAddr.
 	ServerAddr, AWSAddr string
 	// Lookup reads the environment; nil means os.LookupEnv.
-	Lookup func(string) (string, bool)
+	Lookup config.Lookup
 	// Logger receives the function's logs; nil discards them.
 	Logger *slog.Logger
 }
