@@ -109,8 +109,7 @@ func (h *Handler) item(raw json.RawMessage) delivery.Item {
 			} `json:"dynamodb"`
 		}
 		json.Unmarshal(raw, &probe)
-		r = record{EventID: probe.EventID}
-		r.Dynamodb.SequenceNumber = probe.Dynamodb.SequenceNumber
+		r.EventID, r.Dynamodb.SequenceNumber = probe.EventID, probe.Dynamodb.SequenceNumber
 	}
 	table, named := TableName(r.SourceARN)
 	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw)}
