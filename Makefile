@@ -3,6 +3,9 @@
 # build target sets its own GOOS/GOARCH. Keep top-level $(shell ...) cheap:
 # make reads this file once per function during `sam build`.
 
+# The Go release herald is built and tested with; the environment may
+# override it.
+export GOTOOLCHAIN ?= go1.27.3
 GO        ?= go
 NODE_DIR  := infra/node
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
