@@ -22,8 +22,6 @@ import (
 	"github.com/heraldrt/herald/shared/retry"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 // TestHandleIdempotent runs the handler as the bootstrap wires it with
 // IDEMPOTENCY_TABLE set (the pusher driver, retried and deduplicated,
 // with a store on moto): a redelivered message is a no-op, a message
