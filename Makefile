@@ -77,17 +77,13 @@ bench: node-deps
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	./events:FuzzParse \
-	./shared/jsontext:FuzzAgainstEncodingJSON \
-	./shared/jsontext:FuzzAppendString \
-	./functions/queue:FuzzDecodeEvent \
 	./functions/queue:FuzzUnwrap \
 	./functions/stream:FuzzToJSON \
 	./functions/auth:FuzzParseRequest \
-	./functions/auth:FuzzDecodeForm \
-	./functions/auth:FuzzSocketID \
 	./functions/auth/rules:FuzzPatternMatch \
 	./functions/auth/rules:FuzzAuthorize \
 	./functions/auth/rules/expr:FuzzEval \
+	./shared/protocol:FuzzValidSocketID \
 	./shared/signature:FuzzVerifyRequest \
 	./infra/server:FuzzDispatch
 fuzz:
