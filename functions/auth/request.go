@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/heraldrt/herald/shared/protocol"
 )
@@ -138,9 +139,9 @@ func decodeJSON(body []byte) (authRequest, error) {
 	case err == nil:
 		return authRequest{SocketID: in.SocketID, ChannelName: in.ChannelName}, nil
 	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
-		return authRequest{}, repeated(syn.JSONPointer.LastToken(), 2)
+		return authRequest{}, repeated(strings.TrimPrefix(string(syn.JSONPointer), "/"), 2)
 	case errors.As(err, &se) && se.JSONPointer != "":
-		return authRequest{}, badRequest("%s must be a JSON string", se.JSONPointer.LastToken())
+		return authRequest{}, badRequest("%s must be a JSON string", strings.TrimPrefix(string(se.JSONPointer), "/"))
 	}
 	return authRequest{}, badRequest("malformed JSON body: want an object with string socket_id and channel_name")
 }
