@@ -19,7 +19,7 @@ func main() {
 	if err == nil {
 		var h *queue.Handler
 		if h, err = queue.FromEnv(env, queue.Deps{Logger: log}); err == nil {
-			lambda.Start(h) // h.Invoke: the event is read in one pass
+			lambda.Start(h) // h.Invoke: only each record's messageId and body are decoded
 			return
 		}
 	}
