@@ -1,6 +1,8 @@
 module github.com/heraldrt/herald
 
-go 1.26.6
+go 1.27
+
+toolchain go1.27.3
 
 require (
 	github.com/MicahParks/keyfunc/v3 v3.6.2

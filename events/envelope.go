@@ -2,7 +2,8 @@ package events
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/json/jsontext"
+	"encoding/json/v2"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/heraldrt/herald/shared/broadcast"
-	"github.com/heraldrt/herald/shared/jsontext"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -28,7 +28,7 @@ type Envelope struct {
 	Channel string `json:"channel,omitempty"`
 	// Data is any JSON value, or a string holding JSON as Pusher's HTTP API
 	// sends it.
-	Data json.RawMessage `json:"data"`
+	Data jsontext.Value `json:"data"`
 	// SocketID excludes that connection from delivery (Laravel's toOthers()).
 	SocketID string `json:"socket_id,omitempty"`
 	// ID is an optional idempotency key: the same id is broadcast once.
@@ -40,7 +40,7 @@ type Envelope struct {
 
 // Batch is several envelopes in one trigger: {"batch": [envelope, ...]}.
 type Batch struct {
-	Batch []json.RawMessage `json:"batch"`
+	Batch []jsontext.Value `json:"batch"`
 }
 
 // Limits of the envelope itself. Pusher's limits are in shared/protocol;
@@ -99,21 +99,98 @@ func within(prefix string, err error) error {
 // notification. It returns the envelopes with Channel folded into Channels.
 // Decode checks shape only; call Validate on each envelope for names, sizes
 // and limits.
+//
+// Member names match exactly, a name given twice in one object is refused
+// (the one validated must be the one broadcast), and so is invalid UTF-8:
+// Pusher and Ably carry text.
 func Decode(body []byte) ([]Envelope, error) {
 	envs, _, err := decode(body)
 	return envs, err
 }
 
-// decode reports whether body was a batch besides its envelopes. A single
-// envelope, the form nearly every queued message has, is read by
-// scanEnvelope in one pass; batches, notifications and every error take the
-// general path, which says precisely what is wrong.
+// trigger is every member the top level of a body may have: an
+// envelope's, or "batch", or "notification" with an envelope's routing
+// members.
+type trigger struct {
+	Envelope
+	Batch        jsontext.Value `json:"batch"`
+	Notification jsontext.Value `json:"notification"`
+}
+
+// decode reports whether body was a batch besides its envelopes.
 func decode(body []byte) ([]Envelope, bool, error) {
-	if e, ok := scanEnvelope(body); ok {
+	t, err := decodeTrigger(body)
+	if err != nil {
+		return nil, false, err
+	}
+	if t.Batch == nil {
+		e, err := t.envelope(body)
+		if err != nil {
+			return nil, false, err
+		}
 		return []Envelope{e}, false, nil
 	}
-	envs, err := decodeGeneral(body)
-	return envs, err == nil && isBatch(body), err
+	if others := otherMembers(body, "batch"); others != "" {
+		return nil, false, invalid("", "a batch has only the field \"batch\", found %s", others)
+	}
+	var items []jsontext.Value
+	if err := json.Unmarshal(t.Batch, &items); err != nil {
+		return nil, false, invalid("batch", "must be an array of envelopes")
+	}
+	if len(items) == 0 {
+		return nil, false, invalid("batch", "is empty")
+	}
+	if len(items) > MaxBatch {
+		return nil, false, invalid("batch", "has %d envelopes, the limit is %d", len(items), MaxBatch)
+	}
+	out := make([]Envelope, len(items))
+	for i, item := range items {
+		prefix := fmt.Sprintf("batch[%d]", i)
+		it, err := decodeTrigger(item)
+		if err == nil && it.Batch != nil {
+			return nil, false, invalid(prefix, "batches do not nest")
+		}
+		if err == nil {
+			out[i], err = it.envelope(item)
+		}
+		if err != nil {
+			return nil, false, within(prefix, err)
+		}
+	}
+	return out, true, nil
+}
+
+// decodeTrigger reads the top level of a body, naming what is wrong with
+// it. A body with a batch member is returned as a batch whatever else it
+// holds: its caller says what a batch may hold.
+func decodeTrigger(body []byte) (trigger, error) {
+	var t trigger
+	if len(bytes.TrimSpace(body)) == 0 {
+		return t, invalid("", "body is empty")
+	}
+	err := json.Unmarshal(body, &t, json.RejectUnknownMembers(true))
+	if err == nil {
+		return t, nil
+	}
+	var se *json.SemanticError
+	if errors.As(err, &se) && se.JSONPointer != "" {
+		var m map[string]jsontext.Value
+		if json.Unmarshal(body, &m) == nil && m["batch"] != nil {
+			return trigger{Batch: m["batch"]}, nil
+		}
+	}
+	return trigger{}, decodeError(err)
+}
+
+// envelope is the envelope a trigger that is not a batch gives.
+func (t *trigger) envelope(body []byte) (Envelope, error) {
+	if t.Notification != nil {
+		return decodeNotification(body)
+	}
+	if err := foldChannel(&t.Envelope); err != nil {
+		return Envelope{}, err
+	}
+	return t.Envelope, nil
 }
 
 // foldChannel moves the one-channel spelling into Channels.
@@ -129,97 +206,37 @@ func foldChannel(e *Envelope) error {
 	return nil
 }
 
-func decodeGeneral(body []byte) ([]Envelope, error) {
-	var probe map[string]json.RawMessage
-	if err := unmarshalObject(body, &probe); err != nil {
-		return nil, err
-	}
-	switch {
-	case probe["batch"] != nil:
-		if len(probe) > 1 {
-			return nil, invalid("", "a batch has only the field \"batch\", found %s", otherKeys(probe, "batch"))
-		}
-		var items []json.RawMessage
-		if err := json.Unmarshal(probe["batch"], &items); err != nil {
-			return nil, invalid("batch", "must be an array of envelopes")
-		}
-		if len(items) == 0 {
-			return nil, invalid("batch", "is empty")
-		}
-		if len(items) > MaxBatch {
-			return nil, invalid("batch", "has %d envelopes, the limit is %d", len(items), MaxBatch)
-		}
-		out := make([]Envelope, 0, len(items))
-		for i, item := range items {
-			prefix := fmt.Sprintf("batch[%d]", i)
-			var inner map[string]json.RawMessage
-			if err := unmarshalObject(item, &inner); err != nil {
-				return nil, within(prefix, err)
-			}
-			if inner["batch"] != nil {
-				return nil, invalid(prefix, "batches do not nest")
-			}
-			e, err := decodeOne(item, inner)
-			if err != nil {
-				return nil, within(prefix, err)
-			}
-			out = append(out, e)
-		}
-		return out, nil
-	default:
-		e, err := decodeOne(body, probe)
-		if err != nil {
-			return nil, err
-		}
-		return []Envelope{e}, nil
-	}
-}
-
-func decodeOne(raw []byte, fields map[string]json.RawMessage) (Envelope, error) {
-	if fields["notification"] != nil {
-		return decodeNotification(raw)
-	}
-	var e Envelope
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return Envelope{}, decodeError(err)
-	}
-	if err := foldChannel(&e); err != nil {
-		return Envelope{}, err
-	}
-	return e, nil
-}
-
-// unmarshalObject requires body to be one JSON object.
-func unmarshalObject(body []byte, v *map[string]json.RawMessage) error {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return invalid("", "body is empty")
-	}
-	if !json.Valid(trimmed) {
-		return invalid("", "body is not valid JSON")
-	}
-	if trimmed[0] != '{' {
-		return invalid("", "body must be a JSON object (an envelope, {\"batch\": [...]} or {\"notification\": {...}})")
-	}
-	if err := json.Unmarshal(trimmed, v); err != nil {
-		return invalid("", "body is not a JSON object: %v", err)
-	}
-	return nil
-}
-
-// decodeError turns encoding/json's messages into field-named ones.
+// decodeError turns encoding/json/v2's errors into field-named ones.
 func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return invalid(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind().String()), te.Value)
+	var se *json.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case errors.Is(err, json.ErrUnknownName) && errors.As(err, &se):
+		return invalid("", "unknown field %q (an envelope has name, channel or channels, data, socket_id, id)", se.JSONPointer.LastToken())
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return invalid(fieldPath(syn.JSONPointer), "is given twice")
+	case errors.As(err, &syn):
+		return invalid("", "body is not valid JSON")
+	case errors.As(err, &se) && se.JSONPointer == "":
+		return invalid("", "body must be a JSON object (an envelope, {\"batch\": [...]} or {\"notification\": {...}})")
+	case errors.As(err, &se) && se.GoType != nil:
+		return invalid(fieldPath(se.JSONPointer), "must be %s, not a JSON %s", jsonKind(se.GoType.Kind().String()), kindName(se.JSONKind))
 	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return invalid("", "unknown field %s (an envelope has name, channel or channels, data, socket_id, id)", f)
+	return invalid("", "%s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// fieldPath writes a JSON pointer as the paths errors name:
+// /batch/3/channels/2 is batch[3].channels[2].
+func fieldPath(p jsontext.Pointer) string {
+	var path string
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil {
+			path += "[" + tok + "]"
+		} else {
+			path = join(path, tok)
+		}
 	}
-	return invalid("", "%s", strings.TrimPrefix(msg, "json: "))
+	return path
 }
 
 // jsonKind names a Go kind as the JSON type it decodes from, with its article.
@@ -237,13 +254,35 @@ func jsonKind(goKind string) string {
 	return "a number"
 }
 
-func otherKeys(m map[string]json.RawMessage, except string) string {
+// kindName names the kind of a JSON value found.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "null"
+}
+
+// otherMembers lists the names of body's top-level members besides except,
+// quoted, for an error message.
+func otherMembers(body []byte, except string) string {
+	var m map[string]jsontext.Value
+	_ = json.Unmarshal(body, &m)
 	var keys []string
 	for k := range m {
 		if k != except {
-			keys = append(keys, fmt.Sprintf("%q", k))
+			keys = append(keys, strconv.Quote(k))
 		}
 	}
+	slices.Sort(keys)
 	return strings.Join(keys, ", ")
 }
 
@@ -264,13 +303,6 @@ func Parse(body []byte, lim broadcast.Limits) ([]Envelope, error) {
 		}
 	}
 	return envs, nil
-}
-
-func isBatch(body []byte) bool {
-	var probe struct {
-		Batch json.RawMessage `json:"batch"`
-	}
-	return json.Unmarshal(body, &probe) == nil && probe.Batch != nil
 }
 
 // Validate checks the envelope against Pusher's naming rules and the
@@ -348,15 +380,12 @@ func (e *Envelope) Payload() (string, error) {
 		}
 		return s, nil
 	}
-	if jsontext.Compact(d) {
-		// Decoded JSON without white space between tokens is compact already.
-		return string(d), nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, d); err != nil {
+	// Compact keeps strings and numbers as they are written.
+	v := jsontext.Value(slices.Clone(d))
+	if err := v.Compact(); err != nil {
 		return "", invalid("data", "is not valid JSON")
 	}
-	return buf.String(), nil
+	return string(v), nil
 }
 
 // Message converts a validated envelope into what a driver broadcasts.

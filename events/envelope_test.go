@@ -73,11 +73,33 @@ var envelopeCases = []envelopeCase{
 		body: `{"name":"a","channel":"c","data":"` + strings.Repeat("x", 10240) + `"}`,
 		want: []want{{name: "a", channels: []string{"c"}, payload: strings.Repeat("x", 10240)}}},
 
+	{name: "data null",
+		body: `{"name":"a","channel":"c","data":null}`,
+		want: []want{{name: "a", channels: []string{"c"}, payload: `null`}}},
+	{name: "escapes in data kept",
+		body: `{"name":"a","channel":"c","data":{"x":"\u00e9\/<"}}`,
+		want: []want{{name: "a", channels: []string{"c"}, payload: `{"x":"\u00e9\/<"}`}}},
+	{name: "escapes in names decoded",
+		body: `{"name":"E\u0041","channel":"private-\u0041","data":1}`,
+		want: []want{{name: "EA", channels: []string{"private-A"}, payload: `1`}}},
+
 	{name: "empty body", body: ``, err: `body is empty`},
+	{name: "blank body", body: " \n\t", err: `body is empty`},
 	{name: "not JSON", body: `{"name":`, err: `body is not valid JSON`},
 	{name: "array", body: `[{"name":"a"}]`, err: `body must be a JSON object (an envelope, {"batch": [...]} or {"notification": {...}})`},
 	{name: "unknown field", body: `{"name":"a","chanels":["c"],"data":1}`, err: `unknown field "chanels" (an envelope has name, channel or channels, data, socket_id, id)`},
 	{name: "wrong type", body: `{"name":"a","channels":"c","data":1}`, err: `channels: must be an array, not a JSON string`},
+	{name: "wrong element type", body: `{"name":"a","channels":["c",2],"data":1}`, err: `channels[1]: must be a string, not a JSON number`},
+	{name: "wrong type in a batch", body: `{"batch":[{"name":"a","channel":"c","data":1},{"name":true,"channel":"c","data":1}]}`, err: `batch[1].name: must be a string, not a JSON boolean`},
+	// Member names match exactly: "Name" is not "name".
+	{name: "name in another case", body: `{"Name":"a","channel":"c","data":1}`, err: `unknown field "Name" (an envelope has name, channel or channels, data, socket_id, id)`},
+	// A repeated member has two meanings: the one validated must be the one
+	// broadcast. The schema cannot see repeats.
+	{name: "repeated name", body: `{"name":"a","channel":"c","data":1,"name":"b"}`, err: `name: is given twice`, schema: yes()},
+	{name: "repeated member in a batch", body: `{"batch":[{"name":"a","channels":["c"],"channels":["d"],"data":1}]}`, err: `batch[0].channels: is given twice`, schema: yes()},
+	// Pusher and Ably carry text.
+	{name: "invalid UTF-8", body: "{\"name\":\"\xff\",\"channel\":\"c\",\"data\":1}", err: `body is not valid JSON`, schema: yes()},
+	{name: "lone surrogate", body: `{"name":"\ud800","channel":"c","data":1}`, err: `body is not valid JSON`, schema: yes()},
 	{name: "channel and channels", body: `{"name":"a","channel":"c","channels":["d"],"data":1}`, err: `give either "channel" or "channels", not both`},
 	{name: "no name", body: `{"channel":"c","data":1}`, err: `name: is required`},
 	{name: "long name", body: `{"name":"` + strings.Repeat("n", 201) + `","channel":"c","data":1}`, err: `name: is 201 bytes, the limit is 200`},
@@ -98,6 +120,7 @@ var envelopeCases = []envelopeCase{
 	{name: "empty batch", body: `{"batch":[]}`, err: `batch: is empty`},
 	{name: "batch not array", body: `{"batch":{}}`, err: `batch: must be an array of envelopes`},
 	{name: "batch with extra key", body: `{"batch":[{"name":"a","channel":"c","data":1}],"name":"x"}`, err: `a batch has only the field "batch", found "name"`},
+	{name: "batch after unknown keys", body: `{"x":1,"name":2,"batch":[{"name":"a","channel":"c","data":1}]}`, err: `a batch has only the field "batch", found "name", "x"`},
 	{name: "nested batch", body: `{"batch":[{"batch":[]}]}`, err: `batch[0]: batches do not nest`},
 	{name: "bad envelope in batch", body: `{"batch":[{"name":"a","channel":"c","data":1},{"name":"b","channels":["x y"],"data":1}]}`, err: `batch[1].channels[0]: "x y": channel names may contain only A-Z a-z 0-9 _ - = @ , . ;`},
 	{name: "batch item not object", body: `{"batch":[1]}`, err: `batch[0]: body must be a JSON object (an envelope, {"batch": [...]} or {"notification": {...}})`},

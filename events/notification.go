@@ -2,7 +2,8 @@ package events
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/json/jsontext"
+	"encoding/json/v2"
 	"strings"
 )
 
@@ -40,16 +41,14 @@ type NotificationBody struct {
 	// NotifiableType is the notifiable model's class; default App\Models\User.
 	NotifiableType string `json:"notifiable_type,omitempty"`
 	// NotifiableID is the notifiable's key, a string or a number.
-	NotifiableID json.RawMessage `json:"notifiable_id"`
+	NotifiableID jsontext.Value `json:"notifiable_id"`
 	// Data is the notification's toBroadcast() array: a JSON object.
-	Data json.RawMessage `json:"data"`
+	Data jsontext.Value `json:"data"`
 }
 
 func decodeNotification(raw []byte) (Envelope, error) {
 	var n Notification
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&n); err != nil {
+	if err := json.Unmarshal(raw, &n, json.RejectUnknownMembers(true)); err != nil {
 		return Envelope{}, decodeError(err)
 	}
 	b := n.Notification
@@ -59,13 +58,14 @@ func decodeNotification(raw []byte) (Envelope, error) {
 	if b.Type == "" {
 		return Envelope{}, invalid("notification.type", "is required")
 	}
-	var data map[string]json.RawMessage
+	var data map[string]jsontext.Value
 	if len(b.Data) == 0 || json.Unmarshal(b.Data, &data) != nil || data == nil {
 		return Envelope{}, invalid("notification.data", "must be a JSON object")
 	}
 	data["id"], _ = json.Marshal(b.ID)
 	data["type"], _ = json.Marshal(b.Type)
-	payload, err := json.Marshal(data)
+	// Sorted members, as the payload was before and as Echo's tests read it.
+	payload, err := json.Marshal(data, json.Deterministic(true))
 	if err != nil {
 		return Envelope{}, invalid("notification.data", "%v", err)
 	}
@@ -103,7 +103,7 @@ func decodeNotification(raw []byte) (Envelope, error) {
 	}, nil
 }
 
-func notifiableKey(raw json.RawMessage) (string, error) {
+func notifiableKey(raw jsontext.Value) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", invalid("notification.notifiable_id", "is required unless channels are given")
@@ -115,9 +115,8 @@ func notifiableKey(raw json.RawMessage) (string, error) {
 		}
 		return s, nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err == nil {
-		return n.String(), nil
+	if raw.Kind() == '0' {
+		return string(raw), nil
 	}
 	return "", invalid("notification.notifiable_id", "must be a string or a number")
 }

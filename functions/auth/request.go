@@ -1,13 +1,15 @@
 package auth
 
 import (
-	"bytes"
-	"encoding/json"
+	"encoding/json/jsontext"
+	"encoding/json/v2"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/heraldrt/herald/shared/protocol"
 )
@@ -97,45 +99,8 @@ func decodeBody(contentType string, body []byte) (authRequest, error) {
 	}
 }
 
-// fastFormFields bounds the fields of a form decodeForm splits itself, far
-// below url.ParseQuery's limit on their number.
-const fastFormFields = 16
-
-// decodeForm reads a form as url.ParseQuery does. A body of a few fields
-// without '%', '+' or ';' needs no unescaping and cannot be malformed,
-// which is every body pusher-js sends for the usual channel names; it is
-// split in place rather than into a map. Any other body goes through
-// url.ParseQuery.
+// decodeForm reads a form as pusher-js sends it.
 func decodeForm(body []byte) (authRequest, error) {
-	if bytes.ContainsAny(body, "%+;") || bytes.Count(body, []byte("&")) >= fastFormFields {
-		return decodeFormQuery(body)
-	}
-	var req authRequest
-	var sockets, channels int
-	for rest := body; len(rest) > 0; {
-		var field []byte
-		field, rest, _ = bytes.Cut(rest, []byte("&"))
-		key, value, _ := bytes.Cut(field, []byte("="))
-		switch string(key) {
-		case "socket_id":
-			sockets++
-			req.SocketID = string(value)
-		case "channel_name":
-			channels++
-			req.ChannelName = string(value)
-		}
-	}
-	if sockets > 1 {
-		return authRequest{}, repeated("socket_id", sockets)
-	}
-	if channels > 1 {
-		return authRequest{}, repeated("channel_name", channels)
-	}
-	return req, nil
-}
-
-// decodeFormQuery is decodeForm for bodies that need url.ParseQuery.
-func decodeFormQuery(body []byte) (authRequest, error) {
 	values, err := url.ParseQuery(string(body))
 	if err != nil {
 		return authRequest{}, badRequest("malformed form body: %v", err)
@@ -160,30 +125,25 @@ func repeated(key string, n int) error {
 	return badRequest("%s is given %d times", key, n)
 }
 
-// decodeJSON reads an object with string socket_id and channel_name.
+// decodeJSON reads an object with string socket_id and channel_name; other
+// members are ignored, as a form's other fields are.
 func decodeJSON(body []byte) (authRequest, error) {
-	var m map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&m); err != nil {
-		return authRequest{}, badRequest("malformed JSON body: want an object with string socket_id and channel_name")
+	var in struct {
+		SocketID    string `json:"socket_id"`
+		ChannelName string `json:"channel_name"`
 	}
-	if dec.More() {
-		return authRequest{}, badRequest("malformed JSON body: more than one value")
+	err := json.Unmarshal(body, &in)
+	var se *json.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case err == nil:
+		return authRequest{SocketID: in.SocketID, ChannelName: in.ChannelName}, nil
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return authRequest{}, repeated(strings.TrimPrefix(string(syn.JSONPointer), "/"), 2)
+	case errors.As(err, &se) && se.JSONPointer != "":
+		return authRequest{}, badRequest("%s must be a JSON string", strings.TrimPrefix(string(se.JSONPointer), "/"))
 	}
-	var req authRequest
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"socket_id", &req.SocketID}, {"channel_name", &req.ChannelName}} {
-		raw, ok := m[f.key]
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return authRequest{}, badRequest("%s must be a JSON string", f.key)
-		}
-	}
-	return req, nil
+	return authRequest{}, badRequest("malformed JSON body: want an object with string socket_id and channel_name")
 }
 
 func validateSocketID(s string) error {

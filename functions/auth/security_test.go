@@ -164,6 +164,8 @@ func TestSecurity(t *testing.T) {
 		// Malformed requests.
 		{"bad JSON", hs, auth.PathAuth, "application/json", `{"socket_id":"1.1",`, user1, 400, "malformed JSON"},
 		{"JSON number socket_id", hs, auth.PathAuth, "application/json", `{"socket_id":1.1,"channel_name":"private-foobar"}`, user1, 400, "JSON string"},
+		{"JSON socket_id given twice", hs, auth.PathAuth, "application/json", `{"socket_id":"1.1","socket_id":"2.2","channel_name":"private-foobar"}`, user1, 400, "socket_id is given 2 times"},
+		{"JSON with a second value", hs, auth.PathAuth, "application/json", `{"socket_id":"1.1","channel_name":"private-foobar"} {}`, user1, 400, "malformed JSON"},
 		{"JSON array", hs, auth.PathAuth, "application/json", `["1.1","private-foobar"]`, user1, 400, "malformed JSON"},
 		{"bad form", hs, auth.PathAuth, formType, "socket_id=%zz&channel_name=private-foobar", user1, 400, "malformed form"},
 		{"unsupported content type", hs, auth.PathAuth, "text/plain", channelForm("private-foobar"), user1, 400, "unsupported Content-Type"},

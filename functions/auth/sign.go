@@ -1,13 +1,12 @@
 package auth
 
 import (
-	"bytes"
-	"encoding/json"
+	"encoding/json/jsontext"
+	"encoding/json/v2"
 	"errors"
 	"fmt"
 
 	"github.com/heraldrt/herald/functions/auth/rules"
-	"github.com/heraldrt/herald/shared/jsontext"
 	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -49,7 +48,7 @@ func presenceData(m rules.Member) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(memberJSON("user_id", m.ID, info)), nil
+	return memberJSON(presenceMember{UserID: m.ID, UserInfo: info})
 }
 
 // userData returns the exact user_data of a sign-in.
@@ -63,26 +62,40 @@ func userData(m rules.Member) (string, error) {
 	if err := protocol.ValidateChannel(protocol.UserChannel(m.ID)); err != nil {
 		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), protocol.ChannelCharsetMessage)
 	}
-	return string(memberJSON("id", m.ID, info)), nil
+	return memberJSON(signedInUser{ID: m.ID, UserInfo: info})
 }
 
-// memberJSON is {"<idField>":id,"user_info":info}, without user_info when
-// info is empty, as an Encoder without HTML escaping writes it (info is
-// already such JSON). Field order matters only for readability: the
-// signature covers whatever bytes are returned.
-func memberJSON(idField, id string, info json.RawMessage) []byte {
-	b := make([]byte, 0, len(idField)+len(id)+len(info)+32)
-	b = append(append(append(b, `{"`...), idField...), `":`...)
-	b = jsontext.AppendString(b, id, false)
-	if len(info) > 0 {
-		b = append(append(b, `,"user_info":`...), info...)
+// presenceMember is a presence channel's channel_data.
+type presenceMember struct {
+	UserID   string         `json:"user_id"`
+	UserInfo jsontext.Value `json:"user_info,omitempty"`
+}
+
+// signedInUser is a sign-in's user_data.
+type signedInUser struct {
+	ID       string         `json:"id"`
+	UserInfo jsontext.Value `json:"user_info,omitempty"`
+}
+
+// memberOptions write member data as JSON.stringify would for these values
+// (no HTML escaping: the data is never HTML), with object keys sorted so
+// that the same member always signs the same bytes, and invalid UTF-8
+// replaced by U+FFFD rather than refusing the member.
+var memberOptions = json.JoinOptions(json.Deterministic(true), jsontext.AllowInvalidUTF8(true))
+
+// memberJSON encodes channel_data or user_data. The signature covers
+// whatever bytes are returned.
+func memberJSON(v any) (string, error) {
+	b, err := json.Marshal(v, memberOptions)
+	if err != nil {
+		return "", fmt.Errorf("encoding member data: %w", err)
 	}
-	return append(b, '}')
+	return string(b), nil
 }
 
 // checkMember applies Pusher's presence limits and returns the encoded
 // info (nil when there is none).
-func checkMember(m rules.Member) (json.RawMessage, error) {
+func checkMember(m rules.Member) (jsontext.Value, error) {
 	if m.ID == "" {
 		return nil, errors.New("member id is empty")
 	}
@@ -93,24 +106,12 @@ func checkMember(m rules.Member) (json.RawMessage, error) {
 		// No info and empty info read the same to pusher-js; omit both.
 		return nil, nil
 	}
-	b, err := encode(m.Info)
+	b, err := json.Marshal(m.Info, memberOptions)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding member data: %w", err)
 	}
 	if len(b) > protocol.MaxUserInfoBytes {
 		return nil, fmt.Errorf("user_info is %d bytes, Pusher's limit is %d", len(b), protocol.MaxUserInfoBytes)
 	}
 	return b, nil
-}
-
-// encode writes JSON as JSON.stringify would for these values: no HTML
-// escaping (the data is never HTML), object keys sorted.
-func encode(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encoding member data: %w", err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -3,11 +3,10 @@ package stream
 import (
 	"encoding/base64"
 	"encoding/json"
+	"encoding/json/jsontext"
 	"fmt"
 	"math/big"
 	"sort"
-
-	"github.com/heraldrt/herald/shared/jsontext"
 )
 
 // ToJSON converts one DynamoDB attribute value in its JSON wire form
@@ -127,10 +126,21 @@ func number(v json.RawMessage) (json.Number, error) {
 	// DynamoDB numbers are decimal text; JSON accepts nearly the same text.
 	// Anything else (" 1", "0 ", "0x10", "NaN") is refused rather than
 	// guessed.
-	if !jsontext.Number(s) {
+	if !isNumber(s) {
 		return "", fmt.Errorf("N: %q is not a number", s)
 	}
 	return json.Number(s), nil
+}
+
+// isNumber reports whether s is exactly one JSON number: only a number
+// starts with '-' or a digit, and one ends with a digit, so nothing can
+// stand around it.
+func isNumber(s string) bool {
+	digit := func(c byte) bool { return c >= '0' && c <= '9' }
+	if s == "" || !(s[0] == '-' || digit(s[0])) || !digit(s[len(s)-1]) {
+		return false
+	}
+	return jsontext.Value(s).IsValid()
 }
 
 func binary(v json.RawMessage) (string, error) {

@@ -209,7 +209,7 @@ func TestPoisonRecords(t *testing.T) {
 		"300": `channel "private-App.Models.User.{id}": the item has no attribute "id"`,
 		"400": `channels[0]: "bad channel": channel names may contain only A-Z a-z 0-9 _ - = @ , . ;`,
 		"500": `NewImage.id.N: "0x10" is not a number`,
-		"600": "record is not a DynamoDB stream record: json: cannot unmarshal string into Go struct field .dynamodb.NewImage of type map[string]json.RawMessage",
+		"600": "record is not a DynamoDB stream record: json: cannot unmarshal string into Go struct field record.dynamodb.NewImage of type map[string]jsontext.Value",
 	}
 	event, _ := json.Marshal(stream.Event{Records: recs})
 

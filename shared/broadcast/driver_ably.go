@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/ably/ably-go/ably"
-	"github.com/heraldrt/herald/shared/jsontext"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -269,9 +268,16 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 	return pre, calls, ids
 }
 
-// ablyMessageLen is the length of appendAblyMessage's encoding of m.
+// ablyMessageLen is the length of m's ablyMessage as the SDK encodes it.
 func ablyMessageLen(m *Message) int {
-	return len(`{"name":,"data":,"id":""}`) + jsontext.StringLen(m.Name, true) + jsontext.StringLen(m.Data, true) + ablyMessageIDLen
+	return len(`{"name":,"data":,"id":""}`) + ablyStringLen(m.Name) + ablyStringLen(m.Data) + ablyMessageIDLen
+}
+
+// ablyStringLen is the length of s as the SDK encodes it, with
+// encoding/json.
+func ablyStringLen(s string) int {
+	b, _ := json.Marshal(s) // a string always encodes
+	return len(b)
 }
 
 // check validates one message and returns its Ably channels.

@@ -8,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"strings"
-	"sync"
 )
 
 // HMAC returns the lowercase hex HMAC-SHA256 of msg under secret.
@@ -58,34 +57,24 @@ func VerifyAuth(got, key, secret, signed string) bool {
 	return Equal(got, auth(key, newMAC(secret), signed))
 }
 
-// Signer makes the auth values of one app, as ChannelAuth and UserAuth do,
-// with keyed hashes it reuses: keying one costs two SHA-256 blocks and its
-// allocations, and a reset hash starts again from its keyed state. It is
-// safe for concurrent use.
+// Signer makes the auth values of one app, as ChannelAuth and UserAuth do.
 type Signer struct {
-	key  string
-	macs *sync.Pool
+	key, secret string
 }
 
 // NewSigner returns a Signer for the app's key and secret.
 func NewSigner(key, secret string) *Signer {
-	return &Signer{key: key, macs: &sync.Pool{New: func() any { return newMAC(secret) }}}
+	return &Signer{key: key, secret: secret}
 }
 
 // Channel is ChannelAuth with the Signer's key and secret.
 func (s *Signer) Channel(socketID, channel, channelData string) string {
-	return s.sign(ChannelString(socketID, channel, channelData))
+	return ChannelAuth(s.key, s.secret, socketID, channel, channelData)
 }
 
 // User is UserAuth with the Signer's key and secret.
 func (s *Signer) User(socketID, userData string) string {
-	return s.sign(UserString(socketID, userData))
-}
-
-func (s *Signer) sign(msg string) string {
-	h := s.macs.Get().(hash.Hash)
-	defer s.macs.Put(h)
-	return auth(s.key, h, msg)
+	return UserAuth(s.key, s.secret, socketID, userData)
 }
 
 func newMAC(secret string) hash.Hash { return hmac.New(sha256.New, []byte(secret)) }

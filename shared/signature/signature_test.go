@@ -155,7 +155,7 @@ func TestVerifyRequest(t *testing.T) {
 	}
 }
 
-// A Signer's reused keyed hashes sign as a freshly keyed HMAC does, also
+// A Signer signs as a freshly keyed HMAC does, also
 // when many goroutines share it.
 func TestSigner(t *testing.T) {
 	s := NewSigner(key, secret)

@@ -27,5 +27,5 @@ func main() {
 		log.Error("queue: configuration", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(h) // h.Invoke: the event is read in one pass
+	lambda.Start(h) // h.Invoke: only each record's messageId and body are decoded
 }
