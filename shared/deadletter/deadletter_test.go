@@ -76,11 +76,11 @@ func TestSendReportsRefusals(t *testing.T) {
 }
 
 func TestFromEnv(t *testing.T) {
-	s, err := deadletter.FromEnv(config.Map(map[string]string{"BROADCAST_DLQ_URL": " "}), nil)
+	s, err := deadletter.FromEnv(config.Map(map[string]string{"BROADCAST_DLQ_URL": " "}))
 	if s != nil || err != nil {
 		t.Fatalf("without BROADCAST_DLQ_URL: %v, %v; want no sender", s, err)
 	}
-	_, err = deadletter.FromEnv(config.Map(map[string]string{"BROADCAST_DLQ_URL": "http://127.0.0.1:1/123456789012/dlq"}), nil)
+	_, err = deadletter.FromEnv(config.Map(map[string]string{"BROADCAST_DLQ_URL": "http://127.0.0.1:1/123456789012/dlq"}))
 	if err == nil || !strings.HasPrefix(err.Error(), "BROADCAST_DLQ_URL: AWS_REGION is not set") {
 		t.Fatalf("without AWS settings: %v", err)
 	}
@@ -95,7 +95,7 @@ func TestFromEnv(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	if s, err = deadletter.FromEnv(config.Map(env), nil); err != nil || s == nil {
+	if s, err = deadletter.FromEnv(config.Map(env)); err != nil || s == nil {
 		t.Fatalf("FromEnv: %v, %v", s, err)
 	}
 	if errs := s.Send(context.Background(), []deadletter.Letter{{Body: "x", Reason: "r", SourceID: "m1", Source: "queue"}}); errs[0] != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
-	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // Broadcaster is the driver as delivery sends through it; every
@@ -142,11 +141,9 @@ type Deps struct {
 	// Driver broadcasts; nil means DriverFromEnv's.
 	Driver Broadcaster
 	// DeadLetters takes poison items; nil means a sender to the queue
-	// BROADCAST_DLQ_URL names, or none when it is unset.
+	// BROADCAST_DLQ_URL names (through an SQS client from config.AWS), or
+	// none when it is unset.
 	DeadLetters DeadLetters
-	// SQS sends the dead letters; nil means a client from config.AWS,
-	// made only when BROADCAST_DLQ_URL is set.
-	SQS sqsbatch.API
 	// Logger is the function's logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -168,7 +165,7 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Trigger, error
 		t.Driver = d
 	}
 	if t.DeadLetters == nil {
-		dl, err := deadletter.FromEnv(env, deps.SQS)
+		dl, err := deadletter.FromEnv(env)
 		if err != nil {
 			return nil, err
 		}
