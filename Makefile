@@ -109,7 +109,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-# load: the long runs, on loopback (about 10 minutes): 10,000 events through
+# load: the long runs, on loopback (about 15 minutes): 10,000 events through
 # the fault-injection suite (queue and stream, idempotency off and on), the
 # auth and publish endpoints of the local stack (20,000 and 10,000
 # requests), 30 s of connection churn, the server's 5,000-connection
