@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -52,7 +53,7 @@ type Config struct {
 	// working directory and its parents.
 	Dir string
 	// Log receives moto's own output (request lines); nil discards it.
-	Log interface{ Write([]byte) (int, error) }
+	Log io.Writer
 }
 
 // Server is a running moto.
@@ -250,7 +251,10 @@ func (b *tailBuffer) String() string {
 	return strings.TrimSpace(b.buf.String())
 }
 
-type multiWriter []interface{ Write([]byte) (int, error) }
+// multiWriter writes to every writer and never fails: unlike io.MultiWriter
+// it does not stop at a log that errors, which would leave moto's output
+// pipe undrained and moto blocked on it.
+type multiWriter []io.Writer
 
 func (m multiWriter) Write(p []byte) (int, error) {
 	for _, w := range m {
