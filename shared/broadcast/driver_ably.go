@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -207,10 +208,7 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 		m := &msgs[i]
 		chans, err := a.check(m)
 		if err != nil {
-			if pre == nil {
-				pre = make([]error, len(msgs))
-			}
-			pre[i] = err
+			pre = refuse(pre, len(msgs), i, err)
 			continue
 		}
 		id := m.ID
@@ -224,10 +222,8 @@ func (a *Ably) plan(msgs []Message) (pre []error, calls []call, ids []string) {
 		// requires the messages of one spec to share a base id.
 		ids[i] = id
 		enc := ablyMessageLen(m)
-		for len(chans) > 0 {
-			n := min(len(chans), protocol.AblyMaxBatchChannels)
-			part := chans[:n:n]
-			chans = chans[n:]
+		for part := range slices.Chunk(chans, protocol.AblyMaxBatchChannels) {
+			n := len(part)
 			size := enc + len(`{"channels":[],"messages":[]},`)
 			for _, ch := range part {
 				size += len(ch) + 3

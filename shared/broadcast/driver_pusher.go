@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -173,17 +174,14 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 	for i := range msgs {
 		chans, err := p.check(&msgs[i])
 		if err != nil {
-			if pre == nil {
-				pre = make([]error, len(msgs))
-			}
-			pre[i] = err
+			pre = refuse(pre, len(msgs), i, err)
 			continue
 		}
 		rest := chans
-		if hasUserChannel(chans) {
+		if slices.ContainsFunc(chans, isUserChannel) {
 			rest = nil
 			for _, ch := range chans {
-				if protocol.KindOf(ch) == protocol.User {
+				if isUserChannel(ch) {
 					units = append(units, pusherUnit{msg: i, op: "send_to_user", channels: []string{ch}})
 				} else {
 					rest = append(rest, ch)
@@ -194,10 +192,8 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 		case len(rest) == 1:
 			units = append(units, pusherUnit{msg: i, op: "batch_events", channels: rest})
 		case len(rest) > 1:
-			for len(rest) > 0 {
-				n := min(len(rest), protocol.MaxChannelsPerTrigger)
-				units = append(units, pusherUnit{msg: i, op: "trigger", channels: rest[:n:n]})
-				rest = rest[n:]
+			for part := range slices.Chunk(rest, protocol.MaxChannelsPerTrigger) {
+				units = append(units, pusherUnit{msg: i, op: "trigger", channels: part})
 			}
 		}
 	}
@@ -217,7 +213,7 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 		c := &calls[open]
 		c.msgs = append(c.msgs, u.msg)
 		c.parts = append(c.parts, u.channels)
-		if !contains(c.channels, u.channels[0]) {
+		if !slices.Contains(c.channels, u.channels[0]) {
 			c.channels = append(c.channels, u.channels[0])
 		}
 	}
@@ -351,101 +347,6 @@ func bodyExcerpt(b []byte) string {
 	return s
 }
 
-// groupByComponent reorders units so that units whose channels are connected
-// (directly or through other units) are contiguous, components in order of
-// first appearance and units within a component in input order. Per-channel
-// order is unchanged; packing the result in sequence keeps a busy channel's
-// events in their own calls instead of chaining every call to it.
-func groupByComponent[U any](units []U, chans func(*U) []string) []U {
-	if len(units) < 2 {
-		return units
-	}
-	id := make(map[string]int, len(units))
-	var parent []int
-	find := func(x int) int {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	idOf := func(ch string) int {
-		if v, ok := id[ch]; ok {
-			return v
-		}
-		v := len(parent)
-		id[ch] = v
-		parent = append(parent, v)
-		return v
-	}
-	for i := range units {
-		cs := chans(&units[i])
-		a := find(idOf(cs[0]))
-		for _, ch := range cs[1:] {
-			if b := find(idOf(ch)); b != a {
-				parent[b] = a
-			}
-		}
-	}
-	// A counting sort by component, components numbered by first appearance.
-	comp := make([]int, len(units))
-	number := make(map[int]int)
-	var counts []int
-	for i := range units {
-		root := find(id[chans(&units[i])[0]])
-		c, ok := number[root]
-		if !ok {
-			c = len(counts)
-			number[root] = c
-			counts = append(counts, 0)
-		}
-		comp[i] = c
-		counts[c]++
-	}
-	if len(counts) == 1 || len(counts) == len(units) {
-		return units
-	}
-	next := make([]int, len(counts))
-	for c := 1; c < len(counts); c++ {
-		next[c] = next[c-1] + counts[c-1]
-	}
-	out := make([]U, len(units))
-	for i := range units {
-		out[next[comp[i]]] = units[i]
-		next[comp[i]]++
-	}
-	return out
-}
-
-func hasUserChannel(chans []string) bool {
-	for _, ch := range chans {
-		if protocol.KindOf(ch) == protocol.User {
-			return true
-		}
-	}
-	return false
-}
-
-func dedupe(chans []string) []string {
-	for i := 1; i < len(chans); i++ {
-		if contains(chans[:i], chans[i]) {
-			out := make([]string, 0, len(chans))
-			for _, ch := range chans {
-				if !contains(out, ch) {
-					out = append(out, ch)
-				}
-			}
-			return out
-		}
-	}
-	return chans
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+// isUserChannel reports whether ch is a #server-to-user- channel, which
+// only SendToUser can address.
+func isUserChannel(ch string) bool { return protocol.KindOf(ch) == protocol.User }

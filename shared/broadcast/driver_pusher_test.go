@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -660,7 +661,7 @@ func TestPusherErrorClassification(t *testing.T) {
 func TestPusherPartialFailure(t *testing.T) {
 	s := newPusherStandIn(t)
 	s.respond = func(w http.ResponseWriter, r *http.Request, req pusherRequest) int {
-		if contains(req.channels(), "hot") {
+		if slices.Contains(req.channels(), "hot") {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return http.StatusServiceUnavailable
 		}
@@ -700,7 +701,7 @@ func TestPusherPartialFailure(t *testing.T) {
 		}
 	}
 	for _, r := range s.accepted() {
-		if contains(r.channels(), "hot") {
+		if slices.Contains(r.channels(), "hot") {
 			t.Fatal("a hot event was accepted")
 		}
 	}
@@ -768,7 +769,7 @@ func TestPusherPlanKeepsABusyChannelApart(t *testing.T) {
 	}
 	hot := 0
 	for _, c := range calls {
-		if contains(c.channels, "hot") {
+		if slices.Contains(c.channels, "hot") {
 			hot++
 			if len(c.channels) != 1 {
 				t.Fatalf("busy channel shares a call with %v", c.channels)
