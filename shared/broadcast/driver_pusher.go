@@ -335,18 +335,6 @@ func classify(provider, op string, rec *response, sdkErr error) error {
 	return nil
 }
 
-// bodyExcerpt is the start of a provider's error body, for messages.
-func bodyExcerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "empty response body"
-	}
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
-}
-
 // isUserChannel reports whether ch is a #server-to-user- channel, which
 // only SendToUser can address.
 func isUserChannel(ch string) bool { return protocol.KindOf(ch) == protocol.User }

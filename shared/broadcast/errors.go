@@ -170,3 +170,15 @@ func Failures(err error, n int) []error {
 	}
 	return out
 }
+
+// bodyExcerpt is the start of a provider's error body, for messages.
+func bodyExcerpt(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "empty response body"
+	}
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
