@@ -101,6 +101,7 @@ var envelopeCases = []envelopeCase{
 	{name: "invalid UTF-8", body: "{\"name\":\"\xff\",\"channel\":\"c\",\"data\":1}", err: `body is not valid JSON`, schema: yes()},
 	{name: "lone surrogate", body: `{"name":"\ud800","channel":"c","data":1}`, err: `body is not valid JSON`, schema: yes()},
 	{name: "channel and channels", body: `{"name":"a","channel":"c","channels":["d"],"data":1}`, err: `give either "channel" or "channels", not both`},
+	{name: "notification with channel and channels", body: `{"notification":{"id":"n","type":"T","data":{}},"channel":"c","channels":["d"]}`, err: `give either "channel" or "channels", not both`},
 	{name: "no name", body: `{"channel":"c","data":1}`, err: `name: is required`},
 	{name: "long name", body: `{"name":"` + strings.Repeat("n", 201) + `","channel":"c","data":1}`, err: `name: is 201 bytes, the limit is 200`},
 	// Names are measured in bytes; the schema's maxLength counts characters.

@@ -70,14 +70,11 @@ func decodeNotification(raw []byte) (Envelope, error) {
 		return Envelope{}, invalid("notification.data", "%v", err)
 	}
 
-	channels := n.Channels
-	if n.Channel != "" {
-		if len(channels) > 0 {
-			return Envelope{}, invalid("", "give either \"channel\" or \"channels\", not both")
-		}
-		channels = []string{n.Channel}
+	e := Envelope{Name: NotificationEvent, Channel: n.Channel, Channels: n.Channels, Data: payload, SocketID: n.SocketID, ID: n.ID}
+	if err := foldChannel(&e); err != nil {
+		return Envelope{}, err
 	}
-	if len(channels) == 0 {
+	if len(e.Channels) == 0 {
 		id, err := notifiableKey(b.NotifiableID)
 		if err != nil {
 			return Envelope{}, err
@@ -88,19 +85,12 @@ func decodeNotification(raw []byte) (Envelope, error) {
 		}
 		// Laravel's default receivesBroadcastNotificationsOn: the class name
 		// with backslashes as dots, then the key, as a private channel.
-		channels = []string{"private-" + strings.ReplaceAll(typ, `\`, ".") + "." + id}
+		e.Channels = []string{"private-" + strings.ReplaceAll(typ, `\`, ".") + "." + id}
 	}
-	id := n.ID
-	if id == "" {
-		id = b.ID
+	if e.ID == "" {
+		e.ID = b.ID
 	}
-	return Envelope{
-		Name:     NotificationEvent,
-		Channels: channels,
-		Data:     payload,
-		SocketID: n.SocketID,
-		ID:       id,
-	}, nil
+	return e, nil
 }
 
 func notifiableKey(raw jsontext.Value) (string, error) {

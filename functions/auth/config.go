@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/heraldrt/herald/functions/auth/token"
 	"github.com/heraldrt/herald/shared/config"
@@ -95,13 +94,11 @@ func loadConfig(env config.Lookup) (Config, error) {
 			}
 		}
 	}
-	if v := get(EnvJWTLeeway); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 30s", EnvJWTLeeway, v))
-		}
-		c.Token.Leeway = d
+	leeway, err := env.Duration(EnvJWTLeeway)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	c.Token.Leeway = leeway
 	if v := get(EnvTrustAuthorizer); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -256,29 +256,15 @@ func decode(route string, body []byte, lim broadcast.Limits) ([]events.Envelope,
 			if p, perr := envs[i].Payload(); perr == nil && lim.MaxDataBytes > 0 && len(p) > lim.MaxDataBytes {
 				status = http.StatusRequestEntityTooLarge
 			}
-			if isBatch {
-				err = &events.Error{Path: fmt.Sprintf("batch[%d].%s", i, pathOf(err)), Reason: reasonOf(err)}
+			// Validate's errors are all *events.Error naming a field.
+			var e *events.Error
+			if isBatch && errors.As(err, &e) {
+				err = &events.Error{Path: fmt.Sprintf("batch[%d].%s", i, e.Path), Reason: e.Reason}
 			}
 			return nil, status, err
 		}
 	}
 	return envs, http.StatusOK, nil
-}
-
-func pathOf(err error) string {
-	var e *events.Error
-	if errors.As(err, &e) {
-		return e.Path
-	}
-	return ""
-}
-
-func reasonOf(err error) string {
-	var e *events.Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return err.Error()
 }
 
 // stripInfo drops the "info" parameter Pusher SDKs may send (attributes to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,13 +39,11 @@ func AWS(l Lookup) (aws.Config, error) {
 	if u := l.Get("AWS_ENDPOINT_URL"); u != "" {
 		cfg.BaseEndpoint = aws.String(u)
 	}
-	if s := l.Get("AWS_MAX_ATTEMPTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return aws.Config{}, fmt.Errorf("AWS_MAX_ATTEMPTS %q must be a whole number of at least 1", s)
-		}
-		cfg.RetryMaxAttempts = n
+	n, err := l.Count("AWS_MAX_ATTEMPTS")
+	if err != nil {
+		return aws.Config{}, err
 	}
+	cfg.RetryMaxAttempts = n
 	switch {
 	case l.Get("AWS_CONTAINER_CREDENTIALS_FULL_URI") != "":
 		token := l.Get("AWS_CONTAINER_AUTHORIZATION_TOKEN")

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -36,6 +38,34 @@ func Map(m map[string]string) Lookup {
 func (l Lookup) Get(key string) string {
 	v, _ := l(key)
 	return strings.TrimSpace(v)
+}
+
+// Duration reads the setting key as a duration such as "100ms" or "2s";
+// unset is zero. The error names key and its value.
+func (l Lookup) Duration(key string) (time.Duration, error) {
+	s := l.Get(key)
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q is not a duration such as 100ms or 2s", key, s)
+	}
+	return d, nil
+}
+
+// Count reads the setting key as a whole number of at least 1; unset is
+// zero. The error names key and its value.
+func (l Lookup) Count(key string) (int, error) {
+	s := l.Get(key)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s %q must be a whole number of at least 1", key, s)
+	}
+	return n, nil
 }
 
 // Load returns the process environment, completed by the secret that

@@ -153,3 +153,30 @@ func TestLoadFromEnvironment(t *testing.T) {
 		t.Fatalf("BROADCAST_CONNECTION %q, ABLY_KEY from the secret: %v", conn, key == "appid.keyid:"+ablySecret)
 	}
 }
+
+// TestDurationAndCount: unset reads as zero, and a bad value's error names
+// the variable and the value.
+func TestDurationAndCount(t *testing.T) {
+	env := Map(map[string]string{"D": " 90m ", "BAD_D": "soon", "N": "3", "ZERO": "0", "BAD_N": "three"})
+	if d, err := env.Duration("D"); err != nil || d.Minutes() != 90 {
+		t.Errorf("Duration(D) = %v, %v; want 90m", d, err)
+	}
+	if n, err := env.Count("N"); err != nil || n != 3 {
+		t.Errorf("Count(N) = %d, %v; want 3", n, err)
+	}
+	if d, err := env.Duration("UNSET"); err != nil || d != 0 {
+		t.Errorf("Duration(UNSET) = %v, %v; want 0", d, err)
+	}
+	if n, err := env.Count("UNSET"); err != nil || n != 0 {
+		t.Errorf("Count(UNSET) = %d, %v; want 0", n, err)
+	}
+	for key, read := range map[string]func(string) error{
+		"BAD_D": func(k string) error { _, err := env.Duration(k); return err },
+		"BAD_N": func(k string) error { _, err := env.Count(k); return err },
+		"ZERO":  func(k string) error { _, err := env.Count(k); return err },
+	} {
+		if err := read(key); err == nil || !strings.Contains(err.Error(), key+" ") {
+			t.Errorf("%s: error %v does not name the variable", key, err)
+		}
+	}
+}

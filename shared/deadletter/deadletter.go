@@ -19,6 +19,9 @@ const (
 // maxReason keeps the reason attribute readable and well under SQS limits.
 const maxReason = 1024
 
+// attempts bounds how often an entry SQS failed on its side is sent.
+const attempts = 3
+
 // Letter is one poison item.
 type Letter struct {
 	// Body is the item as it arrived (an SQS body, a stream record as JSON).
@@ -36,9 +39,6 @@ type Letter struct {
 type Config struct {
 	// QueueURL is the dead-letter queue (BROADCAST_DLQ_URL).
 	QueueURL string
-	// Attempts bounds how often an entry SQS failed on its side is sent;
-	// default 3.
-	Attempts int
 }
 
 // Validate reports a missing queue URL.
@@ -60,9 +60,6 @@ func New(api sqsbatch.API, cfg Config) (*Sender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Attempts == 0 {
-		cfg.Attempts = 3
-	}
 	return &Sender{api: api, cfg: cfg}, nil
 }
 
@@ -75,7 +72,7 @@ func (s *Sender) Send(ctx context.Context, letters []Letter) []error {
 	for i, l := range letters {
 		msgs[i] = message(l)
 	}
-	errs := sqsbatch.Send(ctx, s.api, s.cfg.QueueURL, msgs, s.cfg.Attempts)
+	errs := sqsbatch.Send(ctx, s.api, s.cfg.QueueURL, msgs, attempts)
 	for i, err := range errs {
 		if err != nil {
 			errs[i] = fmt.Errorf("deadletter: %s %s to BROADCAST_DLQ_URL's queue: %w", letters[i].Source, letters[i].SourceID, err)

@@ -105,17 +105,14 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	return r, nil
 }
 
-// stripStage removes "/{stage}" from the front of a named stage's raw path.
+// stripStage removes "/{stage}" from the front of a named stage's raw path;
+// the path that was only the stage becomes "", which Request reads as "/".
 func stripStage(path, stage string) string {
 	if stage == "" || stage == "$default" {
 		return path
 	}
-	prefix := "/" + stage
-	if path == prefix {
-		return "/"
-	}
-	if strings.HasPrefix(path, prefix+"/") {
-		return path[len(prefix):]
+	if rest, ok := strings.CutPrefix(path, "/"+stage); ok && (rest == "" || rest[0] == '/') {
+		return rest
 	}
 	return path
 }

@@ -91,16 +91,14 @@ func (c Config) Validate() error {
 // IDEMPOTENCY_NAMESPACE from env (config.Load's in main) and validates
 // the result.
 func LoadConfig(env config.Lookup) (Config, error) {
+	ttl, err := env.Duration("IDEMPOTENCY_TTL")
+	if err != nil {
+		return Config{}, fmt.Errorf("idempotency: %w", err)
+	}
 	c := Config{
 		Table:     env.Get("IDEMPOTENCY_TABLE"),
+		TTL:       ttl,
 		Namespace: env.Get("IDEMPOTENCY_NAMESPACE"),
-	}
-	if s := env.Get("IDEMPOTENCY_TTL"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return Config{}, fmt.Errorf("idempotency: IDEMPOTENCY_TTL %q: %w", s, err)
-		}
-		c.TTL = d
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

@@ -9,19 +9,9 @@ import (
 // when all have returned. Workers take the next index as they free up, so
 // one slow request does not hold back a whole wave.
 func parallel(n, limit int, fn func(i int)) {
-	if n == 0 {
-		return
-	}
-	workers := min(n, max(limit, 1))
-	if workers == 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for range min(n, max(limit, 1)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)

@@ -2,7 +2,6 @@ package retry
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/heraldrt/herald/shared/config"
@@ -86,31 +85,24 @@ func (p Policy) ceiling(n int) time.Duration {
 // the defaults. The result is validated.
 func LoadPolicy(env config.Lookup) (Policy, error) {
 	var p Policy
-	durations := []struct {
+	var err error
+	for _, f := range []struct {
 		name string
 		to   *time.Duration
 	}{
 		{"BROADCAST_RETRY_BASE", &p.Base},
 		{"BROADCAST_RETRY_CAP", &p.Cap},
 		{"BROADCAST_RETRY_SAFETY_MARGIN", &p.SafetyMargin},
+	} {
+		if *f.to, err = env.Duration(f.name); err != nil {
+			return Policy{}, fmt.Errorf("retry: %w", err)
+		}
+		if *f.to < 0 {
+			return Policy{}, fmt.Errorf("retry: %s %v must be positive", f.name, *f.to)
+		}
 	}
-	for _, f := range durations {
-		s := env.Get(f.name)
-		if s == "" {
-			continue
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return Policy{}, fmt.Errorf("retry: %s %q: want a positive duration such as 100ms or 2s", f.name, s)
-		}
-		*f.to = d
-	}
-	if s := env.Get("BROADCAST_RETRY_MAX_ATTEMPTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return Policy{}, fmt.Errorf("retry: BROADCAST_RETRY_MAX_ATTEMPTS %q: want a whole number of at least 1", s)
-		}
-		p.MaxAttempts = n
+	if p.MaxAttempts, err = env.Count("BROADCAST_RETRY_MAX_ATTEMPTS"); err != nil {
+		return Policy{}, fmt.Errorf("retry: %w", err)
 	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, err
