@@ -97,8 +97,8 @@ func LoadPolicy(env config.Lookup) (Policy, error) {
 		if *f.to, err = env.Duration(f.name); err != nil {
 			return Policy{}, fmt.Errorf("retry: %w", err)
 		}
-		if *f.to < 0 {
-			return Policy{}, fmt.Errorf("retry: %s %v must be positive", f.name, *f.to)
+		if *f.to < 0 || *f.to == 0 && env.Get(f.name) != "" {
+			return Policy{}, fmt.Errorf("retry: %s %q must be a positive duration such as 100ms or 2s", f.name, env.Get(f.name))
 		}
 	}
 	if p.MaxAttempts, err = env.Count("BROADCAST_RETRY_MAX_ATTEMPTS"); err != nil {

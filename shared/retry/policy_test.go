@@ -23,6 +23,7 @@ func TestLoadPolicy(t *testing.T) {
 		{name: "one attempt turns retries off", env: map[string]string{"BROADCAST_RETRY_MAX_ATTEMPTS": "1"}, want: Policy{MaxAttempts: 1}},
 		{name: "not a duration", env: map[string]string{"BROADCAST_RETRY_BASE": "100"}, err: "BROADCAST_RETRY_BASE"},
 		{name: "negative duration", env: map[string]string{"BROADCAST_RETRY_CAP": "-1s"}, err: "BROADCAST_RETRY_CAP"},
+		{name: "zero duration", env: map[string]string{"BROADCAST_RETRY_BASE": "0s"}, err: "BROADCAST_RETRY_BASE"},
 		{name: "zero attempts", env: map[string]string{"BROADCAST_RETRY_MAX_ATTEMPTS": "0"}, err: "BROADCAST_RETRY_MAX_ATTEMPTS"},
 		{name: "not a count", env: map[string]string{"BROADCAST_RETRY_MAX_ATTEMPTS": "three"}, err: "BROADCAST_RETRY_MAX_ATTEMPTS"},
 		{name: "cap below base", env: map[string]string{"BROADCAST_RETRY_BASE": "2s", "BROADCAST_RETRY_CAP": "1s"}, err: "below the base"},
