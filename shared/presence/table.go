@@ -50,6 +50,7 @@ const maxBatchGet = 100
 type API interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
@@ -219,27 +220,31 @@ func (t *Table) Members(ctx context.Context, channel string) ([]string, error) {
 	return users, nil
 }
 
-// FirstDelivery records that the webhook request whose digest is id was
-// handled, and reports whether it was the first time: a provider's retry
-// of a request already handled reports false. The record lasts for the
-// table's TTL, far longer than Pusher's five minutes of retries.
-func (t *Table) FirstDelivery(ctx context.Context, id string) (bool, error) {
+// Seen reports whether the webhook request whose digest is id was
+// handled already (MarkSeen): a provider's retry of a request that went
+// through, which must change nothing.
+func (t *Table) Seen(ctx context.Context, id string) (bool, error) {
+	res, err := t.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(t.name),
+		Key:            key(seenPrefix+id, channelSort),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("presence: reading webhook %s from %s: %w", id, t.name, err)
+	}
+	return res.Item != nil && t.live(res.Item), nil
+}
+
+// MarkSeen records that the webhook request whose digest is id was
+// handled, for the table's TTL: far longer than providers retry (Pusher
+// five minutes, Ably's batches five minutes).
+func (t *Table) MarkSeen(ctx context.Context, id string) error {
 	item := key(seenPrefix+id, channelSort)
 	item[attrExpires] = t.expiry()
-	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(t.name),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#c)"),
-		ExpressionAttributeNames: map[string]string{"#c": attrChannel},
-	})
-	var cond *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &cond):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("presence: recording webhook %s in %s: %w", id, t.name, err)
+	if _, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.name), Item: item}); err != nil {
+		return fmt.Errorf("presence: recording webhook %s in %s: %w", id, t.name, err)
 	}
-	return true, nil
+	return nil
 }
 
 func key(channel, sort string) map[string]types.AttributeValue {

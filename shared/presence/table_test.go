@@ -164,16 +164,19 @@ func TestOccupiedManyChannels(t *testing.T) {
 	}
 }
 
-func TestFirstDelivery(t *testing.T) {
+func TestSeen(t *testing.T) {
 	ctx := context.Background()
 	tbl := newTable(t, nil)
-	for i, want := range []bool{true, false, false} {
-		got, err := tbl.FirstDelivery(ctx, "abc")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("delivery %d: first = %v, want %v", i+1, got, want)
-		}
+	if seen, err := tbl.Seen(ctx, "abc"); err != nil || seen {
+		t.Fatalf("Seen before MarkSeen = %v, %v", seen, err)
+	}
+	if err := tbl.MarkSeen(ctx, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	if seen, err := tbl.Seen(ctx, "abc"); err != nil || !seen {
+		t.Fatalf("Seen after MarkSeen = %v, %v", seen, err)
+	}
+	if seen, _ := tbl.Seen(ctx, "abd"); seen {
+		t.Errorf("another digest is seen")
 	}
 }
