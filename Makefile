@@ -9,7 +9,7 @@ export GOTOOLCHAIN ?= go1.27.3
 GO        ?= go
 NODE_DIR  := infra/node
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
-FUNCTIONS := QueueFunction StreamFunction PublishFunction AuthFunction
+FUNCTIONS := QueueFunction StreamFunction PublishFunction AuthFunction WebhookFunction
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
 # LogicalId -> package directory under functions/.
@@ -17,6 +17,7 @@ pkg_QueueFunction   := queue
 pkg_StreamFunction  := stream
 pkg_PublishFunction := publish
 pkg_AuthFunction    := auth
+pkg_WebhookFunction := webhook
 
 .PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps moto-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
 

@@ -23,6 +23,7 @@ var functions = map[string]string{
 	"StreamFunction":  "stream",
 	"PublishFunction": "publish",
 	"AuthFunction":    "auth",
+	"WebhookFunction": "webhook",
 }
 
 func templatePath(t *testing.T) string { return filepath.Join(testkit.RepoRoot(t), "template.yaml") }
@@ -279,6 +280,8 @@ func TestHTTPAPI(t *testing.T) {
 		"POST /broadcasting/user-auth":     "AuthFunction",
 		"POST /apps/{app_id}/events":       "PublishFunction",
 		"POST /apps/{app_id}/batch_events": "PublishFunction",
+		"POST /webhooks/pusher":            "WebhookFunction",
+		"POST /webhooks/ably":              "WebhookFunction",
 	}
 	if !mapsEqual(routes, want) {
 		t.Errorf("routes = %v, want %v", routes, want)
@@ -441,6 +444,13 @@ func unresolved(src []byte) []string {
 		return out
 	}
 	params, resources, conditions := names("Parameters"), names("Resources"), names("Conditions")
+	// SAM generates <LogicalId>Role for a function that names no Role.
+	res := get(root, "Resources")
+	for i := 0; res != nil && i+1 < len(res.Content); i += 2 {
+		if fn := res.Content[i+1]; get(fn, "Type") != nil && get(fn, "Type").Value == "AWS::Serverless::Function" && get(fn, "Properties", "Role") == nil {
+			resources[res.Content[i].Value+"Role"] = true
+		}
+	}
 	var errs []string
 	ref := func(kind, name string) {
 		if !params[name] && !resources[name] && !pseudo[name] {
