@@ -25,6 +25,9 @@ type AblyConfig struct {
 	// subscriptions, as with Ably's Pusher adapter. Messages published
 	// through the Ably API reach the app whose ID is the key's appId.
 	Key string
+	// WebhookURL, when set, receives the Ably app's webhooks as a signed,
+	// batched and enveloped Ably integration rule sends them.
+	WebhookURL string
 }
 
 // app is the Pusher app the key makes, as Ably's Pusher adapter sees it.
@@ -68,6 +71,12 @@ type Config struct {
 	DedupWindow time.Duration
 	// WriteTimeout bounds one frame write. Default 10 s.
 	WriteTimeout time.Duration
+	// WebhookURL, when set, receives the Pusher apps' webhooks, signed and
+	// batched as Pusher sends them (see webhooks.go).
+	WebhookURL string
+	// WebhookBatch is how long webhook events gather into one request.
+	// Default DefaultWebhookBatch.
+	WebhookBatch time.Duration
 
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
@@ -127,7 +136,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ActivityTimeout", c.ActivityTimeout}, {"PongTimeout", c.PongTimeout}, {"DedupWindow", c.DedupWindow}, {"WriteTimeout", c.WriteTimeout}} {
+	}{{"ActivityTimeout", c.ActivityTimeout}, {"PongTimeout", c.PongTimeout}, {"DedupWindow", c.DedupWindow}, {"WriteTimeout", c.WriteTimeout}, {"WebhookBatch", c.WebhookBatch}} {
 		if d.v < 0 {
 			return fmt.Errorf("server config: %s is negative", d.name)
 		}
@@ -162,6 +171,7 @@ func (c Config) withDefaults() Config {
 	def(&c.PongTimeout, DefaultPongTimeout)
 	def(&c.DedupWindow, DefaultDedupWindow)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.WebhookBatch, DefaultWebhookBatch)
 	defInt(&c.MaxPresenceMembers, DefaultMaxPresenceMembers)
 	defInt(&c.MaxEventBytes, DefaultMaxEventBytes)
 	defInt(&c.ClientEventsPerSecond, DefaultClientEventsPerSecond)

@@ -7,11 +7,17 @@
 // Ably account.
 //
 // It keeps everything in memory in one process: no clustering, no
-// persistence, no webhooks, no cache channels, no watchlists, no
+// persistence, no cache channels, no watchlists, no
 // subscription_count events, and only the ws transport (no HTTP fallback).
 // Production keeps using hosted Pusher or Ably; this package exists so that
 // code that works against it works against them, and so tests can exercise
 // the real client SDKs.
+//
+// With Config.WebhookURL it sends the Pusher apps' webhooks
+// (channel_occupied, channel_vacated, member_added, member_removed,
+// client_event), batched and signed as Pusher sends them; with
+// AblyConfig.WebhookURL, the Ably app's as a signed, batched, enveloped
+// Ably integration rule does (channel.lifecycle, channel.presence).
 //
 // Use:
 //

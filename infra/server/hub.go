@@ -23,6 +23,8 @@ type hub struct {
 	conns    map[string]*conn              // by socket id
 	channels map[string]*channelState      // occupied channels only
 	users    map[string]map[*conn]struct{} // signed-in user id -> connections
+
+	webhooks *webhooks // nil without a webhook URL
 }
 
 // channelState is one occupied channel.
@@ -119,12 +121,16 @@ func (h *hub) subscribe(c *conn, name string, pm *presenceMember) []byte {
 		}
 		m.conns++
 	}
+	if h.channels[name] == nil {
+		h.webhooks.add(whEvent{Name: whChannelOccupied, Channel: name})
+	}
 	h.channels[name] = ch
 	ch.subs[c] = struct{}{}
 	c.channels[name] = userID
 	c.enqueue(h.succeededFrameLocked(name))
 	if added != nil {
 		h.sendLocked(ch, eventFrame(name, evMemberAdded, mustJSON(added.wire()), ""), c)
+		h.webhooks.add(whEvent{Name: whMemberAdded, Channel: name, UserID: userID})
 	}
 	return nil
 }
@@ -154,11 +160,13 @@ func (h *hub) unsubscribeLocked(c *conn, name string) {
 			if m.conns <= 0 {
 				delete(ch.members, userID)
 				h.sendLocked(ch, eventFrame(name, evMemberRemoved, mustJSON(memberRemoved{UserID: userID}), ""), nil)
+				h.webhooks.add(whEvent{Name: whMemberRemoved, Channel: name, UserID: userID})
 			}
 		}
 	}
 	if len(ch.subs) == 0 {
 		delete(h.channels, name)
+		h.webhooks.add(whEvent{Name: whChannelVacated, Channel: name})
 	}
 }
 
@@ -217,6 +225,7 @@ func (h *hub) clientEvent(c *conn, name, event string, data json.RawMessage) boo
 	}
 	frame := encodeFrame(outFrame{Event: event, Channel: name, Data: data, UserID: userID})
 	h.sendLocked(ch, frame, c)
+	h.webhooks.add(whEvent{Name: whClientEvent, Channel: name, Event: event, Data: string(data), SocketID: c.socketID, UserID: userID})
 	return true
 }
 

@@ -55,6 +55,7 @@ func New(cfg Config) (*Server, error) {
 		s.ably = newAblyEndpoint(s, s.byID[app.ID], app.Key, app.Secret)
 	}
 	s.routes()
+	s.startWebhooks()
 	return s, nil
 }
 
