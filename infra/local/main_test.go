@@ -302,7 +302,7 @@ func TestInvokeUsage(t *testing.T) {
 		{[]string{"invoke", "QueueFunction"}, "-e <event.json> is required"},
 		{[]string{"invoke", "QueueFunction", "-e", filepath.Join(t.TempDir(), "absent.json")}, "reading the event"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
-		{[]string{"invoke", "Nope", "-e", "x.json"}, `no function "Nope": want one of QueueFunction, StreamFunction, PublishFunction, AuthFunction`},
+		{[]string{"invoke", "Nope", "-e", "x.json"}, `no function "Nope": want one of QueueFunction, StreamFunction, PublishFunction, AuthFunction, WebhookFunction`},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(tc.args, &out, &errOut)

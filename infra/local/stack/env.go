@@ -102,16 +102,22 @@ func newEnv(lookup config.Lookup, server, awsEndpoint string, res resources) *en
 		// PUBLISH_APP_SECRET; locally the same values as the embedded
 		// server's app, so one Pusher SDK configuration works against
 		// either.
-		"PUBLISH_APP_ID":        localAppID,
-		"PUBLISH_APP_KEY":       localAppKey,
-		"PUBLISH_MODE":          "queue",
-		"BROADCAST_QUEUE_URL":   res.QueueURL,
-		"BROADCAST_DLQ_URL":     res.DLQURL,
-		"BROADCAST_SECRET_ARN":  res.SecretARN,
-		"IDEMPOTENCY_TABLE":     IdempotencyTable,
-		"STREAM_TABLES":         localStreamTables,
-		"AWS_ACCESS_KEY_ID":     moto.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY": moto.SecretAccessKey,
+		"PUBLISH_APP_ID":       localAppID,
+		"PUBLISH_APP_KEY":      localAppKey,
+		"PUBLISH_MODE":         "queue",
+		"BROADCAST_QUEUE_URL":  res.QueueURL,
+		"BROADCAST_DLQ_URL":    res.DLQURL,
+		"BROADCAST_SECRET_ARN": res.SecretARN,
+		"IDEMPOTENCY_TABLE":    IdempotencyTable,
+		// Presence-aware delivery: the table the local WebhookFunction
+		// keeps from the embedded server's webhooks, its event bus, and
+		// where "unoccupied": "fallback" sends envelopes.
+		"PRESENCE_TABLE":         PresenceTable,
+		"HERALD_EVENT_BUS":       EventBusName,
+		"BROADCAST_FALLBACK_URL": res.FallbackURL,
+		"STREAM_TABLES":          localStreamTables,
+		"AWS_ACCESS_KEY_ID":      moto.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":  moto.SecretAccessKey,
 	}
 	local := localSecretValues()
 	e.resolved = func(key string) (string, bool) {

@@ -13,6 +13,7 @@ import (
 	"github.com/heraldrt/herald/functions/publish"
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/functions/stream"
+	"github.com/heraldrt/herald/functions/webhook"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/httpapi"
 )
@@ -28,10 +29,12 @@ type Functions struct {
 	// drives the same decoding path Lambda does.
 	Queue  lambda.Handler
 	Stream lambda.Handler
+	// Webhook serves POST /webhooks/pusher and /webhooks/ably.
+	Webhook http.Handler
 }
 
 // LogicalIDs are the functions' logical ids in template.yaml.
-var LogicalIDs = []string{"QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction"}
+var LogicalIDs = []string{"QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction", "WebhookFunction"}
 
 // Handler returns the Lambda handler of a function by its logical id in
 // template.yaml. The HTTP functions take API Gateway HTTP API (2.0) events.
@@ -45,6 +48,8 @@ func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
 		return newSharedHandler(httpapi.Handler(f.Auth)), nil
 	case "PublishFunction":
 		return newSharedHandler(httpapi.Handler(f.Publish)), nil
+	case "WebhookFunction":
+		return newSharedHandler(httpapi.Handler(f.Webhook)), nil
 	}
 	return nil, fmt.Errorf("no function %q: want one of %s", logicalID, strings.Join(LogicalIDs, ", "))
 }
@@ -82,6 +87,9 @@ func buildFunctions(ctx context.Context, env *env, log *slog.Logger) (Functions,
 
 	if f.Publish, err = publish.FromEnv(ctx, env.Lookup, publish.Deps{Driver: driver, Logger: log.With("function", "PublishFunction")}); err != nil {
 		return f, fmt.Errorf("PublishFunction: %w", err)
+	}
+	if f.Webhook, err = webhook.FromEnv(ctx, env.Lookup, webhook.Deps{Logger: log.With("function", "WebhookFunction")}); err != nil {
+		return f, fmt.Errorf("WebhookFunction: %w", err)
 	}
 	return f, nil
 }

@@ -52,6 +52,9 @@ type resources struct {
 	DLQURL, DLQARN     string
 	TopicARN, RuleARN  string
 	SecretARN          string
+	// FallbackURL is the fallback queue ("unoccupied": "fallback").
+	FallbackURL, FallbackARN string
+	FallbackDLQURL           string
 	// Streams maps each streamed table to its stream's ARN.
 	Streams map[string]string
 }
@@ -88,6 +91,9 @@ func create(ctx context.Context, c clients, visibility time.Duration) (resources
 		if t.stream {
 			r.Streams[t.name] = arn
 		}
+	}
+	if err := r.createPresence(ctx, c); err != nil {
+		return r, err
 	}
 	secret, _ := json.Marshal(localSecretValues())
 	out, err := c.secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
@@ -217,7 +223,7 @@ func find(ctx context.Context, c clients) (resources, error) {
 	for _, q := range []struct {
 		name     string
 		url, arn *string
-	}{{QueueName, &r.QueueURL, &r.QueueARN}, {DLQName, &r.DLQURL, &r.DLQARN}} {
+	}{{QueueName, &r.QueueURL, &r.QueueARN}, {DLQName, &r.DLQURL, &r.DLQARN}, {FallbackQueueName, &r.FallbackURL, &r.FallbackARN}} {
 		out, err := c.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q.name)})
 		if err != nil {
 			return r, fmt.Errorf("finding the queue %s: %w", q.name, err)

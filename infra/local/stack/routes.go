@@ -34,10 +34,15 @@ func (s *Stack) routes() {
 		{"AuthFunction", "OPTIONS /broadcasting/user-auth"},
 		{"PublishFunction", "POST /apps/{app_id}/events"},
 		{"PublishFunction", "POST /apps/{app_id}/batch_events"},
+		{"WebhookFunction", "POST /webhooks/pusher"},
+		{"WebhookFunction", "POST /webhooks/ably"},
 	} {
 		h := s.fns.Auth
-		if r.fn == "PublishFunction" {
+		switch r.fn {
+		case "PublishFunction":
 			h = s.fns.Publish
+		case "WebhookFunction":
+			h = s.fns.Webhook
 		}
 		m.Handle(r.route, newAPIGateway(r.fn, r.route, h, s.log))
 	}
@@ -56,6 +61,7 @@ func (s *Stack) routes() {
 	m.HandleFunc("POST /dev/users/{id}", s.devRenameUser)
 	m.HandleFunc("DELETE /dev/users/{id}", s.devDeleteUser)
 	m.HandleFunc("GET /dev/queues", s.devQueues)
+	m.HandleFunc("GET /dev/fallback", s.devFallback)
 	s.mux = m
 }
 

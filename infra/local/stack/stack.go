@@ -44,6 +44,8 @@ type Stack struct {
 	streams []*streamPoller
 	users   users
 	mux     *http.ServeMux
+	// fallback keeps what the page's Fallback panel shows.
+	fallback fallbacks
 
 	// life bounds what the functions run in the background (JWKS
 	// refreshes); it ends when Run returns.
@@ -180,9 +182,12 @@ func (s *Stack) newServer() (*server.Server, error) {
 			Secret: s.env.Get("PUSHER_APP_SECRET"),
 		}},
 		Logger: s.log.With("component", "server"),
+		// The server's webhooks go to the local WebhookFunction, as the
+		// dashboards' webhook settings send Pusher's and Ably's.
+		WebhookURL: "http://" + s.httpL.Addr().String() + "/webhooks/pusher",
 	}
 	if k := s.env.Get("ABLY_KEY"); k != "" {
-		cfg.Ably = &server.AblyConfig{Key: k}
+		cfg.Ably = &server.AblyConfig{Key: k, WebhookURL: "http://" + s.httpL.Addr().String() + "/webhooks/ably"}
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

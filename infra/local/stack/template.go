@@ -18,6 +18,15 @@ const (
 	OutboxTable = "Outbox"
 	// IdempotencyTable is template.yaml's IdempotencyTable.
 	IdempotencyTable = "Idempotency"
+	// PresenceTable is template.yaml's PresenceTable, kept by the local
+	// WebhookFunction from the embedded server's webhooks.
+	PresenceTable = "Presence"
+	// EventBusName is template.yaml's EventBus.
+	EventBusName = "herald"
+	// FallbackQueueName and FallbackDLQName are template.yaml's
+	// FallbackQueue and FallbackDeadLetterQueue.
+	FallbackQueueName = "herald-fallback"
+	FallbackDLQName   = "herald-fallback-dlq"
 
 	// QueueVisibilityTimeout is BroadcastQueue's VisibilityTimeout.
 	QueueVisibilityTimeout = 180 * time.Second

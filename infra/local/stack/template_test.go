@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/presence"
 )
 
 // node walks a template's mapping keys; nil when one is missing. Tags
@@ -133,6 +134,24 @@ func TestTemplateDrift(t *testing.T) {
 	check("BroadcastRule detail-type", value(node(res, "BroadcastRule", "Properties", "EventPattern", "detail-type").Content[0]), RuleDetailType)
 	check("BroadcastTopicSubscription RawMessageDelivery", value(node(res, "BroadcastTopicSubscription", "Properties", "RawMessageDelivery")), "false")
 
+	// Presence-aware delivery's resources.
+	fq := node(res, "FallbackQueue", "Properties")
+	check("FallbackQueue VisibilityTimeout", value(node(fq, "VisibilityTimeout")), seconds(QueueVisibilityTimeout))
+	check("FallbackQueue MessageRetentionPeriod", value(node(fq, "MessageRetentionPeriod")), strconv.Itoa(queueRetention))
+	check("FallbackQueue maxReceiveCount", value(node(fq, "RedrivePolicy", "maxReceiveCount")), strconv.Itoa(MaxReceiveCount))
+	check("FallbackDeadLetterQueue MessageRetentionPeriod", value(node(res, "FallbackDeadLetterQueue", "Properties", "MessageRetentionPeriod")), strconv.Itoa(dlqRetention))
+	pt := node(res, "PresenceTable", "Properties")
+	check("PresenceTable TTL attribute", value(node(pt, "TimeToLiveSpecification", "AttributeName")), presence.TTLAttribute)
+	var ptKeys []string
+	for _, k := range node(pt, "KeySchema").Content {
+		ptKeys = append(ptKeys, value(node(k, "AttributeName"))+" "+value(node(k, "KeyType")))
+	}
+	var localKeys []string
+	for _, k := range presence.CreateInput(PresenceTable).KeySchema {
+		localKeys = append(localKeys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	check("PresenceTable key schema", strings.Join(ptKeys, ", "), strings.Join(localKeys, ", "))
+
 	// What a default stack created in moto.
 	st := start(t, nil)
 	ctx := context.Background()
@@ -168,6 +187,26 @@ func TestTemplateDrift(t *testing.T) {
 	sort.Strings(services)
 	sort.Strings(want)
 	check("moto: BroadcastQueuePolicy senders", sortedJoin(want), sortedJoin(services))
+
+	fa, err := sqs.NewFromConfig(cfg).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(st.res.FallbackURL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("moto: FallbackQueue VisibilityTimeout", value(node(fq, "VisibilityTimeout")), fa.Attributes["VisibilityTimeout"])
+	check("moto: FallbackQueue MessageRetentionPeriod", value(node(fq, "MessageRetentionPeriod")), fa.Attributes["MessageRetentionPeriod"])
+	if !strings.Contains(fa.Attributes["RedrivePolicy"], FallbackDLQName) {
+		t.Errorf("moto: FallbackQueue redrive %s, want to %s", fa.Attributes["RedrivePolicy"], FallbackDLQName)
+	}
+	pd, err := dynamodb.NewFromConfig(cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(PresenceTable)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var motoKeys []string
+	for _, k := range pd.Table.KeySchema {
+		motoKeys = append(motoKeys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	check("moto: PresenceTable key schema", strings.Join(ptKeys, ", "), strings.Join(motoKeys, ", "))
 
 	db := dynamodb.NewFromConfig(cfg)
 	for _, s := range tables {
