@@ -119,7 +119,7 @@ func (s *Store) Check(ctx context.Context) error {
 	}
 	_, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.cfg.Table),
-		Key:                      map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: "herald#check"}},
+		Key:                      record{attrID: str("herald#check")},
 		ProjectionExpression:     aws.String("#id"),
 		ExpressionAttributeNames: map[string]string{"#id": attrID},
 	})
@@ -164,9 +164,7 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	}
 	if !until.After(now) {
 		// A claim born expired protects nothing; the invocation is over.
-		for i := range out {
-			out[i] = Unavailable
-		}
+		// Every status is still the zero Unavailable.
 		return out, &Error{Op: "claim", Table: s.cfg.Table, Key: keys[0], Failed: len(keys), Temporary: true, Err: context.DeadlineExceeded}
 	}
 	// The record's TTL must not end the claim early: a TTL shorter than
@@ -272,7 +270,8 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 
 // classify says what a stored record means at now: Completed or InProgress
 // while it lasts, Unavailable when there is none or it expired (the key may
-// be claimed).
+// be claimed). now is this host's clock and the record's times another's:
+// skew of milliseconds shifts when an abandoned claim is reclaimable.
 func classify(item record, now time.Time) Status {
 	if len(item) == 0 {
 		return Unavailable
