@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -151,10 +152,7 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 			}
 		}
 	}
-	base := it.MessageID
-	if base == "" {
-		base = it.ID
-	}
+	base := cmp.Or(it.MessageID, it.ID)
 	out := make([]broadcast.Message, 0, len(envs))
 	for i := range envs {
 		// Envelopes of one item share its identity; each needs its own, or
