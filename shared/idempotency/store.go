@@ -474,18 +474,15 @@ func (s *Store) uniqueIDs(keys []string) (ids []string, first []int) {
 
 // errorOf sums up per-key failures as one *Error, nil when there are none.
 func (s *Store) errorOf(op string, keys []string, errs []error) error {
-	var e *Error
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		if e == nil {
-			e = &Error{Op: op, Table: s.cfg.Table, Key: keys[i], Err: err, Temporary: temporary(err)}
-		}
-		e.Failed++
-	}
-	if e == nil {
+	i := slices.IndexFunc(errs, func(err error) bool { return err != nil })
+	if i < 0 {
 		return nil
+	}
+	e := &Error{Op: op, Table: s.cfg.Table, Key: keys[i], Err: errs[i], Temporary: temporary(errs[i])}
+	for _, err := range errs[i:] {
+		if err != nil {
+			e.Failed++
+		}
 	}
 	return e
 }
