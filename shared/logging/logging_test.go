@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
 func TestNewAttachesRequestID(t *testing.T) {
@@ -40,5 +42,20 @@ func TestNewAttachesRequestID(t *testing.T) {
 	}
 	if !strings.Contains(lines[0], `message="broadcast sent"`) && !strings.Contains(lines[0], `"message":"broadcast sent"`) {
 		t.Errorf("line %q", lines[0])
+	}
+}
+
+func TestInitBuildsFromTheEnvironment(t *testing.T) {
+	prevDefault := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prevDefault) })
+	t.Setenv("BROADCAST_CONNECTION", "log")
+	got := Init("test", func(_ context.Context, env config.Lookup, log *slog.Logger) (string, error) {
+		if log != slog.Default() {
+			t.Error("build's logger is not slog's default")
+		}
+		return env.Get("BROADCAST_CONNECTION"), nil
+	})
+	if got != "log" {
+		t.Fatalf("Init = %q, want the handler build made from BROADCAST_CONNECTION", got)
 	}
 }

@@ -4,7 +4,7 @@ package main
 
 import (
 	"context"
-	"os"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -14,18 +14,8 @@ import (
 )
 
 func main() {
-	log := logging.New()
-	ctx := context.Background()
-	env, err := config.Load(ctx)
-	if err != nil {
-		// An init failure: Lambda reports it and retries the cold start.
-		log.Error("queue: configuration", "error", err)
-		os.Exit(1)
-	}
-	h, err := queue.FromEnv(ctx, env, queue.Deps{Logger: log})
-	if err != nil {
-		log.Error("queue: configuration", "error", err)
-		os.Exit(1)
-	}
+	h := logging.Init("queue", func(ctx context.Context, env config.Lookup, log *slog.Logger) (*queue.Handler, error) {
+		return queue.FromEnv(ctx, env, queue.Deps{Logger: log})
+	})
 	lambda.Start(h) // h.Invoke: only each record's messageId and body are decoded
 }

@@ -5,7 +5,7 @@ package main
 
 import (
 	"context"
-	"os"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -15,18 +15,8 @@ import (
 )
 
 func main() {
-	log := logging.New()
-	ctx := context.Background()
-	env, err := config.Load(ctx)
-	if err != nil {
-		// An init failure: Lambda reports it and retries the cold start.
-		log.Error("stream: configuration", "error", err)
-		os.Exit(1)
-	}
-	h, err := stream.FromEnv(ctx, env, stream.Deps{Logger: log})
-	if err != nil {
-		log.Error("stream: configuration", "error", err)
-		os.Exit(1)
-	}
+	h := logging.Init("stream", func(ctx context.Context, env config.Lookup, log *slog.Logger) (*stream.Handler, error) {
+		return stream.FromEnv(ctx, env, stream.Deps{Logger: log})
+	})
 	lambda.Start(h.Handle)
 }
