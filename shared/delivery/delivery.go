@@ -177,13 +177,7 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 // otherwise Delivered.
 //
 // Temporary is the driver's answer (broadcast.IsTemporary), taken where the
-// failure happened; Settle decides nothing of its own. Failures that are
-// not the item's fault are temporary there: an ended context (the
-// invocation is going away), and a provider's refusal of herald's account
-// rather than of the message (401, 403: wrong credentials, a disabled app, a
-// spent quota). A misconfigured deployment then fails invocations, which
-// alarms, and the queue's redrive policy decides, instead of every event
-// being dead-lettered as if it were bad.
+// failure happened; Settle decides nothing of its own.
 func (b *Batch) Settle(err error) []Outcome {
 	out := append([]Outcome(nil), b.Outcomes...)
 	if err == nil {

@@ -69,22 +69,17 @@ func (t *Trigger) Run(ctx context.Context, items []Item) ([]Result, error) {
 	}
 	outcomes := Deliver(ctx, t.Driver, items)
 	res := make([]Result, len(items))
-	firstRetry, retries := len(items), 0
-	for i, o := range outcomes {
-		res[i].Outcome = o
-		if o.Status == Retry {
-			firstRetry = min(firstRetry, i)
-			retries++
-		}
-	}
+	retries := 0
 	var poison []int
 	for i, o := range outcomes {
+		res[i].Outcome = o
 		switch o.Status {
 		case Retry:
+			retries++
 			res[i].Failed = true
 			t.Log.WarnContext(ctx, "broadcast failed, will retry", t.attrs(items[i], "reason", o.Reason)...)
 		case Poison:
-			if t.Ordered && i > firstRetry && items[i].ID != "" {
+			if t.Ordered && retries > 0 && items[i].ID != "" {
 				t.Log.WarnContext(ctx, "poison "+t.Noun+" after a "+t.Noun+" to retry; it is dead-lettered when the source delivers it again", t.attrs(items[i], "reason", o.Reason)...)
 				continue
 			}
