@@ -79,9 +79,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // the order of messages is kept.
 func Send(ctx context.Context, api API, queueURL string, msgs []Message, attempts int) []error {
 	errs := make([]error, len(msgs))
-	if attempts < 1 {
-		attempts = 1
-	}
+	attempts = max(attempts, 1)
 	pending := make([]int, 0, len(msgs))
 	for i, m := range msgs {
 		if m.Size() > MaxBytes {
