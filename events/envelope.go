@@ -255,13 +255,10 @@ func jsonKind(goKind string) string {
 	return "a number"
 }
 
-// kindName names the kind of a JSON value found.
+// kindName names the kind of a JSON value found; jsontext names strings,
+// numbers and null alike.
 func kindName(k jsontext.Kind) string {
 	switch k {
-	case '"':
-		return "string"
-	case '0':
-		return "number"
 	case '{':
 		return "object"
 	case '[':
@@ -269,7 +266,7 @@ func kindName(k jsontext.Kind) string {
 	case 't', 'f':
 		return "boolean"
 	}
-	return "null"
+	return k.String()
 }
 
 // otherMembers lists the names of body's top-level members besides except,
