@@ -310,11 +310,7 @@ func (s *Store) prefetch(ctx context.Context, ids []string, pending []int, out [
 				return
 			}
 			for _, item := range got.Responses[s.cfg.Table] {
-				id := stringOf(item[attrID])
-				if id == "" {
-					continue
-				}
-				if i, ok := byID[id]; ok {
+				if i, ok := byID[stringOf(item[attrID])]; ok {
 					out[i] = classify(item, now)
 				}
 			}
