@@ -96,22 +96,17 @@ type Batch struct {
 func Plan(items []Item, lim broadcast.Limits) *Batch {
 	parsed := make([][]broadcast.Message, len(items))
 	errs := make([]error, len(items))
-	parse := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			parsed[i], errs[i] = messages(items[i], lim)
-		}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(items)/parallelItems))
+	per := (len(items) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(items); lo += per {
+		wg.Go(func() {
+			for i := lo; i < min(lo+per, len(items)); i++ {
+				parsed[i], errs[i] = messages(items[i], lim)
+			}
+		})
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(items)/parallelItems)
-	if workers > 1 {
-		var wg sync.WaitGroup
-		per := (len(items) + workers - 1) / workers
-		for lo := 0; lo < len(items); lo += per {
-			wg.Go(func() { parse(lo, min(lo+per, len(items))) })
-		}
-		wg.Wait()
-	} else {
-		parse(0, len(items))
-	}
+	wg.Wait()
 
 	b := &Batch{Outcomes: make([]Outcome, len(items)), Messages: make([]broadcast.Message, 0, len(items)), Owner: make([]int, 0, len(items))}
 	for i, msgs := range parsed {
