@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/idempotency"
@@ -115,10 +116,8 @@ func (d *Idempotent) Broadcast(ctx context.Context, msgs []broadcast.Message) er
 			d.log.WarnContext(ctx, "idempotency: failed messages not released; their retry waits for the claim to expire", "error", err)
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return &broadcast.BatchError{Errs: errs}
-		}
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return &broadcast.BatchError{Errs: errs}
 	}
 	return nil
 }

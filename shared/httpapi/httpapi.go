@@ -74,7 +74,7 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		}
 	}
 
-	r, err := http.NewRequestWithContext(withEvent(ctx, &ev), method, u.String(), bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(context.WithValue(ctx, eventKey{}, &ev), method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/heraldrt/herald/shared/broadcast"
@@ -108,10 +109,8 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 			batch = append(batch, msgs[i])
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return &broadcast.BatchError{Errs: errs}
-		}
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return &broadcast.BatchError{Errs: errs}
 	}
 	return nil
 }
