@@ -130,14 +130,6 @@ func (s *Store) Check(ctx context.Context) error {
 	return nil
 }
 
-// Table returns the table's name, "" for the off store.
-func (s *Store) Table() string {
-	if s == nil {
-		return ""
-	}
-	return s.cfg.Table
-}
-
 // Claim decides, for each key, whether the caller may broadcast it; the
 // result has one Status per key, in order. Keys claimed here expire at ctx's
 // deadline (the invocation's end), so a claim whose holder died is claimable
