@@ -1,4 +1,4 @@
-package logging
+package lambdamain
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-func TestNewAttachesRequestID(t *testing.T) {
+func TestLoggerAttachesRequestID(t *testing.T) {
 	// The handler writes to the os.Stdout it finds when built.
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -19,7 +19,7 @@ func TestNewAttachesRequestID(t *testing.T) {
 	}
 	stdout, prevDefault := os.Stdout, slog.Default()
 	os.Stdout = w
-	logger := New()
+	logger := Logger()
 	os.Stdout = stdout
 	t.Cleanup(func() { slog.SetDefault(prevDefault) })
 
