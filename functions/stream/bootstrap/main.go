@@ -1,22 +1,22 @@
-// Command bootstrap is the StreamFunction's Lambda entry point: it reads
-// the configuration once, at init, and serves DynamoDB stream events with
-// stream.Handler.
+// Command bootstrap is the StreamFunction's Lambda entry point: it builds
+// the handler once per cold start and serves DynamoDB stream events with it.
 package main
 
 import (
 	"context"
 	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/heraldrt/herald/functions/stream"
 	"github.com/heraldrt/herald/shared/config"
-	"github.com/heraldrt/herald/shared/logging"
+	"github.com/heraldrt/herald/shared/lambdamain"
 )
 
 func main() {
-	h := logging.Init("stream", func(ctx context.Context, env config.Lookup, log *slog.Logger) (*stream.Handler, error) {
-		return stream.FromEnv(ctx, env, stream.Deps{Logger: log})
+	lambdamain.Start("stream", func(ctx context.Context, env config.Lookup, log *slog.Logger) (any, error) {
+		h, err := stream.FromEnv(ctx, env, stream.Deps{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	})
-	lambda.Start(h.Handle)
 }

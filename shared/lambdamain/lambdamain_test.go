@@ -1,4 +1,4 @@
-package logging
+package lambdamain
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/heraldrt/herald/shared/config"
 )
 
-func TestNewAttachesRequestID(t *testing.T) {
+func TestLoggerAttachesRequestID(t *testing.T) {
 	// The handler writes to the os.Stdout it finds when built.
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -21,7 +21,7 @@ func TestNewAttachesRequestID(t *testing.T) {
 	}
 	stdout, prevDefault := os.Stdout, slog.Default()
 	os.Stdout = w
-	logger := New()
+	logger := Logger()
 	os.Stdout = stdout
 	t.Cleanup(func() { slog.SetDefault(prevDefault) })
 
@@ -45,17 +45,18 @@ func TestNewAttachesRequestID(t *testing.T) {
 	}
 }
 
-func TestInitBuildsFromTheEnvironment(t *testing.T) {
+func TestLoadBuildsFromTheEnvironment(t *testing.T) {
 	prevDefault := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prevDefault) })
 	t.Setenv("BROADCAST_CONNECTION", "log")
-	got := Init("test", func(_ context.Context, env config.Lookup, log *slog.Logger) (string, error) {
-		if log != slog.Default() {
-			t.Error("build's logger is not slog's default")
+	log := Logger()
+	got, err := load(t.Context(), func(_ context.Context, env config.Lookup, l *slog.Logger) (any, error) {
+		if l != log {
+			t.Error("build is not given the bootstrap's logger")
 		}
 		return env.Get("BROADCAST_CONNECTION"), nil
-	})
-	if got != "log" {
-		t.Fatalf("Init = %q, want the handler build made from BROADCAST_CONNECTION", got)
+	}, log)
+	if err != nil || got != "log" {
+		t.Fatalf("load = %v, %v; want the handler build made from BROADCAST_CONNECTION", got, err)
 	}
 }
