@@ -114,6 +114,14 @@ func WithSecret(ctx context.Context, base Lookup, client SecretsClient) (Lookup,
 	}, nil
 }
 
+// SecretsClient is the part of Secrets Manager Load needs;
+// *secretsmanager.Client implements it.
+type SecretsClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+var _ SecretsClient = (*secretsmanager.Client)(nil)
+
 // parseSecret decodes the secret's JSON object. Its errors say where the
 // object is wrong, never what it holds.
 func parseSecret(s string) (map[string]string, error) {
