@@ -1,33 +1,21 @@
-// Command bootstrap is the WebhookFunction's Lambda entry point: it reads
-// the configuration once, at init, and serves POST /webhooks/pusher and
-// POST /webhooks/ably behind API Gateway's HTTP API (payload format 2.0).
+// Command bootstrap is the WebhookFunction's Lambda entry point: it builds
+// the handler once per cold start and serves the provider webhooks
+// (POST /webhooks/pusher, /webhooks/ably) behind the HTTP API.
 package main
 
 import (
 	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"log/slog"
 
 	"github.com/heraldrt/herald/functions/webhook"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
-	"github.com/heraldrt/herald/shared/logging"
+	"github.com/heraldrt/herald/shared/lambdamain"
 )
 
 func main() {
-	log := logging.New()
-	ctx := context.Background()
-	env, err := config.Load(ctx)
-	if err != nil {
-		// An init failure: Lambda reports it and retries the cold start.
-		log.Error("webhook: configuration", "error", err)
-		os.Exit(1)
-	}
-	h, err := webhook.FromEnv(ctx, env, webhook.Deps{Logger: log})
-	if err != nil {
-		log.Error("webhook: configuration", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(httpapi.Handler(h))
+	lambdamain.Start("webhook", func(ctx context.Context, env config.Lookup, log *slog.Logger) (any, error) {
+		h, err := webhook.FromEnv(ctx, env, webhook.Deps{Logger: log})
+		return httpapi.Handler(h), err
+	})
 }
