@@ -98,19 +98,28 @@ func (s *Stack) devSendEmail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "to: "+err.Error())
 		return
 	}
-	res, err := s.SendEmail(r.Context(), in.To, in.Subject, in.Body)
+	res, id, err := s.sendEmail(r.Context(), in.To, in.Subject, in.Body)
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message_id": res, "queue": queueName(s.env.Get("BROADCAST_QUEUE_URL")), "channel": inbox})
+	writeJSON(w, http.StatusOK, map[string]string{"message_id": res, "id": id, "queue": queueName(s.env.Get("BROADCAST_QUEUE_URL")), "channel": inbox})
 }
 
 // SendEmail queues an EmailSent envelope for user to and returns the SQS
-// message id.
+// message id. When the user has no tab subscribed to their channel, the
+// QueueFunction sends it to the fallback queue instead ("unoccupied":
+// "fallback").
 func (s *Stack) SendEmail(ctx context.Context, to, subject, body string) (string, error) {
+	msgID, _, err := s.sendEmail(ctx, to, subject, body)
+	return msgID, err
+}
+
+// sendEmail is SendEmail, returning the envelope's id too.
+func (s *Stack) sendEmail(ctx context.Context, to, subject, body string) (msgID, envID string, err error) {
 	var id [16]byte
 	rand.Read(id[:])
+	envID = "email-" + hex.EncodeToString(id[:])
 	env := map[string]any{
 		"name":     EmailEvent,
 		"channels": []string{UserChannelPrefix + to},
@@ -120,20 +129,20 @@ func (s *Stack) SendEmail(ctx context.Context, to, subject, body string) (string
 			"from":    "Admin",
 			"sent_at": time.Now().UTC().Format(time.RFC3339Nano),
 		},
-		"id": "email-" + hex.EncodeToString(id[:]),
+		"id": envID,
 	}
 	b, err := json.Marshal(env)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	out, err := s.aws.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(s.env.Get("BROADCAST_QUEUE_URL")),
 		MessageBody: aws.String(string(b)),
 	})
 	if err != nil {
-		return "", fmt.Errorf("SendMessage to the broadcast queue: %w", err)
+		return "", "", fmt.Errorf("SendMessage to the broadcast queue: %w", err)
 	}
-	return aws.ToString(out.MessageId), nil
+	return aws.ToString(out.MessageId), envID, nil
 }
 
 func queueName(url string) string { return url[strings.LastIndex(url, "/")+1:] }

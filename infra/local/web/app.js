@@ -86,10 +86,70 @@
       explain('Admin: SendMessage put an EmailSent envelope for ' + r.channel +
         ' on the SQS queue ' + r.queue + ' (message ' + r.message_id.slice(0, 8) +
         '…). The QueueFunction picks it up and broadcasts it.');
+      setSendStatus('sent', 'Sent to ' + nameOf(to) + '.');
+      watchFallback(r.id, to);
     }).catch(function (err) {
       explain('Admin: sending failed: ' + err.message);
     }).finally(function () { button.disabled = false; });
   });
+
+  function nameOf(id) { return users[id] ? users[id].name : '#' + id; }
+
+  function setSendStatus(state, text) {
+    var p = $('send-status');
+    p.setAttribute('data-state', state);
+    p.textContent = text;
+  }
+
+  // --- fallback panel -----------------------------------------------------
+
+  // fallbacks are the BroadcastUndelivered messages /dev/fallback took from
+  // the fallback queue, newest first.
+  var fallbacks = [];
+
+  function renderFallback() {
+    var ul = $('fallback-list');
+    ul.innerHTML = '';
+    if (!fallbacks.length) ul.appendChild(el('li', { class: 'empty' }, 'Nothing fell back yet.'));
+    fallbacks.forEach(function (f) {
+      var b = f.body || {};
+      var env = b.envelope || {};
+      var data = env.data || {};
+      var li = el('li', { 'data-envelope-id': env.id || '' });
+      li.appendChild(el('b', {}, (b.event || 'message') + ' '));
+      li.appendChild(document.createTextNode((env.name || '') + (data.subject ? ' “' + data.subject + '”' : '') + ' for '));
+      li.appendChild(el('code', {}, (b.channels || []).join(', ')));
+      li.appendChild(el('small', {}, ' · ' + new Date(f.received_at).toLocaleTimeString()));
+      ul.appendChild(li);
+    });
+  }
+
+  function loadFallback() {
+    return getJSON('/dev/fallback').then(function (r) {
+      fallbacks = r.messages || [];
+      renderFallback();
+      return fallbacks;
+    });
+  }
+
+  // watchFallback looks for the email in the fallback queue for a while:
+  // when it is there, the user had no subscribed tab.
+  function watchFallback(id, to) {
+    var until = Date.now() + 15000;
+    (function poll() {
+      loadFallback().then(function (list) {
+        var hit = list.some(function (f) { return f.body && f.body.envelope && f.body.envelope.id === id; });
+        if (hit) {
+          var text = nameOf(to) + ' is offline: the email went to the fallback queue';
+          setSendStatus('offline', text + '.');
+          explain(text + ' (BroadcastUndelivered in herald-fallback; the presence table said ' +
+            cfg.userChannelPrefix + to + ' had no subscriber).');
+          return;
+        }
+        if (Date.now() < until) setTimeout(poll, 500);
+      }).catch(function (err) { explain('Fallback queue: ' + err.message); });
+    })();
+  }
 
   // writeUser runs one Users table write and explains where its stream
   // record goes; the broadcast that follows updates the panel.
@@ -315,6 +375,7 @@
     renderUsers();
     renderOnline(null);
     renderInbox();
+    loadFallback().catch(function () {});
     document.body.setAttribute('data-ready', 'true');
     var want = new URLSearchParams(location.search).get('user');
     cfg.users.forEach(function (u) { if (u.id === want) login(u); });

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldrt/herald/infra/testkit"
+)
+
+type fallbackResult struct {
+	DeliveredOnline string   `json:"delivered_online"`
+	Status          string   `json:"status"`
+	Explain         string   `json:"explain"`
+	Fallback        []string `json:"fallback"`
+	AliceInbox      []string `json:"alice_inbox"`
+	Screenshot      string   `json:"screenshot"`
+}
+
+// TestFallbackInBrowser is presence-aware delivery end to end in headless
+// Chromium, once per driver: the embedded server's webhooks (Pusher's, or
+// Ably-shaped in ably mode) reach the local WebhookFunction and keep the
+// presence table; an email with "unoccupied": "fallback" to a user whose
+// tab is closed lands in the fallback queue, and the page says so.
+func TestFallbackInBrowser(t *testing.T) {
+	chromium := testkit.Chromium()
+	if chromium == "" {
+		t.Fatal("CHROMIUM NOT FOUND: install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM to a Chromium binary.")
+	}
+	for _, connection := range []string{"pusher", "ably"} {
+		t.Run(connection, func(t *testing.T) {
+			st := startStack(t, map[string]string{"BROADCAST_CONNECTION": connection})
+			shot := filepath.Join(artifactDir(t), "demo-fallback-"+connection+".png")
+			os.Remove(shot)
+			out := testkit.RunNode(t, 3*time.Minute, []string{
+				"BASE_URL=" + st.URLs().HTTP,
+				"CHROMIUM=" + chromium,
+				"SCREENSHOT=" + shot,
+				"TIMEOUT_MS=30000",
+			}, filepath.Join(testkit.RepoRoot(t), "infra", "node", "scripts", "e2e-fallback.js"))
+			lines := testkit.Lines(out)
+			if len(lines) == 0 {
+				t.Fatal("the browser script printed nothing")
+			}
+			var r fallbackResult
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+				t.Fatalf("browser script output %q: %v", out, err)
+			}
+			if !strings.HasPrefix(r.Status, "Bob is offline: the email went to the fallback queue") {
+				t.Errorf("send status %q", r.Status)
+			}
+			if len(r.Fallback) == 0 || !strings.Contains(r.Fallback[0], "BroadcastUndelivered") {
+				t.Errorf("Fallback panel %q, want a BroadcastUndelivered first", r.Fallback)
+			}
+			if r.DeliveredOnline == "" || len(r.AliceInbox) == 0 {
+				t.Errorf("online deliveries: Bob's %q, Alice's inbox %q", r.DeliveredOnline, r.AliceInbox)
+			}
+			if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+				t.Errorf("screenshot %s: %v", shot, err)
+			}
+			t.Logf("%s: %s; fallback panel %q; screenshot %s", connection, r.Status, r.Fallback, shot)
+		})
+	}
+}
