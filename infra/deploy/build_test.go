@@ -17,9 +17,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/presence"
 	"github.com/heraldrt/herald/shared/signature"
 )
 
@@ -256,6 +258,42 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			},
 		},
 	}
+	// The WebhookFunction keeps a presence table in moto; no bus is set,
+	// so it forwards nothing.
+	ddb := dynamodb.NewFromConfig(testkit.AWSConfig(motoSrv))
+	presenceName := testkit.UniqueName(t, "presence")
+	if _, err := ddb.CreateTable(context.Background(), presence.CreateInput(presenceName)); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, struct {
+		name     string
+		function string
+		env      []string
+		event    func(t *testing.T) []byte
+		check    func(t *testing.T, out []byte)
+	}{
+		name:     "WebhookFunction",
+		function: "WebhookFunction",
+		env:      append([]string{"PUSHER_APP_KEY=" + publishKey, "PUSHER_APP_SECRET=" + publishSecret, "PRESENCE_TABLE=" + presenceName}, motoSrv.Env()...),
+		event:    func(t *testing.T) []byte { return readSample(t, "http-webhook-pusher.json") },
+		check: func(t *testing.T, out []byte) {
+			var resp events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("answer %s (%v), want 200", out, err)
+			}
+			tbl, err := presence.New(presence.Config{Name: presenceName}, ddb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			occ, err := tbl.Occupied(context.Background(), []string{"private-App.Models.User.42"})
+			if err != nil || !occ["private-App.Models.User.42"] {
+				t.Errorf("occupancy %v (%v): the webhook did not reach the table", occ, err)
+			}
+			if m, err := tbl.Members(context.Background(), "presence-online"); err != nil || !slices.Equal(m, []string{"42"}) {
+				t.Errorf("members %v (%v), want [42]", m, err)
+			}
+		},
+	})
 	// One after another: the machine is small and each emulator runs a
 	// whole function.
 	for _, c := range cases {
