@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"fmt"
 	"regexp"
 )
 
@@ -28,14 +27,6 @@ func (c *checker) lookup(name string) (binding, bool) {
 	return binding{}, false
 }
 
-func errorf(n *node, format string, args ...any) error {
-	return &Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...)}
-}
-
-func unsupportedf(n *node, format string, args ...any) error {
-	return &Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
-}
-
 func noOverload(n *node, name string, args ...*Type) error {
 	s := ""
 	for i, a := range args {
@@ -44,7 +35,7 @@ func noOverload(n *node, name string, args ...*Type) error {
 		}
 		s += a.String()
 	}
-	return errorf(n, "found no matching overload for '%s' applied to '(%s)'", name, s)
+	return errorAt(n.pos, "found no matching overload for '%s' applied to '(%s)'", name, s)
 }
 
 func (c *checker) check(n *node) error {
@@ -54,7 +45,7 @@ func (c *checker) check(n *node) error {
 	case opIdent:
 		b, ok := c.lookup(n.name)
 		if !ok {
-			return errorf(n, "undeclared reference to '%s'", n.name)
+			return errorAt(n.pos, "undeclared reference to '%s'", n.name)
 		}
 		n.slot, n.typ = b.slot, b.typ
 	case opList:
@@ -77,7 +68,7 @@ func (c *checker) check(n *node) error {
 				continue
 			}
 			if !a.typ.is(KindString, KindDyn) {
-				return unsupportedf(a, "map keys of type %s are not supported, only strings", a.typ)
+				return unsupportedAt(a.pos, "map keys of type %s are not supported, only strings", a.typ)
 			}
 			ks = append(ks, a.typ)
 		}
@@ -116,7 +107,7 @@ func (c *checker) check(n *node) error {
 				return err
 			}
 			if !a.typ.is(KindBool, KindDyn) {
-				return errorf(a, "expected type 'bool' but found '%s'", a.typ)
+				return errorAt(a.pos, "expected type 'bool' but found '%s'", a.typ)
 			}
 		}
 		n.typ = Bool
@@ -164,7 +155,7 @@ func selectType(n *node, t *Type) (*Type, error) {
 	case t.Kind == KindMap && t.Key.is(KindString, KindDyn):
 		return t.Elem, nil
 	}
-	return nil, errorf(n, "type '%s' does not support field selection", t)
+	return nil, errorAt(n.pos, "type '%s' does not support field selection", t)
 }
 
 func (c *checker) checkIndex(n *node) error {
@@ -175,7 +166,7 @@ func (c *checker) checkIndex(n *node) error {
 	}
 	t, i := n.args[0].typ, n.args[1].typ
 	if i.Kind == KindNull && n.args[1].op == opLit {
-		return errorf(n.args[1], "invalid qualifier type: null")
+		return errorAt(n.args[1].pos, "invalid qualifier type: null")
 	}
 	switch t.Kind {
 	case KindDyn:
@@ -272,7 +263,7 @@ var macros = map[string]int{"all": 2, "exists": 2, "exists_one": 2, "filter": 2,
 func (c *checker) checkCall(n *node) error {
 	if !n.recv && n.name == "has" {
 		if len(n.args) != 1 || n.args[0].op != opSelect {
-			return errorf(n, "invalid argument to has() macro")
+			return errorAt(n.pos, "invalid argument to has() macro")
 		}
 		sel := n.args[0]
 		if err := c.check(sel.args[0]); err != nil {
@@ -286,19 +277,19 @@ func (c *checker) checkCall(n *node) error {
 	}
 	if _, ok := macros[n.name]; ok && n.recv && (len(n.args) == 3 || n.name == "map" && len(n.args) == 4) {
 		if n.args[1].op != opIdent {
-			return errorf(n.args[1], "argument to %s is not an identifier", n.name)
+			return errorAt(n.args[1].pos, "argument to %s is not an identifier", n.name)
 		}
 		return c.checkLoop(n)
 	}
 	if _, ok := macros[n.name]; ok && n.recv {
-		return errorf(n, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
+		return errorAt(n.pos, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
 	}
 	f, ok := functions[n.name]
 	if !ok {
 		if unsupportedFunctions[n.name] {
-			return unsupportedf(n, "function %s is not supported", n.name)
+			return unsupportedAt(n.pos, "function %s is not supported", n.name)
 		}
-		return errorf(n, "undeclared reference to '%s'", n.name)
+		return errorAt(n.pos, "undeclared reference to '%s'", n.name)
 	}
 	ts := make([]*Type, len(n.args))
 	for i, a := range n.args {
@@ -321,7 +312,7 @@ func (c *checker) checkCall(n *node) error {
 			if s, ok := lit.val.(string); ok {
 				re, err := regexp.Compile(s)
 				if err != nil {
-					return errorf(lit, "invalid regular expression: %v", err)
+					return errorAt(lit.pos, "invalid regular expression: %v", err)
 				}
 				lit.val = re
 			}
@@ -344,7 +335,7 @@ func (c *checker) checkLoop(n *node) error {
 	case KindDyn:
 		elem = Dyn
 	default:
-		return errorf(target, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", t)
+		return errorAt(target.pos, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", t)
 	}
 	n.op, n.slot, n.args = opLoop, c.nslots, append([]*node{target}, n.args[2:]...)
 	c.nslots++
@@ -362,7 +353,7 @@ func (c *checker) checkLoop(n *node) error {
 	}
 	for _, p := range predicates {
 		if !p.typ.is(KindBool, KindDyn) {
-			return errorf(p, "expected type 'bool' but found '%s'", p.typ)
+			return errorAt(p.pos, "expected type 'bool' but found '%s'", p.typ)
 		}
 	}
 	switch n.name {

@@ -20,6 +20,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("at offset %d: %s", e.Pos, e.Msg)
 }
 
+func errorAt(pos int, format string, args ...any) error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
 func unsupportedAt(pos int, format string, args ...any) error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
 }

@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -68,7 +67,7 @@ func (l *lexer) next() (token, error) {
 		}
 	}
 	r, _ := utf8.DecodeRuneInString(l.src[l.pos:])
-	return token{}, l.errorf(start, "unexpected character %q", r)
+	return token{}, errorAt(start, "unexpected character %q", r)
 }
 
 func (l *lexer) quoteAt(i int) bool {
@@ -100,7 +99,7 @@ func (l *lexer) number() (token, error) {
 		}
 		digits := s[start+2 : l.pos]
 		if digits == "" {
-			return token{}, l.errorf(start, "malformed hexadecimal literal")
+			return token{}, errorAt(start, "malformed hexadecimal literal")
 		}
 		return l.integer(start, digits, 16)
 	}
@@ -131,7 +130,7 @@ func (l *lexer) number() (token, error) {
 	if float {
 		f, err := strconv.ParseFloat(s[start:l.pos], 64)
 		if err != nil {
-			return token{}, l.errorf(start, "malformed double literal %s", s[start:l.pos])
+			return token{}, errorAt(start, "malformed double literal %s", s[start:l.pos])
 		}
 		return token{kind: tDouble, pos: start, num: f}, nil
 	}
@@ -143,7 +142,7 @@ func (l *lexer) integer(start int, digits string, base int) (token, error) {
 		l.pos++
 		u, err := strconv.ParseUint(digits, base, 64)
 		if err != nil {
-			return token{}, l.errorf(start, "uint literal %s is out of range", l.src[start:l.pos])
+			return token{}, errorAt(start, "uint literal %s is out of range", l.src[start:l.pos])
 		}
 		return token{kind: tUint, pos: start, num: u}, nil
 	}
@@ -151,7 +150,7 @@ func (l *lexer) integer(start int, digits string, base int) (token, error) {
 	// that -9223372036854775808 is a valid int.
 	u, err := strconv.ParseUint(digits, base, 64)
 	if err != nil || u > 1<<63 {
-		return token{}, l.errorf(start, "int literal %s is out of range", l.src[start:l.pos])
+		return token{}, errorAt(start, "int literal %s is out of range", l.src[start:l.pos])
 	}
 	return token{kind: tInt, pos: start, num: u}, nil
 }
@@ -167,7 +166,7 @@ func (l *lexer) str(raw bool) (token, error) {
 	var b strings.Builder
 	for {
 		if l.pos >= len(l.src) {
-			return token{}, l.errorf(start, "unterminated string literal")
+			return token{}, errorAt(start, "unterminated string literal")
 		}
 		if strings.HasPrefix(l.src[l.pos:], q) {
 			l.pos += len(q)
@@ -175,7 +174,7 @@ func (l *lexer) str(raw bool) (token, error) {
 		}
 		c := l.src[l.pos]
 		if len(q) == 1 && (c == '\n' || c == '\r') {
-			return token{}, l.errorf(start, "unterminated string literal")
+			return token{}, errorAt(start, "unterminated string literal")
 		}
 		if c == '\\' && !raw {
 			if err := l.escape(&b); err != nil {
@@ -201,7 +200,7 @@ func (l *lexer) escape(b *strings.Builder) error {
 	at := l.pos
 	l.pos++ // the backslash
 	if l.pos >= len(l.src) {
-		return l.errorf(at, "unterminated string literal")
+		return errorAt(at, "unterminated string literal")
 	}
 	c := l.src[l.pos]
 	l.pos++
@@ -221,26 +220,22 @@ func (l *lexer) escape(b *strings.Builder) error {
 		digits, base = 3, 8
 		l.pos-- // the first octal digit is part of the number
 	default:
-		return l.errorf(at, "invalid escape sequence \\%c", c)
+		return errorAt(at, "invalid escape sequence \\%c", c)
 	}
 	if l.pos+digits > len(l.src) {
-		return l.errorf(at, "invalid escape sequence")
+		return errorAt(at, "invalid escape sequence")
 	}
 	n, err := strconv.ParseUint(l.src[l.pos:l.pos+digits], base, 32)
 	if err != nil {
-		return l.errorf(at, "invalid escape sequence \\%s", l.src[l.pos-1:l.pos+digits])
+		return errorAt(at, "invalid escape sequence \\%s", l.src[l.pos-1:l.pos+digits])
 	}
 	l.pos += digits
 	r := rune(n)
 	if (r >= 0xD800 && r < 0xE000) || r > utf8.MaxRune {
-		return l.errorf(at, "invalid code point in escape sequence")
+		return errorAt(at, "invalid code point in escape sequence")
 	}
 	b.WriteRune(r)
 	return nil
-}
-
-func (l *lexer) errorf(pos int, format string, args ...any) error {
-	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
 func isDigit(c byte) bool      { return c >= '0' && c <= '9' }

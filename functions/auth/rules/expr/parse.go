@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // op says what a node does.
@@ -87,22 +88,20 @@ func (p *parser) is(punct string) bool { return p.tok.kind == tPunct && p.tok.te
 
 func (p *parser) expect(punct string) error {
 	if !p.is(punct) {
-		return p.errorf(p.tok.pos, "expected %q, found %s", punct, describe(p.tok))
+		return errorAt(p.tok.pos, "expected %q, found %s", punct, describe(p.tok))
 	}
 	return p.advance()
 }
 
 func (p *parser) unexpected() error {
-	return p.errorf(p.tok.pos, "unexpected %s", describe(p.tok))
+	return errorAt(p.tok.pos, "unexpected %s", describe(p.tok))
 }
 
 func describe(t token) string {
 	switch t.kind {
 	case tEOF:
 		return "end of expression"
-	case tIdent:
-		return fmt.Sprintf("%q", t.text)
-	case tPunct:
+	case tIdent, tPunct:
 		return fmt.Sprintf("%q", t.text)
 	case tString:
 		return "string literal"
@@ -110,25 +109,21 @@ func describe(t token) string {
 	return "number"
 }
 
-func (p *parser) errorf(pos int, format string, args ...any) error {
-	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
-}
-
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > MaxDepth {
-		return p.errorf(p.tok.pos, "expression nests deeper than %d levels", MaxDepth)
+		return errorAt(p.tok.pos, "expression nests deeper than %d levels", MaxDepth)
 	}
 	return nil
 }
 
-// expr: or ('?' or ':' expr)?
+// expr: binary ('?' binary ':' expr)?
 func (p *parser) expr() (*node, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
-	c, err := p.or()
+	c, err := p.binary(0)
 	if err != nil || !p.is("?") {
 		return c, err
 	}
@@ -136,7 +131,7 @@ func (p *parser) expr() (*node, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	a, err := p.or()
+	a, err := p.binary(0)
 	if err != nil {
 		return nil, err
 	}
@@ -150,72 +145,31 @@ func (p *parser) expr() (*node, error) {
 	return &node{op: opCond, pos: pos, args: []*node{c, a, b}}, nil
 }
 
-func (p *parser) or() (*node, error) {
-	l, err := p.and()
-	for err == nil && p.is("||") {
-		pos := p.tok.pos
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.and(); err == nil {
-				l = &node{op: opOr, pos: pos, args: []*node{l, r}}
-			}
-		}
-	}
-	return l, err
+// levels are the binary operators, from the loosest binding to the
+// tightest; all associate to the left.
+var levels = []struct {
+	op  op
+	ops []string
+}{
+	{opOr, []string{"||"}},
+	{opAnd, []string{"&&"}},
+	{opBinary, []string{"<", "<=", ">", ">=", "==", "!=", "in"}},
+	{opBinary, []string{"+", "-"}},
+	{opBinary, []string{"*", "/", "%"}},
 }
 
-func (p *parser) and() (*node, error) {
-	l, err := p.relation()
-	for err == nil && p.is("&&") {
-		pos := p.tok.pos
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.relation(); err == nil {
-				l = &node{op: opAnd, pos: pos, args: []*node{l, r}}
-			}
-		}
+// binary: binary(level+1) (OP binary(level+1))*, down to unary.
+func (p *parser) binary(level int) (*node, error) {
+	if level == len(levels) {
+		return p.unary()
 	}
-	return l, err
-}
-
-var relations = map[string]bool{"<": true, "<=": true, ">": true, ">=": true, "==": true, "!=": true}
-
-func (p *parser) relation() (*node, error) {
-	l, err := p.sum()
-	for err == nil && (p.tok.kind == tPunct && relations[p.tok.text] || p.tok.kind == tIdent && p.tok.text == "in") {
+	l, err := p.binary(level + 1)
+	for err == nil && (p.tok.kind == tPunct || p.tok.kind == tIdent) && slices.Contains(levels[level].ops, p.tok.text) {
 		t := p.tok
 		var r *node
 		if err = p.advance(); err == nil {
-			if r, err = p.sum(); err == nil {
-				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
-			}
-		}
-	}
-	return l, err
-}
-
-func (p *parser) sum() (*node, error) {
-	l, err := p.product()
-	for err == nil && (p.is("+") || p.is("-")) {
-		t := p.tok
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.product(); err == nil {
-				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
-			}
-		}
-	}
-	return l, err
-}
-
-func (p *parser) product() (*node, error) {
-	l, err := p.unary()
-	for err == nil && (p.is("*") || p.is("/") || p.is("%")) {
-		t := p.tok
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.unary(); err == nil {
-				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
+			if r, err = p.binary(level + 1); err == nil {
+				l = &node{op: levels[level].op, pos: t.pos, name: t.text, args: []*node{l, r}}
 			}
 		}
 	}
@@ -273,7 +227,7 @@ func (p *parser) member() (*node, error) {
 				return nil, unsupportedAt(p.tok.pos, "optional field selection (.?) is not supported")
 			}
 			if p.tok.kind != tIdent || keywords[p.tok.text] {
-				return nil, p.errorf(p.tok.pos, "expected a field or method name after '.', found %s", describe(p.tok))
+				return nil, errorAt(p.tok.pos, "expected a field or method name after '.', found %s", describe(p.tok))
 			}
 			name, pos := p.tok.text, p.tok.pos
 			if err = p.advance(); err != nil {
@@ -375,7 +329,7 @@ func (p *parser) primary() (*node, error) {
 	switch t.kind {
 	case tInt, tDouble, tUint, tString:
 		if t.kind == tInt && t.num.(uint64) > math.MaxInt64 {
-			return nil, p.errorf(t.pos, "int literal is out of range")
+			return nil, errorAt(t.pos, "int literal is out of range")
 		}
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -392,7 +346,7 @@ func (p *parser) primary() (*node, error) {
 			return &node{op: opLit, pos: t.pos, val: nil}, nil
 		}
 		if reservedWords[t.text] {
-			return nil, p.errorf(t.pos, "reserved identifier %q", t.text)
+			return nil, errorAt(t.pos, "reserved identifier %q", t.text)
 		}
 		if p.is("(") {
 			args, err := p.args(")")
