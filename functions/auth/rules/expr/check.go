@@ -2,6 +2,7 @@ package expr
 
 import (
 	"regexp"
+	"strings"
 )
 
 // checker resolves names to slots, expands macros and gives every node a
@@ -28,17 +29,21 @@ func (c *checker) lookup(name string) (binding, bool) {
 }
 
 func noOverload(n *node, name string, args ...*Type) error {
-	s := ""
+	names := make([]string, len(args))
 	for i, a := range args {
-		if i > 0 {
-			s += ", "
-		}
-		s += a.String()
+		names[i] = a.String()
 	}
-	return errorAt(n.pos, "found no matching overload for '%s' applied to '(%s)'", name, s)
+	return errorAt(n.pos, "found no matching overload for '%s' applied to '(%s)'", name, strings.Join(names, ", "))
 }
 
 func (c *checker) check(n *node) error {
+	switch n.op {
+	case opList, opSelect, opIndex, opNot, opNeg, opCond, opBinary:
+		// Operands first; a map, && and || check each operand in turn.
+		if err := c.checkAll(n.args); err != nil {
+			return err
+		}
+	}
 	switch n.op {
 	case opLit:
 		n.typ = literalType(n.val)
@@ -49,14 +54,7 @@ func (c *checker) check(n *node) error {
 		}
 		n.slot, n.typ = b.slot, b.typ
 	case opList:
-		ts := make([]*Type, len(n.args))
-		for i, a := range n.args {
-			if err := c.check(a); err != nil {
-				return err
-			}
-			ts[i] = a.typ
-		}
-		n.typ = ListOf(join(ts))
+		n.typ = ListOf(join(typesOf(n.args)))
 	case opMap:
 		var ks, vs []*Type
 		for i, a := range n.args {
@@ -74,9 +72,6 @@ func (c *checker) check(n *node) error {
 		}
 		n.typ = MapOf(join(ks), join(vs))
 	case opSelect:
-		if err := c.check(n.args[0]); err != nil {
-			return err
-		}
 		t, err := selectType(n, n.args[0].typ)
 		if err != nil {
 			return err
@@ -85,17 +80,11 @@ func (c *checker) check(n *node) error {
 	case opIndex:
 		return c.checkIndex(n)
 	case opNot:
-		if err := c.check(n.args[0]); err != nil {
-			return err
-		}
 		if !n.args[0].typ.is(KindBool, KindDyn) {
 			return noOverload(n, "!_", n.args[0].typ)
 		}
 		n.typ = Bool
 	case opNeg:
-		if err := c.check(n.args[0]); err != nil {
-			return err
-		}
 		t := n.args[0].typ
 		if !t.is(KindInt, KindDouble, KindDyn) {
 			return noOverload(n, "-_", t)
@@ -112,16 +101,8 @@ func (c *checker) check(n *node) error {
 		}
 		n.typ = Bool
 	case opCond:
-		for _, a := range n.args {
-			if err := c.check(a); err != nil {
-				return err
-			}
-		}
-		if !n.args[0].typ.is(KindBool, KindDyn) {
-			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
-		}
-		if _, ok := unify(n.args[1].typ, n.args[2].typ); !ok {
-			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
+		if _, ok := unify(n.args[1].typ, n.args[2].typ); !ok || !n.args[0].typ.is(KindBool, KindDyn) {
+			return noOverload(n, "_?_:_", typesOf(n.args)...)
 		}
 		n.typ = general(n.args[1].typ, n.args[2].typ)
 	case opBinary:
@@ -158,12 +139,24 @@ func selectType(n *node, t *Type) (*Type, error) {
 	return nil, errorAt(n.pos, "type '%s' does not support field selection", t)
 }
 
-func (c *checker) checkIndex(n *node) error {
-	for _, a := range n.args {
+func (c *checker) checkAll(args []*node) error {
+	for _, a := range args {
 		if err := c.check(a); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+func typesOf(args []*node) []*Type {
+	ts := make([]*Type, len(args))
+	for i, a := range args {
+		ts[i] = a.typ
+	}
+	return ts
+}
+
+func (c *checker) checkIndex(n *node) error {
 	t, i := n.args[0].typ, n.args[1].typ
 	if i.Kind == KindNull && n.args[1].op == opLit {
 		return errorAt(n.args[1].pos, "invalid qualifier type: null")
@@ -186,75 +179,59 @@ func (c *checker) checkIndex(n *node) error {
 	return noOverload(n, "_[_]", t, i)
 }
 
+// binaryOp is a binary operator's CEL name and the kinds its operands,
+// unified, may have (any when nil; dyn always fits). A comparison yields
+// bool, the others their operands' type.
+type binaryOp struct {
+	cel        string
+	kinds      []Kind
+	comparison bool
+}
+
+// Null passes for a timestamp or duration in cel-go's checker wherever
+// those may be (evaluating fails), hence KindNull below.
+var binaryOps = map[string]binaryOp{
+	"==": {"_==_", nil, true}, "!=": {"_!=_", nil, true},
+	"<": {"_<_", orderedKinds, true}, "<=": {"_<=_", orderedKinds, true},
+	">": {"_>_", orderedKinds, true}, ">=": {"_>=_", orderedKinds, true},
+	"in": {"@in", nil, true},
+	"+":  {"_+_", []Kind{KindInt, KindUint, KindDouble, KindString, KindList, KindNull}, false},
+	"-":  {"_-_", []Kind{KindInt, KindUint, KindDouble, KindNull}, false},
+	"*":  {"_*_", []Kind{KindInt, KindUint, KindDouble}, false},
+	"/":  {"_/_", []Kind{KindInt, KindUint, KindDouble}, false},
+	"%":  {"_%_", []Kind{KindInt, KindUint}, false},
+}
+
+var orderedKinds = []Kind{KindBool, KindInt, KindUint, KindDouble, KindString, KindNull}
+
 func (c *checker) checkBinary(n *node) error {
-	for _, a := range n.args {
-		if err := c.check(a); err != nil {
-			return err
-		}
-	}
+	o := binaryOps[n.name]
 	l, r := n.args[0].typ, n.args[1].typ
-	fail := func() error { return noOverload(n, binaryNames[n.name], l, r) }
-	switch n.name {
-	case "==", "!=":
-		if _, ok := unify(l, r); !ok {
-			return fail()
-		}
-		n.typ = Bool
-	case "<", "<=", ">", ">=":
-		// null passes for a timestamp or duration in cel-go's checker;
-		// evaluating fails.
-		t, ok := unify(l, r)
-		if !ok || !t.is(KindBool, KindInt, KindUint, KindDouble, KindString, KindDyn, KindNull) {
-			return fail()
-		}
-		n.typ = Bool
-	case "in":
+	other := r
+	if n.name == "in" {
+		// The left side is compared with a list's elements or a map's keys.
 		switch r.Kind {
 		case KindList:
-			if _, ok := unify(l, r.Elem); !ok {
-				return fail()
-			}
+			other = r.Elem
 		case KindMap:
-			if _, ok := unify(l, r.Key); !ok {
-				return fail()
-			}
+			other = r.Key
 		case KindDyn:
 		default:
-			return fail()
+			return noOverload(n, o.cel, l, r)
 		}
+	}
+	t, ok := unify(l, other)
+	switch {
+	case !ok || o.kinds != nil && t.Kind != KindDyn && !t.is(o.kinds...):
+		return noOverload(n, o.cel, l, r)
+	case o.comparison:
 		n.typ = Bool
-	case "+", "-":
-		t, ok := unify(l, r)
-		switch {
-		case ok && t.Kind == KindNull:
-			// null passes for a timestamp or duration in cel-go's
-			// checker; evaluating fails.
-			n.typ = Dyn
-		case !ok, n.name == "+" && !t.is(KindInt, KindUint, KindDouble, KindString, KindList, KindDyn),
-			n.name == "-" && !t.is(KindInt, KindUint, KindDouble, KindDyn):
-			return fail()
-		default:
-			n.typ = t
-		}
-	case "*", "/":
-		t, ok := unify(l, r)
-		if !ok || !t.is(KindInt, KindUint, KindDouble, KindDyn) {
-			return fail()
-		}
-		n.typ = t
-	case "%":
-		t, ok := unify(l, r)
-		if !ok || !t.is(KindInt, KindUint, KindDyn) {
-			return fail()
-		}
+	case t.Kind == KindNull:
+		n.typ = Dyn
+	default:
 		n.typ = t
 	}
 	return nil
-}
-
-var binaryNames = map[string]string{
-	"==": "_==_", "!=": "_!=_", "<": "_<_", "<=": "_<=_", ">": "_>_", ">=": "_>=_",
-	"in": "@in", "+": "_+_", "-": "_-_", "*": "_*_", "/": "_/_", "%": "_%_",
 }
 
 // macros are CEL's comprehension macros: target.name(var, ...).
@@ -291,13 +268,10 @@ func (c *checker) checkCall(n *node) error {
 		}
 		return errorAt(n.pos, "undeclared reference to '%s'", n.name)
 	}
-	ts := make([]*Type, len(n.args))
-	for i, a := range n.args {
-		if err := c.check(a); err != nil {
-			return err
-		}
-		ts[i] = a.typ
+	if err := c.checkAll(n.args); err != nil {
+		return err
 	}
+	ts := typesOf(n.args)
 	if (n.recv && !f.member) || (!n.recv && !f.global) || !f.arity(len(ts)) {
 		return noOverload(n, n.name, ts...)
 	}
@@ -341,10 +315,8 @@ func (c *checker) checkLoop(n *node) error {
 	c.nslots++
 	c.scope = append(c.scope, binding{name: iter, slot: n.slot, typ: elem})
 	defer func() { c.scope = c.scope[:len(c.scope)-1] }()
-	for _, a := range n.args[1:] {
-		if err := c.check(a); err != nil {
-			return err
-		}
+	if err := c.checkAll(n.args[1:]); err != nil {
+		return err
 	}
 	body := n.args[len(n.args)-1]
 	predicates := n.args[1:]
