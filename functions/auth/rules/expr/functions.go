@@ -63,11 +63,11 @@ var functions = map[string]*function{
 	"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
 	"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
 		eval: func(_ *evaluator, a, _, _, _ any) (any, error) { return a, nil }},
-	"lowerAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
-	"upperAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
+	"lowerAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiCase('A', 'a'))},
+	"upperAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiCase('a', 'A'))},
 	"charAt":      {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
-	"indexOf":     {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: evalIndexOf},
-	"lastIndexOf": {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: evalLastIndexOf},
+	"indexOf":     {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: search(false)},
+	"lastIndexOf": {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: search(true)},
 	"split":       {member: true, arity: arity(2, 3), check: sig(ListOf(String), kString, kString, kInt), eval: evalSplit},
 	"substring":   {member: true, arity: arity(2, 3), check: sig(String, kString, kInt, kInt), eval: evalSubstring},
 	"replace":     {member: true, arity: arity(3, 4), check: sig(String, kString, kString, kString, kInt), eval: evalReplace},
@@ -94,6 +94,16 @@ var errNoOverload = fmt.Errorf("no such overload")
 
 // absent stands for an argument that was not given, as opposed to null.
 var absent any = struct{ absent bool }{true}
+
+// optional is an argument that may be left out, def then; ok is false
+// when it is given with another type.
+func optional[T any](v any, def T) (T, bool) {
+	if v == absent {
+		return def, true
+	}
+	t, ok := v.(T)
+	return t, ok
+}
 
 func evalSize(e *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
@@ -131,22 +141,16 @@ func stringMap(f func(string) string) func(*evaluator, any, any, any, any) (any,
 	}
 }
 
-func asciiLower(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}, s)
-}
-
-func asciiUpper(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' {
-			return r - 'a' + 'A'
-		}
-		return r
-	}, s)
+// asciiCase maps the 26 ASCII letters from one case to the other.
+func asciiCase(from, to rune) func(string) string {
+	return func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= from && r < from+26 {
+				return r - from + to
+			}
+			return r
+		}, s)
+	}
 }
 
 func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
@@ -184,9 +188,8 @@ func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
 	if i < 0 || i > n {
 		return nil, fmt.Errorf("index out of range: %d", i)
 	}
-	for j := range s {
+	for _, r := range s {
 		if i == 0 {
-			r, _ := utf8.DecodeRuneInString(s[j:])
 			return string(r), nil
 		}
 		i--
@@ -194,69 +197,48 @@ func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
 	return "", nil
 }
 
-// The strings extension counts in code points, not bytes.
-
-func evalIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
-	s, ok1 := a.(string)
-	t, ok2 := b.(string)
-	if !ok1 || !ok2 {
-		return nil, errNoOverload
-	}
-	runes, sub := []rune(s), []rune(t)
-	if !e.chargeSearch(len(runes), len(sub)) {
-		return nil, e.abort
-	}
-	from := int64(0)
-	if c != absent {
-		if from, ok1 = c.(int64); !ok1 {
+// search is indexOf, or lastIndexOf when last is set. The strings
+// extension counts in code points, not bytes.
+func search(last bool) func(*evaluator, any, any, any, any) (any, error) {
+	return func(e *evaluator, a, b, c, _ any) (any, error) {
+		s, ok1 := a.(string)
+		t, ok2 := b.(string)
+		if !ok1 || !ok2 {
+			return nil, errNoOverload
+		}
+		runes, sub := []rune(s), []rune(t)
+		if !e.chargeSearch(len(runes), len(sub)) {
+			return nil, e.abort
+		}
+		n, m := int64(len(runes)), int64(len(sub))
+		start := int64(0)
+		if last {
+			start = n
+		}
+		from, ok := optional(c, start)
+		if !ok {
 			return nil, errNoOverload
 		}
 		if from < 0 {
 			return nil, fmt.Errorf("index out of range: %d", from)
 		}
-	}
-	if len(sub) == 0 {
-		return min(from, int64(len(runes))), nil
-	}
-	for i := from; i <= int64(len(runes)-len(sub)); i++ {
-		if runesAt(runes, sub, i) {
-			return i, nil
+		if m == 0 {
+			return min(from, n), nil
 		}
-	}
-	return int64(-1), nil
-}
-
-func evalLastIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
-	s, ok1 := a.(string)
-	t, ok2 := b.(string)
-	if !ok1 || !ok2 {
-		return nil, errNoOverload
-	}
-	runes, sub := []rune(s), []rune(t)
-	if !e.chargeSearch(len(runes), len(sub)) {
-		return nil, e.abort
-	}
-	from := int64(len(runes))
-	if c != absent {
-		if from, ok1 = c.(int64); !ok1 {
-			return nil, errNoOverload
+		i, step := from, int64(1)
+		if last {
+			if from >= n && c != absent {
+				return int64(-1), nil
+			}
+			i, step = min(from, n-m), -1
 		}
-		if from < 0 {
-			return nil, fmt.Errorf("index out of range: %d", from)
+		for ; i >= 0 && i <= n-m; i += step {
+			if runesAt(runes, sub, i) {
+				return i, nil
+			}
 		}
-	}
-	if len(sub) == 0 {
-		return min(from, int64(len(runes))), nil
-	}
-	if from >= int64(len(runes)) && c != absent {
 		return int64(-1), nil
 	}
-	for i := min(from, int64(len(runes)-len(sub))); i >= 0; i-- {
-		if runesAt(runes, sub, i) {
-			return i, nil
-		}
-	}
-	return int64(-1), nil
 }
 
 // chargeSearch charges for a search of a pattern of m code points in a
@@ -284,14 +266,12 @@ func evalSubstring(e *evaluator, a, b, c, _ any) (any, error) {
 	}
 	e.charge(len(s) / 64)
 	runes := []rune(s)
-	end := int64(len(runes))
-	if c != absent {
-		if end, ok1 = c.(int64); !ok1 {
-			return nil, errNoOverload
-		}
-		if start > end {
-			return nil, fmt.Errorf("invalid substring range. start: %d, end: %d", start, end)
-		}
+	end, ok := optional(c, int64(len(runes)))
+	if !ok {
+		return nil, errNoOverload
+	}
+	if c != absent && start > end {
+		return nil, fmt.Errorf("invalid substring range. start: %d, end: %d", start, end)
 	}
 	for _, i := range []int64{start, end} {
 		if i < 0 || i > int64(len(runes)) {
@@ -308,12 +288,9 @@ func evalReplace(e *evaluator, a, b, c, d any) (any, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return nil, errNoOverload
 	}
-	n := int64(-1)
-	if d != absent {
-		var ok bool
-		if n, ok = d.(int64); !ok {
-			return nil, errNoOverload
-		}
+	n, ok := optional(d, int64(-1))
+	if !ok {
+		return nil, errNoOverload
 	}
 	e.charge(len(s)/64 + 1)
 	if old == "" || len(repl) > len(old) {
@@ -344,11 +321,9 @@ func evalSplit(e *evaluator, a, b, c, _ any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, errNoOverload
 	}
-	n := int64(-1)
-	if c != absent {
-		if n, ok1 = c.(int64); !ok1 {
-			return nil, errNoOverload
-		}
+	n, ok := optional(c, int64(-1))
+	if !ok {
+		return nil, errNoOverload
 	}
 	parts := strings.SplitN(s, sep, int(n))
 	e.charge(len(parts) + len(s)/64)
@@ -364,11 +339,9 @@ func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {
 	if !ok {
 		return nil, errNoOverload
 	}
-	sep := ""
-	if b != absent {
-		if sep, ok = b.(string); !ok {
-			return nil, errNoOverload
-		}
+	sep, ok := optional(b, "")
+	if !ok {
+		return nil, errNoOverload
 	}
 	var sb strings.Builder
 	for i, v := range l {
