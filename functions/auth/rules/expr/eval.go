@@ -31,10 +31,7 @@ func (e *evaluator) charge(n int) {
 }
 
 func (e *evaluator) eval(n *node) (any, error) {
-	e.steps++
-	if e.steps > e.limit && e.abort == nil {
-		e.abort = ErrCostLimit
-	}
+	e.charge(1)
 	if e.abort != nil {
 		return nil, e.abort
 	}
@@ -78,24 +75,10 @@ func (e *evaluator) eval(n *node) (any, error) {
 			return nil, fmt.Errorf("no such key: %s", n.name)
 		}
 		return norm(f), nil
-	case opIndex:
-		v, err := e.eval(n.args[0])
-		if err != nil {
-			return nil, err
-		}
-		i, err := e.eval(n.args[1])
-		if err != nil {
-			return nil, err
-		}
-		return index(v, i)
 	case opNot:
-		v, err := e.eval(n.args[0])
+		b, err := e.predicate(n.args[0])
 		if err != nil {
 			return nil, err
-		}
-		b, ok := v.(bool)
-		if !ok {
-			return nil, errNoOverload
 		}
 		return !b, nil
 	case opNeg:
@@ -116,19 +99,15 @@ func (e *evaluator) eval(n *node) (any, error) {
 	case opAnd, opOr:
 		return e.evalLogic(n)
 	case opCond:
-		c, err := e.eval(n.args[0])
+		b, err := e.predicate(n.args[0])
 		if err != nil {
 			return nil, err
-		}
-		b, ok := c.(bool)
-		if !ok {
-			return nil, errNoOverload
 		}
 		if b {
 			return e.eval(n.args[1])
 		}
 		return e.eval(n.args[2])
-	case opBinary:
+	case opIndex, opBinary:
 		l, err := e.eval(n.args[0])
 		if err != nil {
 			return nil, err
@@ -136,6 +115,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 		r, err := e.eval(n.args[1])
 		if err != nil {
 			return nil, err
+		}
+		if n.op == opIndex {
+			return index(l, r)
 		}
 		return e.binary(n.name, l, r)
 	case opCall:
@@ -449,17 +431,13 @@ func (e *evaluator) equal(a, b any) bool {
 func arith(op string, l, r any) (any, error) {
 	switch x := l.(type) {
 	case int64:
-		y, ok := r.(int64)
-		if !ok {
-			return nil, errNoOverload
+		if y, ok := r.(int64); ok {
+			return intArith(op, x, y)
 		}
-		return intArith(op, x, y)
 	case uint64:
-		y, ok := r.(uint64)
-		if !ok {
-			return nil, errNoOverload
+		if y, ok := r.(uint64); ok {
+			return uintArith(op, x, y)
 		}
-		return uintArith(op, x, y)
 	case float64:
 		y, ok := r.(float64)
 		if !ok {
@@ -503,19 +481,10 @@ func intArith(op string, x, y int64) (any, error) {
 		}
 		return p, nil
 	case "/", "%":
-		if y == 0 {
-			if op == "/" {
-				return nil, errors.New("division by zero")
-			}
-			return nil, errors.New("modulus by zero")
-		}
 		if x == math.MinInt64 && y == -1 {
 			return nil, errIntOverflow
 		}
-		if op == "/" {
-			return x / y, nil
-		}
-		return x % y, nil
+		return divide(op, x, y)
 	}
 	return nil, errNoOverload
 }
@@ -540,16 +509,20 @@ func uintArith(op string, x, y uint64) (any, error) {
 		}
 		return lo, nil
 	case "/", "%":
-		if y == 0 {
-			if op == "/" {
-				return nil, errors.New("division by zero")
-			}
-			return nil, errors.New("modulus by zero")
-		}
-		if op == "/" {
-			return x / y, nil
-		}
-		return x % y, nil
+		return divide(op, x, y)
 	}
 	return nil, errNoOverload
+}
+
+// divide is / or % on integers; a zero divisor is an error.
+func divide[T int64 | uint64](op string, x, y T) (any, error) {
+	switch {
+	case y == 0 && op == "/":
+		return nil, errors.New("division by zero")
+	case y == 0:
+		return nil, errors.New("modulus by zero")
+	case op == "/":
+		return x / y, nil
+	}
+	return x % y, nil
 }
