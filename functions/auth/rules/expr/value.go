@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -123,26 +124,16 @@ func numCompare(a, b any) (int, bool) {
 	case int64:
 		switch y := b.(type) {
 		case int64:
-			return cmp3(x < y, x > y), true
+			return cmp.Compare(x, y), true
 		case uint64:
 			if x < 0 || y > math.MaxInt64 {
 				return -1, true
 			}
-			return cmp3(x < int64(y), x > int64(y)), true
-		case float64:
-			c, ok := numCompare(y, x)
-			return -c, ok
+			return cmp.Compare(x, int64(y)), true
 		}
 	case uint64:
-		switch y := b.(type) {
-		case uint64:
-			return cmp3(x < y, x > y), true
-		case int64:
-			c, ok := numCompare(y, x)
-			return -c, ok
-		case float64:
-			c, ok := numCompare(y, x)
-			return -c, ok
+		if y, ok := b.(uint64); ok {
+			return cmp.Compare(x, y), true
 		}
 	case float64:
 		if math.IsNaN(x) {
@@ -153,7 +144,7 @@ func numCompare(a, b any) (int, bool) {
 			if math.IsNaN(y) {
 				return 0, false
 			}
-			return cmp3(x < y, x > y), true
+			return cmp.Compare(x, y), true
 		case int64:
 			// As CEL does: out-of-range doubles order beyond every int,
 			// the rest compare as doubles.
@@ -163,7 +154,7 @@ func numCompare(a, b any) (int, bool) {
 			case x > math.MaxInt64:
 				return 1, true
 			}
-			return cmp3(x < float64(y), x > float64(y)), true
+			return cmp.Compare(x, float64(y)), true
 		case uint64:
 			switch {
 			case x < 0:
@@ -171,20 +162,17 @@ func numCompare(a, b any) (int, bool) {
 			case x > math.MaxUint64:
 				return 1, true
 			}
-			return cmp3(x < float64(y), x > float64(y)), true
+			return cmp.Compare(x, float64(y)), true
 		}
+		return 0, false
+	}
+	switch a.(type) {
+	case int64, uint64:
+		// The mixed pairs not ordered above, the other way round.
+		c, ok := numCompare(b, a)
+		return -c, ok
 	}
 	return 0, false
-}
-
-func cmp3(less, greater bool) int {
-	switch {
-	case less:
-		return -1
-	case greater:
-		return 1
-	}
-	return 0
 }
 
 // ordered reports whether v is of a type that has an order.
@@ -205,7 +193,13 @@ func compare(a, b any) (int, error) {
 		if !ok {
 			return 0, errNoOverload
 		}
-		return cmp3(!x && y, x && !y), nil
+		switch { // false < true
+		case x == y:
+			return 0, nil
+		case y:
+			return -1, nil
+		}
+		return 1, nil
 	case string:
 		y, ok := b.(string)
 		if !ok {
