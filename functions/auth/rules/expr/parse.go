@@ -55,6 +55,10 @@ type parser struct {
 	lex   lexer
 	tok   token
 	depth int
+	// err is the lexer's first error. From there on the parser sees the
+	// end of the expression, and parse reports err: it comes first in the
+	// source.
+	err error
 }
 
 func parse(src string) (*node, error) {
@@ -62,26 +66,26 @@ func parse(src string) (*node, error) {
 		return nil, &Error{Msg: fmt.Sprintf("expression is %d bytes long, the limit is %d", len(src), MaxLength)}
 	}
 	p := &parser{lex: lexer{src: src}}
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
+	p.advance()
 	n, err := p.expr()
-	if err != nil {
+	switch {
+	case p.err != nil:
+		return nil, p.err
+	case err != nil:
 		return nil, err
-	}
-	if p.tok.kind != tEOF {
+	case p.tok.kind != tEOF:
 		return nil, p.unexpected()
 	}
 	return n, nil
 }
 
-func (p *parser) advance() error {
-	t, err := p.lex.next()
-	if err != nil {
-		return err
+func (p *parser) advance() {
+	if p.err != nil {
+		return
 	}
-	p.tok = t
-	return nil
+	if p.tok, p.err = p.lex.next(); p.err != nil {
+		p.tok = token{kind: tEOF, pos: p.lex.pos}
+	}
 }
 
 func (p *parser) is(punct string) bool { return p.tok.kind == tPunct && p.tok.text == punct }
@@ -90,7 +94,8 @@ func (p *parser) expect(punct string) error {
 	if !p.is(punct) {
 		return errorAt(p.tok.pos, "expected %q, found %s", punct, describe(p.tok))
 	}
-	return p.advance()
+	p.advance()
+	return nil
 }
 
 func (p *parser) unexpected() error {
@@ -128,9 +133,7 @@ func (p *parser) expr() (*node, error) {
 		return c, err
 	}
 	pos := p.tok.pos
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
+	p.advance()
 	a, err := p.binary(0)
 	if err != nil {
 		return nil, err
@@ -166,11 +169,10 @@ func (p *parser) binary(level int) (*node, error) {
 	l, err := p.binary(level + 1)
 	for err == nil && (p.tok.kind == tPunct || p.tok.kind == tIdent) && slices.Contains(levels[level].ops, p.tok.text) {
 		t := p.tok
+		p.advance()
 		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.binary(level + 1); err == nil {
-				l = &node{op: levels[level].op, pos: t.pos, name: t.text, args: []*node{l, r}}
-			}
+		if r, err = p.binary(level + 1); err == nil {
+			l = &node{op: levels[level].op, pos: t.pos, name: t.text, args: []*node{l, r}}
 		}
 	}
 	return l, err
@@ -190,9 +192,7 @@ func (p *parser) unary() (*node, error) {
 			break
 		}
 		n++
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 	}
 	operand, err := p.member()
 	if err != nil || n%2 == 0 {
@@ -220,9 +220,7 @@ func (p *parser) member() (*node, error) {
 	for err == nil {
 		switch {
 		case p.is("."):
-			if err = p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.is("?") {
 				return nil, unsupportedAt(p.tok.pos, "optional field selection (.?) is not supported")
 			}
@@ -230,9 +228,7 @@ func (p *parser) member() (*node, error) {
 				return nil, errorAt(p.tok.pos, "expected a field or method name after '.', found %s", describe(p.tok))
 			}
 			name, pos := p.tok.text, p.tok.pos
-			if err = p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.is("(") {
 				var args []*node
 				if args, err = p.args(")"); err != nil {
@@ -244,9 +240,7 @@ func (p *parser) member() (*node, error) {
 			n = &node{op: opSelect, pos: pos, name: name, args: []*node{n}}
 		case p.is("["):
 			pos := p.tok.pos
-			if err = p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.is("?") {
 				return nil, unsupportedAt(p.tok.pos, "optional indexing ([?]) is not supported")
 			}
@@ -272,15 +266,11 @@ func (p *parser) args(end string) ([]*node, error) {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
+	p.advance()
 	var out []*node
 	if end != ")" && p.is(",") {
 		// CEL's grammar allows the trailing comma even with no elements.
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 		return nil, p.expect(end)
 	}
 	for !p.is(end) {
@@ -309,7 +299,8 @@ func (p *parser) args(end string) ([]*node, error) {
 			out = append(out, v)
 		}
 	}
-	return out, p.advance()
+	p.advance()
+	return out, nil
 }
 
 // keywords are never names, not even of fields.
@@ -331,14 +322,10 @@ func (p *parser) primary() (*node, error) {
 		if t.kind == tInt && t.num.(uint64) > math.MaxInt64 {
 			return nil, errorAt(t.pos, "int literal is out of range")
 		}
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 		return &node{op: opLit, pos: t.pos, val: literal(t, false)}, nil
 	case tIdent:
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 		switch t.text {
 		case "true", "false":
 			return &node{op: opLit, pos: t.pos, val: t.text == "true"}, nil
@@ -362,9 +349,7 @@ func (p *parser) primary() (*node, error) {
 	case tPunct:
 		switch t.text {
 		case "(":
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			e, err := p.expr()
 			if err != nil {
 				return nil, err
@@ -378,16 +363,12 @@ func (p *parser) primary() (*node, error) {
 			return &node{op: opMap, pos: t.pos, args: args}, err
 		case "-":
 			// The sign of a number literal (see unary).
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.tok.kind != tInt && p.tok.kind != tDouble {
 				return nil, p.unexpected()
 			}
 			n := p.tok
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			return &node{op: opLit, pos: t.pos, val: literal(n, true)}, nil
 		case ".":
 			return nil, unsupportedAt(t.pos, "names with a leading dot are not supported")
