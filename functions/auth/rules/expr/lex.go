@@ -194,46 +194,26 @@ func (l *lexer) str(raw bool) (token, error) {
 	}
 }
 
-var simpleEscapes = map[byte]string{'a': "\a", 'b': "\b", 'f': "\f", 'n': "\n", 'r': "\r", 't': "\t", 'v': "\v", '\\': "\\", '?': "?", '"': "\"", '\'': "'", '`': "`"}
-
+// escape reads an escape sequence; l.pos is at the backslash. CEL's
+// escapes are Go's, plus \? \` and \X, and either quote may be escaped in
+// either kind of string.
 func (l *lexer) escape(b *strings.Builder) error {
-	at := l.pos
-	l.pos++ // the backslash
-	if l.pos >= len(l.src) {
-		return errorAt(at, "unterminated string literal")
-	}
-	c := l.src[l.pos]
-	l.pos++
-	if s, ok := simpleEscapes[c]; ok {
-		b.WriteString(s)
+	rest := l.src[l.pos:]
+	switch {
+	case len(rest) < 2:
+		return errorAt(l.pos, "unterminated string literal")
+	case strings.IndexByte("?`'\"", rest[1]) >= 0:
+		b.WriteByte(rest[1])
+		l.pos += 2
 		return nil
+	case rest[1] == 'X':
+		rest = `\x` + rest[2:]
 	}
-	var digits, base int
-	switch c {
-	case 'x', 'X':
-		digits, base = 2, 16
-	case 'u':
-		digits, base = 4, 16
-	case 'U':
-		digits, base = 8, 16
-	case '0', '1', '2', '3':
-		digits, base = 3, 8
-		l.pos-- // the first octal digit is part of the number
-	default:
-		return errorAt(at, "invalid escape sequence \\%c", c)
-	}
-	if l.pos+digits > len(l.src) {
-		return errorAt(at, "invalid escape sequence")
-	}
-	n, err := strconv.ParseUint(l.src[l.pos:l.pos+digits], base, 32)
+	r, _, tail, err := strconv.UnquoteChar(rest, 0)
 	if err != nil {
-		return errorAt(at, "invalid escape sequence \\%s", l.src[l.pos-1:l.pos+digits])
+		return errorAt(l.pos, "invalid escape sequence \\%c", l.src[l.pos+1])
 	}
-	l.pos += digits
-	r := rune(n)
-	if (r >= 0xD800 && r < 0xE000) || r > utf8.MaxRune {
-		return errorAt(at, "invalid code point in escape sequence")
-	}
+	l.pos += len(rest) - len(tail)
 	b.WriteRune(r)
 	return nil
 }
