@@ -272,7 +272,7 @@ func (c *checker) checkCall(n *node) error {
 		return err
 	}
 	ts := typesOf(n.args)
-	if (n.recv && !f.member) || (!n.recv && !f.global) || !f.arity(len(ts)) {
+	if (n.recv && !f.member) || (!n.recv && !f.global) {
 		return noOverload(n, n.name, ts...)
 	}
 	t, ok := f.check(ts)

@@ -13,26 +13,19 @@ import (
 // the receiver first; missing ones are absent.
 type function struct {
 	global, member bool
-	arity          func(n int) bool
-	check          func(args []*Type) (*Type, bool)
-	eval           func(e *evaluator, a, b, c, d any) (any, error)
+	// check takes the arguments' types, the receiver's first, and gives
+	// the result's type; ok is false when there is no such overload.
+	check func(args []*Type) (t *Type, ok bool)
+	eval  func(e *evaluator, a, b, c, d any) (any, error)
 }
 
-func arity(want ...int) func(int) bool {
-	return func(n int) bool {
-		for _, w := range want {
-			if n == w {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// sig accepts arguments of the given kinds (dyn always fits) and yields
-// out.
-func sig(out *Type, kinds ...[]Kind) func([]*Type) (*Type, bool) {
+// sig accepts at least min arguments, of the given kinds (dyn always
+// fits), and yields out; the kinds past min are of optional arguments.
+func sig(out *Type, min int, kinds ...[]Kind) func([]*Type) (*Type, bool) {
 	return func(args []*Type) (*Type, bool) {
+		if len(args) < min || len(args) > len(kinds) {
+			return nil, false
+		}
 		for i, a := range args {
 			if a.Kind != KindDyn && !a.is(kinds[i]...) {
 				return nil, false
@@ -49,32 +42,32 @@ var (
 )
 
 var functions = map[string]*function{
-	"size":       {global: true, member: true, arity: arity(1), check: sig(Int, kSized), eval: evalSize},
-	"startsWith": {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasPrefix)},
-	"endsWith":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasSuffix)},
-	"contains":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.Contains)},
-	"matches":    {global: true, member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: evalMatches},
+	"size":       {global: true, member: true, check: sig(Int, 1, kSized), eval: evalSize},
+	"startsWith": {member: true, check: sig(Bool, 2, kString, kString), eval: stringPredicate(strings.HasPrefix)},
+	"endsWith":   {member: true, check: sig(Bool, 2, kString, kString), eval: stringPredicate(strings.HasSuffix)},
+	"contains":   {member: true, check: sig(Bool, 2, kString, kString), eval: stringPredicate(strings.Contains)},
+	"matches":    {global: true, member: true, check: sig(Bool, 2, kString, kString), eval: evalMatches},
 	// int and string accept null because cel-go's checker lets it
 	// pass for a timestamp (or duration); evaluating fails.
-	"int":    {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
-	"uint":   {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
-	"double": {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
-	"string": {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
-	"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
-	"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
+	"int":    {global: true, check: sig(Int, 1, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
+	"uint":   {global: true, check: sig(Uint, 1, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
+	"double": {global: true, check: sig(Double, 1, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
+	"string": {global: true, check: sig(String, 1, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
+	"bool":   {global: true, check: sig(Bool, 1, []Kind{KindBool, KindString}), eval: toBool},
+	"dyn": {global: true, check: func(a []*Type) (*Type, bool) { return Dyn, len(a) == 1 },
 		eval: func(_ *evaluator, a, _, _, _ any) (any, error) { return a, nil }},
-	"lowerAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiCase('A', 'a'))},
-	"upperAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiCase('a', 'A'))},
-	"charAt":      {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
-	"indexOf":     {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: search(false)},
-	"lastIndexOf": {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: search(true)},
-	"split":       {member: true, arity: arity(2, 3), check: sig(ListOf(String), kString, kString, kInt), eval: evalSplit},
-	"substring":   {member: true, arity: arity(2, 3), check: sig(String, kString, kInt, kInt), eval: evalSubstring},
-	"replace":     {member: true, arity: arity(3, 4), check: sig(String, kString, kString, kString, kInt), eval: evalReplace},
-	"trim":        {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(strings.TrimSpace)},
-	"reverse":     {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(reverse)},
-	"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
-		ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
+	"lowerAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('A', 'a'))},
+	"upperAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('a', 'A'))},
+	"charAt":      {member: true, check: sig(String, 2, kString, kInt), eval: evalCharAt},
+	"indexOf":     {member: true, check: sig(Int, 2, kString, kString, kInt), eval: search(false)},
+	"lastIndexOf": {member: true, check: sig(Int, 2, kString, kString, kInt), eval: search(true)},
+	"split":       {member: true, check: sig(ListOf(String), 2, kString, kString, kInt), eval: evalSplit},
+	"substring":   {member: true, check: sig(String, 2, kString, kInt, kInt), eval: evalSubstring},
+	"replace":     {member: true, check: sig(String, 3, kString, kString, kString, kInt), eval: evalReplace},
+	"trim":        {member: true, check: sig(String, 1, kString), eval: stringMap(strings.TrimSpace)},
+	"reverse":     {member: true, check: sig(String, 1, kString), eval: stringMap(reverse)},
+	"join": {member: true, check: func(a []*Type) (*Type, bool) {
+		ok := len(a) <= 2 && (a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn))
 		return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
 	}, eval: evalJoin},
 }
