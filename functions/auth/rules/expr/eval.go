@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // evaluator walks a checked tree. Errors are ordinary Go errors, except
@@ -199,15 +200,7 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		items = t
 	case map[string]any:
 		// Keys in order, so a result never depends on Go's map order.
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		items = make([]any, len(keys))
-		for i, k := range keys {
-			items[i] = k
-		}
+		items = anys(slices.Sorted(maps.Keys(t)))
 	default:
 		return nil, errNoOverload
 	}

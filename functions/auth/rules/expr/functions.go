@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -302,9 +303,7 @@ func evalReplace(e *evaluator, a, b, c, d any) (any, error) {
 
 func reverse(s string) string {
 	runes := []rune(s)
-	for i, j := 0, len(runes)-1; i < j; i, j = i+1, j-1 {
-		runes[i], runes[j] = runes[j], runes[i]
-	}
+	slices.Reverse(runes)
 	return string(runes)
 }
 
@@ -320,11 +319,7 @@ func evalSplit(e *evaluator, a, b, c, _ any) (any, error) {
 	}
 	parts := strings.SplitN(s, sep, int(n))
 	e.charge(len(parts) + len(s)/64)
-	out := make([]any, len(parts))
-	for i, p := range parts {
-		out[i] = p
-	}
-	return out, nil
+	return anys(parts), nil
 }
 
 func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {

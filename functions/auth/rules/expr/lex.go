@@ -55,9 +55,7 @@ func (l *lexer) next() (token, error) {
 		(c == 'r' || c == 'R') && l.pos+2 < len(l.src) && (l.src[l.pos+1]|0x20) == 'b' && l.quoteAt(l.pos+2):
 		return token{}, unsupportedAt(start, "bytes literals are not supported")
 	case isIdentStart(c):
-		for l.pos < len(l.src) && isIdentPart(l.src[l.pos]) {
-			l.pos++
-		}
+		l.skip(isIdentPart)
 		return token{kind: tIdent, pos: start, text: l.src[start:l.pos]}, nil
 	}
 	for _, p := range punct {
@@ -94,25 +92,19 @@ func (l *lexer) number() (token, error) {
 	s := l.src
 	if strings.HasPrefix(s[l.pos:], "0x") || strings.HasPrefix(s[l.pos:], "0X") {
 		l.pos += 2
-		for l.pos < len(s) && isHex(s[l.pos]) {
-			l.pos++
-		}
+		l.skip(isHex)
 		digits := s[start+2 : l.pos]
 		if digits == "" {
 			return token{}, errorAt(start, "malformed hexadecimal literal")
 		}
 		return l.integer(start, digits, 16)
 	}
-	for l.pos < len(s) && isDigit(s[l.pos]) {
-		l.pos++
-	}
+	l.skip(isDigit)
 	float := false
 	if l.pos+1 < len(s) && s[l.pos] == '.' && isDigit(s[l.pos+1]) {
 		float = true
 		l.pos++
-		for l.pos < len(s) && isDigit(s[l.pos]) {
-			l.pos++
-		}
+		l.skip(isDigit)
 	}
 	if l.pos < len(s) && (s[l.pos] == 'e' || s[l.pos] == 'E') {
 		j := l.pos + 1
@@ -121,10 +113,8 @@ func (l *lexer) number() (token, error) {
 		}
 		if j < len(s) && isDigit(s[j]) {
 			float = true
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
 			l.pos = j
+			l.skip(isDigit)
 		}
 	}
 	if float {
@@ -216,6 +206,13 @@ func (l *lexer) escape(b *strings.Builder) error {
 	l.pos += len(rest) - len(tail)
 	b.WriteRune(r)
 	return nil
+}
+
+// skip moves past the bytes in the class.
+func (l *lexer) skip(in func(byte) bool) {
+	for l.pos < len(l.src) && in(l.src[l.pos]) {
+		l.pos++
+	}
 }
 
 func isDigit(c byte) bool      { return c >= '0' && c <= '9' }

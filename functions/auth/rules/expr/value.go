@@ -33,13 +33,17 @@ func norm(v any) any {
 	case float32:
 		return float64(x)
 	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out
+		return anys(x)
 	}
 	return v
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // typeName names a runtime value's type as CEL does.
