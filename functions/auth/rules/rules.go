@@ -223,28 +223,21 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 
 	d := Decision{Rule: r.name}
 	out, err := r.allow.Eval(ctx, vars)
-	if err != nil {
-		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
-		return d
-	}
 	ok, isBool := out.(bool)
-	if !isBool {
+	switch {
+	case err != nil:
+		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
+	case !isBool:
 		d.Reason = fmt.Sprintf("rule %s: allow yields %s, not a bool", r.name, expr.TypeName(out))
-		return d
-	}
-	if !ok {
+	case !ok:
 		d.Reason = fmt.Sprintf("rule %s denies %q", r.name, name)
-		return d
-	}
-	if kind == protocol.Presence {
-		m, err := r.member.eval(ctx, vars)
-		if err != nil {
+	case kind == protocol.Presence:
+		if d.Member, err = r.member.eval(ctx, vars); err != nil {
 			d.Reason = fmt.Sprintf("rule %s: member: %v", r.name, err)
-			return d
 		}
-		d.Member = m
 	}
-	d.Allowed = true
+	// Every refusal above gives its reason.
+	d.Allowed = d.Reason == ""
 	return d
 }
 

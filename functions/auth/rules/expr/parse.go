@@ -306,6 +306,10 @@ func (p *parser) args(end string) ([]*node, error) {
 // keywords are never names, not even of fields.
 var keywords = map[string]bool{"in": true, "true": true, "false": true, "null": true}
 
+// Reserved reports whether name is one of CEL's reserved words, which may
+// not name a variable.
+func Reserved(name string) bool { return reservedWords[name] }
+
 // reservedWords may not be used as identifiers (CEL's language definition).
 var reservedWords = map[string]bool{
 	"as": true, "break": true, "const": true, "continue": true, "else": true,
