@@ -49,22 +49,20 @@ func native(v any, depth int) (any, error) {
 		return x, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
+		var err error
 		for k, e := range x {
-			val, err := native(e, depth+1)
-			if err != nil {
+			if out[k], err = native(e, depth+1); err != nil {
 				return nil, err
 			}
-			out[k] = val
 		}
 		return out, nil
 	case []any:
-		out := make([]any, 0, len(x))
-		for _, e := range x {
-			val, err := native(e, depth+1)
-			if err != nil {
+		out := make([]any, len(x))
+		var err error
+		for i, e := range x {
+			if out[i], err = native(e, depth+1); err != nil {
 				return nil, err
 			}
-			out = append(out, val)
 		}
 		return out, nil
 	}
