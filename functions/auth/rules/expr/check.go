@@ -46,7 +46,8 @@ func (c *checker) check(n *node) error {
 	}
 	switch n.op {
 	case opLit:
-		n.typ = literalType(n.val)
+		k, _ := kindOf(n.val)
+		n.typ = scalars[k]
 	case opIdent:
 		b, ok := c.lookup(n.name)
 		if !ok {
@@ -111,22 +112,6 @@ func (c *checker) check(n *node) error {
 		return c.checkCall(n)
 	}
 	return nil
-}
-
-func literalType(v any) *Type {
-	switch v.(type) {
-	case bool:
-		return Bool
-	case int64:
-		return Int
-	case uint64:
-		return Uint
-	case float64:
-		return Double
-	case string:
-		return String
-	}
-	return Null
 }
 
 func selectType(n *node, t *Type) (*Type, error) {

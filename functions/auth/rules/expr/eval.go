@@ -66,7 +66,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 				// fails on a list.
 				return false, nil
 			}
-			return nil, fmt.Errorf("type '%s' does not support field selection", typeName(v))
+			return nil, fmt.Errorf("type '%s' does not support field selection", TypeName(v))
 		}
 		f, found := m[n.name]
 		if n.op == opHas {
@@ -150,7 +150,7 @@ func (e *evaluator) evalMap(n *node) (any, error) {
 		}
 		ks, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("map keys must be strings, not %s", typeName(k))
+			return nil, fmt.Errorf("map keys must be strings, not %s", TypeName(k))
 		}
 		out[ks] = v // a repeated key keeps its last value, as in cel-go
 	}
@@ -330,7 +330,7 @@ func index(v, i any) (any, error) {
 	case map[string]any:
 		k, ok := i.(string)
 		if !ok {
-			return nil, fmt.Errorf("no such key: %v", display(i))
+			return nil, fmt.Errorf("no such key: %v", i)
 		}
 		f, found := c[k]
 		if !found {

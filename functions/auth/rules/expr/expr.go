@@ -96,9 +96,7 @@ func (p *Program) Eval(ctx context.Context, vals []any) (any, error) {
 
 func normal(vals []any) bool {
 	for _, v := range vals {
-		switch v.(type) {
-		case nil, bool, int64, uint64, float64, string, []any, map[string]any:
-		default:
+		if _, ok := kindOf(v); !ok {
 			return false
 		}
 	}

@@ -352,7 +352,7 @@ var (
 )
 
 func conversionError(from any, to string) error {
-	return fmt.Errorf("type conversion error from '%s' to '%s'", typeName(from), to)
+	return fmt.Errorf("type conversion error from '%s' to '%s'", TypeName(from), to)
 }
 
 func toInt(_ *evaluator, a, _, _, _ any) (any, error) {

@@ -41,6 +41,9 @@ var (
 	String = &Type{Kind: KindString}
 )
 
+// scalars are the scalar types by kind.
+var scalars = [...]*Type{KindDyn: Dyn, KindNull: Null, KindBool: Bool, KindInt: Int, KindUint: Uint, KindDouble: Double, KindString: String}
+
 // ListOf is the type of a list of elem.
 func ListOf(elem *Type) *Type { return &Type{Kind: KindList, Elem: elem} }
 

@@ -46,34 +46,37 @@ func anys(ss []string) []any {
 	return out
 }
 
-// typeName names a runtime value's type as CEL does.
-func typeName(v any) string {
+// kindOf is the kind of one of the evaluator's values; ok is false for
+// any other Go value.
+func kindOf(v any) (k Kind, ok bool) {
 	switch v.(type) {
 	case nil:
-		return "null_type"
+		return KindNull, true
 	case bool:
-		return "bool"
+		return KindBool, true
 	case int64:
-		return "int"
+		return KindInt, true
 	case uint64:
-		return "uint"
+		return KindUint, true
 	case float64:
-		return "double"
+		return KindDouble, true
 	case string:
-		return "string"
+		return KindString, true
 	case []any:
-		return "list"
+		return KindList, true
 	case map[string]any:
-		return "map"
+		return KindMap, true
 	}
-	return fmt.Sprintf("%T", v)
+	return KindDyn, false
 }
 
-func display(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+// TypeName names the type of a value Eval returned, as CEL does: "int",
+// "string", "list", "map", "null_type", ...
+func TypeName(v any) string {
+	if k, ok := kindOf(v); ok {
+		return kindNames[k]
 	}
-	return fmt.Sprint(v)
+	return fmt.Sprintf("%T", v)
 }
 
 // equal is CEL's heterogeneous equality: numbers compare by value across
@@ -222,7 +225,3 @@ func isNaN(v any) bool {
 	f, ok := v.(float64)
 	return ok && math.IsNaN(f)
 }
-
-// TypeName names the type of a value Eval returned, as CEL does: "int",
-// "string", "list", "map", "null_type", ...
-func TypeName(v any) string { return typeName(v) }
