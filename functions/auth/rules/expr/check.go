@@ -189,25 +189,28 @@ var binaryOps = map[string]binaryOp{
 
 var orderedKinds = []Kind{KindBool, KindInt, KindUint, KindDouble, KindString, KindNull}
 
+// members is the type of what a list or map holds as in and the macros
+// see it: a list's elements, a map's keys.
+func members(t *Type) (*Type, bool) {
+	switch t.Kind {
+	case KindList:
+		return t.Elem, true
+	case KindMap:
+		return t.Key, true
+	}
+	return Dyn, t.Kind == KindDyn
+}
+
 func (c *checker) checkBinary(n *node) error {
 	o := binaryOps[n.name]
 	l, r := n.args[0].typ, n.args[1].typ
-	other := r
+	other, holds := r, true
 	if n.name == "in" {
-		// The left side is compared with a list's elements or a map's keys.
-		switch r.Kind {
-		case KindList:
-			other = r.Elem
-		case KindMap:
-			other = r.Key
-		case KindDyn:
-		default:
-			return noOverload(n, o.cel, l, r)
-		}
+		other, holds = members(r)
 	}
 	t, ok := unify(l, other)
 	switch {
-	case !ok || o.kinds != nil && t.Kind != KindDyn && !t.is(o.kinds...):
+	case !ok || !holds || o.kinds != nil && t.Kind != KindDyn && !t.is(o.kinds...):
 		return noOverload(n, o.cel, l, r)
 	case o.comparison:
 		n.typ = Bool
@@ -220,7 +223,7 @@ func (c *checker) checkBinary(n *node) error {
 }
 
 // macros are CEL's comprehension macros: target.name(var, ...).
-var macros = map[string]int{"all": 2, "exists": 2, "exists_one": 2, "filter": 2, "map": 2}
+var macros = map[string]bool{"all": true, "exists": true, "exists_one": true, "filter": true, "map": true}
 
 func (c *checker) checkCall(n *node) error {
 	if !n.recv && n.name == "has" {
@@ -237,14 +240,14 @@ func (c *checker) checkCall(n *node) error {
 		n.op, n.name, n.args, n.typ = opHas, sel.name, sel.args, Bool
 		return nil
 	}
-	if _, ok := macros[n.name]; ok && n.recv && (len(n.args) == 3 || n.name == "map" && len(n.args) == 4) {
+	if macros[n.name] && n.recv {
+		if len(n.args) != 3 && (n.name != "map" || len(n.args) != 4) {
+			return errorAt(n.pos, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
+		}
 		if n.args[1].op != opIdent {
 			return errorAt(n.args[1].pos, "argument to %s is not an identifier", n.name)
 		}
 		return c.checkLoop(n)
-	}
-	if _, ok := macros[n.name]; ok && n.recv {
-		return errorAt(n.pos, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
 	}
 	f, ok := functions[n.name]
 	if !ok {
@@ -285,16 +288,9 @@ func (c *checker) checkLoop(n *node) error {
 	if err := c.check(target); err != nil {
 		return err
 	}
-	var elem *Type
-	switch t := target.typ; t.Kind {
-	case KindList:
-		elem = t.Elem
-	case KindMap:
-		elem = t.Key
-	case KindDyn:
-		elem = Dyn
-	default:
-		return errorAt(target.pos, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", t)
+	elem, ok := members(target.typ)
+	if !ok {
+		return errorAt(target.pos, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", target.typ)
 	}
 	n.op, n.slot, n.args = opLoop, c.nslots, append([]*node{target}, n.args[2:]...)
 	c.nslots++
