@@ -42,9 +42,7 @@ func (l *lexer) next() (token, error) {
 	start := l.pos
 	c := l.src[l.pos]
 	switch {
-	case c == '.' && l.pos+1 < len(l.src) && isDigit(l.src[l.pos+1]):
-		return l.number()
-	case isDigit(c):
+	case isDigit(c), c == '.' && l.pos+1 < len(l.src) && isDigit(l.src[l.pos+1]):
 		return l.number()
 	case c == '"' || c == '\'':
 		return l.str(false)
@@ -128,17 +126,16 @@ func (l *lexer) number() (token, error) {
 }
 
 func (l *lexer) integer(start int, digits string, base int) (token, error) {
+	// An int is parsed as unsigned too: the parser folds a leading minus
+	// in, so that -9223372036854775808 is a valid int.
+	u, err := strconv.ParseUint(digits, base, 64)
 	if l.pos < len(l.src) && (l.src[l.pos] == 'u' || l.src[l.pos] == 'U') {
 		l.pos++
-		u, err := strconv.ParseUint(digits, base, 64)
 		if err != nil {
 			return token{}, errorAt(start, "uint literal %s is out of range", l.src[start:l.pos])
 		}
 		return token{kind: tUint, pos: start, num: u}, nil
 	}
-	// Parsed as unsigned here: the parser folds a leading minus in, so
-	// that -9223372036854775808 is a valid int.
-	u, err := strconv.ParseUint(digits, base, 64)
 	if err != nil || u > 1<<63 {
 		return token{}, errorAt(start, "int literal %s is out of range", l.src[start:l.pos])
 	}

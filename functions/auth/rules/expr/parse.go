@@ -323,11 +323,7 @@ func (p *parser) primary() (*node, error) {
 	t := p.tok
 	switch t.kind {
 	case tInt, tDouble, tUint, tString:
-		if t.kind == tInt && t.num.(uint64) > math.MaxInt64 {
-			return nil, errorAt(t.pos, "int literal is out of range")
-		}
-		p.advance()
-		return &node{op: opLit, pos: t.pos, val: literal(t, false)}, nil
+		return p.literal(t.pos, false)
 	case tIdent:
 		p.advance()
 		switch t.text {
@@ -371,9 +367,7 @@ func (p *parser) primary() (*node, error) {
 			if p.tok.kind != tInt && p.tok.kind != tDouble {
 				return nil, p.unexpected()
 			}
-			n := p.tok
-			p.advance()
-			return &node{op: opLit, pos: t.pos, val: literal(n, true)}, nil
+			return p.literal(t.pos, true)
 		case ".":
 			return nil, unsupportedAt(t.pos, "names with a leading dot are not supported")
 		}
@@ -381,22 +375,23 @@ func (p *parser) primary() (*node, error) {
 	return nil, p.unexpected()
 }
 
-// literal is the value of a literal token; the lexer has checked its range.
-func literal(t token, negative bool) any {
-	switch t.kind {
-	case tInt:
-		u := t.num.(uint64)
-		if negative {
-			return -int64(u) // 1<<63 wraps to MinInt64, as wanted
-		}
-		return int64(u) // primary has refused values above MaxInt64
-	case tUint:
-		return t.num.(uint64)
-	case tDouble:
-		if negative {
-			return -t.num.(float64)
-		}
-		return t.num.(float64)
+// literal reads a literal token, negated when negative (only numbers
+// are). The lexer has checked the range of all but an int without a minus.
+func (p *parser) literal(pos int, negative bool) (*node, error) {
+	t := p.tok
+	v := t.num
+	switch {
+	case t.kind == tString:
+		v = t.text
+	case t.kind == tInt && negative:
+		v = -int64(t.num.(uint64)) // 1<<63 wraps to MinInt64, as wanted
+	case t.kind == tInt && t.num.(uint64) > math.MaxInt64:
+		return nil, errorAt(t.pos, "int literal is out of range")
+	case t.kind == tInt:
+		v = int64(t.num.(uint64))
+	case negative:
+		v = -t.num.(float64)
 	}
-	return t.text
+	p.advance()
+	return &node{op: opLit, pos: pos, val: v}, nil
 }
