@@ -101,7 +101,7 @@ func checkLiteral(src, lit string) error {
 // match reports whether base (a channel name without its prefix) matches,
 // and the parameters it binds.
 func (p *pattern) match(base string) (map[string]string, bool) {
-	m := p.submatch(base)
+	m := p.re.FindStringSubmatch(base)
 	if m == nil {
 		return nil, false
 	}
@@ -110,10 +110,4 @@ func (p *pattern) match(base string) (map[string]string, bool) {
 		params[name] = m[i+1]
 	}
 	return params, true
-}
-
-// submatch is the whole of base and then each parameter's value, nil when
-// base does not match.
-func (p *pattern) submatch(base string) []string {
-	return p.re.FindStringSubmatch(base)
 }

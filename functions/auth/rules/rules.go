@@ -274,7 +274,7 @@ func (s *Set) match(kind protocol.Kind, base string) (*rule, []string) {
 		if len(r.kinds) > 0 && !slices.Contains(r.kinds, kind) {
 			continue
 		}
-		if m := r.pattern.submatch(base); m != nil {
+		if m := r.pattern.re.FindStringSubmatch(base); m != nil {
 			return r, m
 		}
 	}

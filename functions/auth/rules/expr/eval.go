@@ -205,8 +205,7 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		return nil, errNoOverload
 	}
 	body := n.args[len(n.args)-1]
-	switch n.name {
-	case "all", "exists":
+	if n.name == "all" || n.name == "exists" {
 		// all is a chain of &&, exists of ||: a decisive result ends the
 		// loop, an error is kept unless a decisive result follows.
 		decisive := n.name == "exists"
@@ -234,31 +233,15 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 			return nil, kept
 		}
 		return !decisive, nil
-	case "exists_one":
-		count := 0
-		for i, it := range items {
-			if err := e.tick(i); err != nil {
-				return nil, err
-			}
-			e.slots[n.slot] = it
-			ok, err := e.predicate(body)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				count++
-			}
-		}
-		return count == 1, nil
 	}
-	// map and filter build a list.
-	out := []any{}
+	// exists_one counts the items that pass; map and filter build a list.
+	out, count := []any{}, 0
 	for i, it := range items {
 		if err := e.tick(i); err != nil {
 			return nil, err
 		}
 		e.slots[n.slot] = it
-		if n.name == "filter" || len(n.args) == 3 {
+		if n.name != "map" || len(n.args) == 3 {
 			ok, err := e.predicate(n.args[1])
 			if err != nil {
 				return nil, err
@@ -266,6 +249,10 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 			if !ok {
 				continue
 			}
+		}
+		if n.name == "exists_one" {
+			count++
+			continue
 		}
 		v := it
 		if n.name == "map" {
@@ -276,6 +263,9 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		}
 		out = append(out, v)
 		e.charge(1)
+	}
+	if n.name == "exists_one" {
+		return count == 1, nil
 	}
 	return out, nil
 }
@@ -329,12 +319,9 @@ func index(v, i any) (any, error) {
 		return norm(c[at]), nil
 	case map[string]any:
 		k, ok := i.(string)
-		if !ok {
-			return nil, fmt.Errorf("no such key: %v", i)
-		}
 		f, found := c[k]
-		if !found {
-			return nil, fmt.Errorf("no such key: %s", k)
+		if !ok || !found {
+			return nil, fmt.Errorf("no such key: %v", i)
 		}
 		return norm(f), nil
 	}
