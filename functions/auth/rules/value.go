@@ -39,6 +39,7 @@ func native(v any, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
 	}
+	var err error
 	switch x := v.(type) {
 	case nil, bool, string, int64, uint64:
 		return x, nil
@@ -49,7 +50,6 @@ func native(v any, depth int) (any, error) {
 		return x, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		var err error
 		for k, e := range x {
 			if out[k], err = native(e, depth+1); err != nil {
 				return nil, err
@@ -58,7 +58,6 @@ func native(v any, depth int) (any, error) {
 		return out, nil
 	case []any:
 		out := make([]any, len(x))
-		var err error
 		for i, e := range x {
 			if out[i], err = native(e, depth+1); err != nil {
 				return nil, err

@@ -73,11 +73,9 @@ func (c *checker) check(n *node) error {
 		}
 		n.typ = MapOf(join(ks), join(vs))
 	case opSelect:
-		t, err := selectType(n, n.args[0].typ)
-		if err != nil {
-			return err
-		}
-		n.typ = t
+		var err error
+		n.typ, err = selectType(n, n.args[0].typ)
+		return err
 	case opIndex:
 		return c.checkIndex(n)
 	case opNot:

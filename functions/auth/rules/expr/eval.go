@@ -43,12 +43,11 @@ func (e *evaluator) eval(n *node) (any, error) {
 		return e.slots[n.slot], nil
 	case opList:
 		out := make([]any, len(n.args))
+		var err error
 		for i, a := range n.args {
-			v, err := e.eval(a)
-			if err != nil {
+			if out[i], err = e.eval(a); err != nil {
 				return nil, err
 			}
-			out[i] = v
 		}
 		e.charge(len(out))
 		return out, nil
@@ -419,19 +418,17 @@ func arith(op string, l, r any) (any, error) {
 			return uintArith(op, x, y)
 		}
 	case float64:
-		y, ok := r.(float64)
-		if !ok {
-			return nil, errNoOverload
-		}
-		switch op {
-		case "+":
-			return x + y, nil
-		case "-":
-			return x - y, nil
-		case "*":
-			return x * y, nil
-		case "/":
-			return x / y, nil
+		if y, ok := r.(float64); ok {
+			switch op {
+			case "+":
+				return x + y, nil
+			case "-":
+				return x - y, nil
+			case "*":
+				return x * y, nil
+			case "/":
+				return x / y, nil
+			}
 		}
 	}
 	return nil, errNoOverload

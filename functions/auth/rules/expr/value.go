@@ -176,13 +176,11 @@ func numCompare(a, b any) (int, bool) {
 	return 0, false
 }
 
-// ordered reports whether v is of a type that has an order.
+// ordered reports whether v is of a type that has an order: the kinds
+// from bool to string.
 func ordered(v any) bool {
-	switch v.(type) {
-	case bool, string, int64, uint64, float64:
-		return true
-	}
-	return false
+	k, _ := kindOf(v)
+	return k >= KindBool && k <= KindString
 }
 
 // compare orders bools, strings and numbers (across numeric types). The
