@@ -88,10 +88,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 		}
 		switch x := v.(type) {
 		case int64:
-			if x == math.MinInt64 {
-				return nil, errIntOverflow
-			}
-			return -x, nil
+			return intArith("-", 0, x)
 		case float64:
 			return -x, nil
 		}

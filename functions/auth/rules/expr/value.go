@@ -86,8 +86,14 @@ func TypeName(v any) string {
 func equal(a, b any, n *int) bool {
 	*n++
 	switch x := a.(type) {
-	case nil, bool, string:
-		return a == b // false for values of different types
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
 	case int64, uint64, float64:
 		c, ok := numCompare(a, b)
 		return ok && c == 0
