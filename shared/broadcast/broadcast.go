@@ -6,11 +6,12 @@ import (
 )
 
 // Connections lists the BROADCAST_CONNECTION values New accepts.
-var Connections = []string{"pusher", "ably", "log", "null"}
+var Connections = []string{"pusher", "reverb", "ably", "log", "null"}
 
 // Config selects and configures one driver.
 type Config struct {
-	// Connection is BROADCAST_CONNECTION: pusher, ably, log or null.
+	// Connection is BROADCAST_CONNECTION: pusher, reverb (the pusher driver
+	// with Laravel's REVERB_* settings), ably, log or null.
 	Connection string
 	Pusher     PusherConfig
 	Ably       AblyConfig
@@ -21,16 +22,16 @@ type Config struct {
 // connections.
 func (c Config) Validate() error {
 	switch c.Connection {
-	case "pusher":
+	case "pusher", "reverb":
 		return c.Pusher.Validate()
 	case "ably":
 		return c.Ably.Validate()
 	case "log", "null":
 		return nil
 	case "":
-		return fmt.Errorf("BROADCAST_CONNECTION is empty (want one of pusher, ably, log, null)")
+		return fmt.Errorf("BROADCAST_CONNECTION is empty (want one of pusher, reverb, ably, log, null)")
 	}
-	return fmt.Errorf("BROADCAST_CONNECTION %q is not one of pusher, ably, log, null", c.Connection)
+	return fmt.Errorf("BROADCAST_CONNECTION %q is not one of pusher, reverb, ably, log, null", c.Connection)
 }
 
 // New returns the driver cfg selects. logger receives the log driver's lines;
@@ -40,7 +41,7 @@ func New(cfg Config, logger *slog.Logger) (Driver, error) {
 		return nil, err
 	}
 	switch cfg.Connection {
-	case "pusher":
+	case "pusher", "reverb":
 		return NewPusher(cfg.Pusher)
 	case "ably":
 		return NewAbly(cfg.Ably)

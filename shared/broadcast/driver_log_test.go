@@ -76,8 +76,9 @@ func TestNew(t *testing.T) {
 		{Config{Connection: "null", Pusher: PusherConfig{AppID: "ignored"}}, "null", ""},
 		{Config{Connection: "pusher"}, "", "PUSHER_APP_ID is empty"},
 		{Config{Connection: "ably"}, "", "ABLY_KEY is empty"},
-		{Config{Connection: "reverb"}, "", `BROADCAST_CONNECTION "reverb" is not one of pusher, ably, log, null`},
-		{Config{}, "", "BROADCAST_CONNECTION is empty (want one of pusher, ably, log, null)"},
+		{Config{Connection: "reverb", Pusher: PusherConfig{AppID: "1", Key: "k", Secret: "s", Host: "127.0.0.1", Reverb: true}}, "pusher", ""},
+		{Config{Connection: "soketi"}, "", `BROADCAST_CONNECTION "soketi" is not one of pusher, reverb, ably, log, null`},
+		{Config{}, "", "BROADCAST_CONNECTION is empty (want one of pusher, reverb, ably, log, null)"},
 	} {
 		d, err := New(c.cfg, nil)
 		if c.err != "" {
