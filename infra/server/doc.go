@@ -5,9 +5,10 @@
 // to publish and to ask about channels (status and occupancy, enumeration,
 // presence), mapped onto Pusher channels the way Ably's Pusher adapter maps
 // them. An event that reaches no subscriber is logged, with a hint when a
-// private- or presence- channel of the same name has subscribers. It plays the part soketi or Laravel Reverb play for a
-// Laravel app, so herald runs end to end on one machine without a Pusher or
-// Ably account.
+// private- or presence- channel of the same name has subscribers.
+//
+// It plays the part soketi or Laravel Reverb play for a Laravel app, so
+// herald runs end to end on one machine without a Pusher or Ably account.
 //
 // It keeps everything in memory in one process: no clustering, no
 // persistence, no webhooks, no cache channels, no watchlists, no
