@@ -1,6 +1,6 @@
 // Command bootstrap is the PublishFunction's Lambda entry point: it reads
-// the configuration once, at init, and serves the Pusher HTTP API's publish
-// routes behind API Gateway's HTTP API (payload format 2.0).
+// the configuration once, at init, and serves the Pusher HTTP API (publish,
+// channel queries, terminate_connections) behind API Gateway's HTTP API (payload format 2.0).
 package main
 
 import (

@@ -34,6 +34,10 @@ func (s *Stack) routes() {
 		{"AuthFunction", "OPTIONS /broadcasting/user-auth"},
 		{"PublishFunction", "POST /apps/{app_id}/events"},
 		{"PublishFunction", "POST /apps/{app_id}/batch_events"},
+		{"PublishFunction", "GET /apps/{app_id}/channels"},
+		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}"},
+		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}/users"},
+		{"PublishFunction", "POST /apps/{app_id}/users/{user_id}/terminate_connections"},
 	} {
 		h := s.fns.Auth
 		if r.fn == "PublishFunction" {
