@@ -442,6 +442,15 @@ func (h *Handler) broadcast(ctx context.Context, envs []events.Envelope) (int, e
 		return http.StatusServiceUnavailable, fmt.Errorf("broadcast failed, try again: %s", out.Reason)
 	}
 	var pe *broadcast.Error
+	if errors.As(out.Err, &pe) && pe.Op == "validate" {
+		// Refused by the driver before any request: the event cannot go
+		// through this provider as it is.
+		status := http.StatusBadRequest
+		if pe.StatusCode == http.StatusRequestEntityTooLarge {
+			status = pe.StatusCode
+		}
+		return status, fmt.Errorf("the %s driver cannot broadcast this event: %v", pe.Provider, pe.Err)
+	}
 	if errors.As(out.Err, &pe) && (pe.StatusCode == http.StatusBadRequest || pe.StatusCode == http.StatusRequestEntityTooLarge) {
 		return pe.StatusCode, errors.New(out.Reason)
 	}
