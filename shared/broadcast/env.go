@@ -9,15 +9,11 @@ import (
 	"github.com/heraldrt/herald/shared/config"
 )
 
-// Connection returns the selected connection as Laravel names it:
-// BROADCAST_CONNECTION (Laravel 11 and later), else BROADCAST_DRIVER
-// (Laravel 10 and earlier), else "null", as in Laravel: an unconfigured
-// function runs and sends nothing.
+// Connection returns the selected connection: config.Lookup.Connection
+// (BROADCAST_CONNECTION, else Laravel 10's BROADCAST_DRIVER), else "null",
+// as in Laravel: an unconfigured function runs and sends nothing.
 func Connection(l config.Lookup) string {
-	if c := l.Get("BROADCAST_CONNECTION"); c != "" {
-		return c
-	}
-	if c := l.Get("BROADCAST_DRIVER"); c != "" {
+	if c := l.Connection(); c != "" {
 		return c
 	}
 	return "null"
