@@ -343,8 +343,10 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, route string, 
 	io.WriteString(w, "{}")
 }
 
-// logEnvelopes logs each event at debug level with its channels, and the
-// request in one info line counting the channels of each kind.
+// logEnvelopes logs the request in one info line counting the channels of
+// each kind and, in queue mode, each event at debug level with its
+// channels (in direct mode the driver logs them as it broadcasts; see
+// broadcast.New).
 func (h *Handler) logEnvelopes(ctx context.Context, route string, envs []events.Envelope) {
 	var kinds [protocol.User + 1]int
 	for i := range envs {
@@ -352,7 +354,9 @@ func (h *Handler) logEnvelopes(ctx context.Context, route string, envs []events.
 		if envs[i].Channel != "" {
 			chans = append([]string{envs[i].Channel}, chans...)
 		}
-		h.log.DebugContext(ctx, "broadcast", "event", envs[i].Name, "channels", chans)
+		if h.cfg.Mode == ModeQueue {
+			h.log.DebugContext(ctx, "queued", "event", envs[i].Name, "channels", chans)
+		}
 		for _, ch := range chans {
 			kinds[protocol.KindOf(ch)]++
 		}

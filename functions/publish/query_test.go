@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldrt/herald/functions/publish"
 	"github.com/heraldrt/herald/infra/testkit"
+	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -88,7 +89,19 @@ func TestQueryRefusals(t *testing.T) {
 // event a debug line with its channels.
 func TestPublishLogs(t *testing.T) {
 	api := testkit.NewPusherAPI(t, upstreamID, upstreamKey, upstreamSecret)
-	h, logs := logged(t, map[string]string{"PUBLISH_MODE": "direct"}, publish.Deps{Driver: newUpstreamDriver(t, api)})
+	// The driver as FromEnv builds it, logging to the handler's logger.
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := broadcast.New(broadcast.Config{Connection: "pusher", Pusher: broadcast.PusherConfig{
+		AppID: upstreamID, Key: upstreamKey, Secret: upstreamSecret, Host: api.Host(), Port: api.Port(), Scheme: "http"}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := publish.FromEnv(t.Context(), config.Map(map[string]string{"PUBLISH_APP_ID": appID, "PUBLISH_APP_KEY": key, "PUBLISH_APP_SECRET": secret, "PUBLISH_MODE": "direct"}),
+		publish.Deps{Driver: d, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, signed(t, "POST", "/apps/3/events", `{"name":"EmailSent","channels":["App.Models.User.42","private-App.Models.User.42","presence-chat"],"data":"{}"}`, nil))
 	if w.Code != 200 {
@@ -96,7 +109,7 @@ func TestPublishLogs(t *testing.T) {
 	}
 	out := logs.String()
 	for _, want := range []string{
-		`level=DEBUG msg=broadcast event=EmailSent channels="[App.Models.User.42 private-App.Models.User.42 presence-chat]"`,
+		`level=DEBUG msg=broadcast driver=pusher event=EmailSent channels="[App.Models.User.42 private-App.Models.User.42 presence-chat]"`,
 		`level=INFO msg=publish route=events mode=direct events=1 channels.public=1 channels.private=1 channels.presence=1`,
 	} {
 		if !strings.Contains(out, want) {

@@ -92,3 +92,21 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// The network drivers New builds log each message's event and channels at
+// debug level, never its data.
+func TestNewLogsBroadcasts(t *testing.T) {
+	s := newPusherStandIn(t)
+	var buf bytes.Buffer
+	d, err := New(Config{Connection: "pusher", Pusher: s.config()}, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Broadcast(context.Background(), []Message{{Name: "EmailSent", Channels: []string{"App.Models.User.42"}, Data: `{"secret":"s3"}`}}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, `level=DEBUG msg=broadcast driver=pusher event=EmailSent channels=[App.Models.User.42]`) || strings.Contains(out, "s3") {
+		t.Fatalf("log:\n%s\nwant the event and channel, not the data", out)
+	}
+}

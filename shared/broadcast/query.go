@@ -50,12 +50,15 @@ var (
 // NewQuerier returns the Querier of the driver cfg selects, and false for
 // the log and null drivers, which have no provider to ask. It does no I/O.
 func NewQuerier(cfg Config) (Querier, bool, error) {
-	d, err := New(cfg, nil)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, false, err
 	}
-	q, ok := d.(Querier)
-	return q, ok, nil
+	switch cfg.Connection {
+	case "pusher", "reverb", "ably":
+		q, err := newNetwork(cfg)
+		return q, err == nil, err
+	}
+	return nil, false, nil
 }
 
 // unsupported is the *Error of a query the provider cannot answer.
