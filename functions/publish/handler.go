@@ -136,6 +136,9 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 			h.query = q
 		} else {
 			h.query, h.noQuery = querierFromEnv(env)
+			if h.noQuery != nil && !errors.Is(h.noQuery, errNoProvider) {
+				h.log.WarnContext(ctx, "channel queries unavailable", "reason", h.noQuery.Error())
+			}
 		}
 	}
 	if cfg.Mode == ModeDirect {
@@ -169,9 +172,13 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 	return h, nil
 }
 
+// errNoProvider is why the log and null drivers answer no query.
+var errNoProvider = errors.New("channel queries need a provider to ask")
+
 // querierFromEnv builds the Querier of the driver BROADCAST_CONNECTION
-// selects. Publishing does not depend on it: a configuration it cannot use
-// is reported by the queries, and logged by FromEnv's caller through them.
+// selects. Publishing in queue mode does not need the provider's settings,
+// so settings the queries cannot use are not a start-up failure: the
+// queries answer with the reason.
 func querierFromEnv(env config.Lookup) (broadcast.Querier, error) {
 	cfg, err := broadcast.LoadConfig(env)
 	if err != nil {
@@ -182,7 +189,7 @@ func querierFromEnv(env config.Lookup) (broadcast.Querier, error) {
 		return nil, fmt.Errorf("channel queries need the provider's settings: %w", err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("channel queries need a provider to ask: BROADCAST_CONNECTION=%s has none", cfg.Connection)
+		return nil, fmt.Errorf("%w: BROADCAST_CONNECTION=%s has none", errNoProvider, cfg.Connection)
 	}
 	return q, nil
 }
