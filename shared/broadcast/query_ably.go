@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/ably/ably-go/ably"
@@ -124,9 +123,11 @@ func (a *Ably) Users(ctx context.Context, name string) ([]string, error) {
 		return nil, err
 	}
 	ids := []string{}
+	seen := map[string]bool{}
 	for n := 0; n < ablyMaxPages && pages.Next(ctx); n++ {
 		for _, m := range pages.Items() {
-			if m.ClientID != "" && !slices.Contains(ids, m.ClientID) {
+			if m.ClientID != "" && !seen[m.ClientID] {
+				seen[m.ClientID] = true
 				ids = append(ids, m.ClientID)
 			}
 		}
