@@ -34,6 +34,11 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to read answers; "*"
 	// allows any.
 	CORSOrigins []string
+	// Debug adds the name of the deciding rule to 403 answers
+	// (AUTH_DEBUG). Off, a 403 says only "forbidden": rule indexes,
+	// patterns and evaluation errors tell a prober how the rules are
+	// written. The log has the detail either way.
+	Debug bool
 	// Rules is the rules file's YAML, RulesSource where it came from.
 	Rules       []byte
 	RulesSource string
@@ -53,6 +58,7 @@ const (
 	EnvJWTLeeway       = "AUTH_JWT_LEEWAY"
 	EnvTrustAuthorizer = "AUTH_TRUST_AUTHORIZER"
 	EnvCORSOrigins     = "AUTH_CORS_ORIGINS"
+	EnvDebug           = "AUTH_DEBUG"
 	EnvChannelsFile    = "CHANNELS_FILE"
 	EnvChannels        = "CHANNELS"
 )
@@ -99,12 +105,17 @@ func loadConfig(env config.Lookup) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.Token.Leeway = leeway
-	if v := get(EnvTrustAuthorizer); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not true or false", EnvTrustAuthorizer, v))
+	for _, f := range []struct {
+		name string
+		to   *bool
+	}{{EnvTrustAuthorizer, &c.TrustAuthorizer}, {EnvDebug, &c.Debug}} {
+		if v := get(f.name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", f.name, v))
+			}
+			*f.to = b
 		}
-		c.TrustAuthorizer = b
 	}
 	for _, o := range strings.Split(get(EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
