@@ -126,6 +126,23 @@ func newEnv(lookup config.Lookup, httpAddr, server, awsEndpoint string, res reso
 		// another page open in the same browser must not.
 		e.defaults["AUTH_CORS_ORIGINS"] = "http://" + httpAddr
 	}
+	// Laravel 10's BROADCAST_DRIVER selects the driver when
+	// BROADCAST_CONNECTION is unset, as in the functions.
+	if c := lookup.Connection(); c != "" {
+		e.defaults["BROADCAST_CONNECTION"] = c
+	}
+	if e.defaults["BROADCAST_CONNECTION"] == "reverb" {
+		// Laravel's Reverb variables, pointing at the embedded server with
+		// its app's credentials. Reverb is never a hosted service: without
+		// REVERB_HOST the embedded server plays it, whatever the app's
+		// credentials.
+		for k, v := range map[string]string{
+			"REVERB_HOST": host, "REVERB_PORT": port, "REVERB_SCHEME": "http",
+			"REVERB_APP_ID": localAppID, "REVERB_APP_KEY": localAppKey, "REVERB_APP_SECRET": localAppSecret,
+		} {
+			e.defaults[k] = v
+		}
+	}
 	local := localSecretValues()
 	e.resolved = func(key string) (string, bool) {
 		if v, ok := lookup(key); ok && v != "" {
@@ -171,7 +188,7 @@ func (e *env) loadSecret(ctx context.Context) error {
 }
 
 // providerCredentials are the variables that reach a provider.
-var providerCredentials = []string{"PUSHER_APP_KEY", "PUSHER_APP_SECRET", "PUSHER_ENCRYPTION_MASTER_KEY_BASE64", "ABLY_KEY"}
+var providerCredentials = []string{"PUSHER_APP_KEY", "PUSHER_APP_SECRET", "PUSHER_ENCRYPTION_MASTER_KEY_BASE64", "ABLY_KEY", "REVERB_APP_KEY", "REVERB_APP_SECRET"}
 
 // guardedSecrets are what let a caller obtain the provider's signatures:
 // a token the auth function accepts, a request the publish function takes.
@@ -270,11 +287,19 @@ func (e *env) Get(key string) string {
 // Embedded reports whether the selected driver publishes to the embedded
 // server rather than a hosted service.
 func (e *env) Embedded(serverAddr string) bool {
-	prefix := "PUSHER_"
-	if e.Get("BROADCAST_CONNECTION") == "ably" {
-		prefix = "ABLY_"
-	}
+	prefix := e.prefix()
 	return net.JoinHostPort(e.Get(prefix+"HOST"), e.Get(prefix+"PORT")) == serverAddr
+}
+
+// prefix is that of the selected driver's host, port and scheme variables.
+func (e *env) prefix() string {
+	switch e.Get("BROADCAST_CONNECTION") {
+	case "ably":
+		return "ABLY_"
+	case "reverb":
+		return "REVERB_"
+	}
+	return "PUSHER_"
 }
 
 // Keys returns the variables the stack sets, sorted.
