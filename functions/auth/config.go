@@ -39,6 +39,9 @@ type Config struct {
 	// patterns and evaluation errors tell a prober how the rules are
 	// written. The log has the detail either way.
 	Debug bool
+	// RulesMaxBytes bounds what one rule expression's evaluation may
+	// allocate (AUTH_RULES_MAX_BYTES); zero means expr.MemoryLimit, 1 MiB.
+	RulesMaxBytes int
 	// Rules is the rules file's YAML, RulesSource where it came from.
 	Rules       []byte
 	RulesSource string
@@ -59,8 +62,16 @@ const (
 	EnvTrustAuthorizer = "AUTH_TRUST_AUTHORIZER"
 	EnvCORSOrigins     = "AUTH_CORS_ORIGINS"
 	EnvDebug           = "AUTH_DEBUG"
+	EnvRulesMaxBytes   = "AUTH_RULES_MAX_BYTES"
 	EnvChannelsFile    = "CHANNELS_FILE"
 	EnvChannels        = "CHANNELS"
+)
+
+// Bounds of AUTH_RULES_MAX_BYTES: below 4 KiB ordinary rules fail, above
+// 32 MiB one request could take a quarter of a 128 MB function.
+const (
+	minRulesBytes = 4 << 10
+	maxRulesBytes = 32 << 20
 )
 
 // loadConfig reads the configuration from env and validates it. The rules
@@ -119,6 +130,9 @@ func loadConfig(env config.Lookup) (Config, error) {
 			}
 			*f.to = b
 		}
+	}
+	if c.RulesMaxBytes, err = env.Count(EnvRulesMaxBytes); err != nil {
+		errs = append(errs, err)
 	}
 	for _, o := range strings.Split(get(EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -181,6 +195,9 @@ func (c Config) Validate() error {
 		if o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
 			errs = append(errs, fmt.Errorf("%s: %q is not an origin such as https://app.example.com", EnvCORSOrigins, o))
 		}
+	}
+	if c.RulesMaxBytes != 0 && (c.RulesMaxBytes < minRulesBytes || c.RulesMaxBytes > maxRulesBytes) {
+		errs = append(errs, fmt.Errorf("%s=%d: want %d to %d bytes", EnvRulesMaxBytes, c.RulesMaxBytes, minRulesBytes, maxRulesBytes))
 	}
 	if len(c.Rules) == 0 {
 		errs = append(errs, fmt.Errorf("no channel rules (%s is empty)", c.RulesSource))

@@ -74,7 +74,7 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 	if log == nil {
 		log = slog.Default()
 	}
-	rs, err := rules.Parse(c.Rules, c.RulesSource)
+	rs, err := rules.Parse(c.Rules, c.RulesSource, rules.MaxBytes(c.RulesMaxBytes))
 	if err != nil {
 		return nil, err
 	}

@@ -75,3 +75,34 @@ func TestJWKSURLNeedsHTTPS(t *testing.T) {
 		t.Errorf("FromEnv with a plain-http JWKS URL: %v, want an error naming %s and https", err, auth.EnvJWKSURL)
 	}
 }
+
+// TestRulesMaxBytes: AUTH_RULES_MAX_BYTES bounds what a rule may
+// allocate; a rule over it is refused (and logged), an ordinary one is
+// not; a value outside the bounds stops the start-up.
+func TestRulesMaxBytes(t *testing.T) {
+	const rules = `
+channels:
+  - pattern: "big.{x}"
+    allow: "user.sub.split('').map(c, user.sub).join().size() > 0"
+  - pattern: "App.Models.User.{id}"
+    allow: "user.sub == id"
+`
+	var logs bytes.Buffer
+	h := newLoggingHandler(t, map[string]string{auth.EnvChannels: rules, auth.EnvRulesMaxBytes: "8192"}, slog.New(slog.NewTextHandler(&logs, nil)))
+	tok := hsToken(t, claims(strings.Repeat("1", 100), nil)) // 100 x 100 bytes joined: 10 KB
+	if got := post(t, h, auth.PathAuth, formType, form("socket_id", "1.1", "channel_name", "private-big.x"), tok); got.status != 403 || !strings.Contains(logs.String(), "memory limit") {
+		t.Errorf("a rule over AUTH_RULES_MAX_BYTES: %d %s, logged %s", got.status, got.raw, logs.String())
+	}
+	if got := post(t, h, auth.PathAuth, formType, form("socket_id", "1.1", "channel_name", "private-App.Models.User."+strings.Repeat("1", 100)), tok); got.status != 200 {
+		t.Errorf("an ordinary rule under AUTH_RULES_MAX_BYTES=8192: %d %s", got.status, got.raw)
+	}
+	// The default (1 MiB) lets the same rule through.
+	if got := post(t, newHandler(t, map[string]string{auth.EnvChannels: rules}), auth.PathAuth, formType, form("socket_id", "1.1", "channel_name", "private-big.x"), tok); got.status != 200 {
+		t.Errorf("10 KB under the default limit: %d %s", got.status, got.raw)
+	}
+	for _, v := range []string{"100", "1073741824", "-1", "lots"} {
+		if _, err := auth.FromEnv(t.Context(), config.Map(env(map[string]string{auth.EnvRulesMaxBytes: v})), auth.Deps{Logger: quiet}); err == nil || !strings.Contains(err.Error(), auth.EnvRulesMaxBytes) {
+			t.Errorf("%s=%s: %v, want an error naming it", auth.EnvRulesMaxBytes, v, err)
+		}
+	}
+}
