@@ -142,3 +142,19 @@ func TestJWKSParameterHTTPS(t *testing.T) {
 		t.Errorf("AuthJwksUrl has no AllowedPattern requiring https")
 	}
 }
+
+// TestPublishReplayWindow: replay protection is a parameter, off unless
+// set, and kept in the table the function may already write.
+func TestPublishReplayWindow(t *testing.T) {
+	root := testkit.Template(t)
+	v := get(root, "Resources", "PublishFunction", "Properties", "Environment", "Variables", "PUBLISH_REPLAY_WINDOW")
+	if v == nil || v.Tag != "!Ref" || get(root, "Parameters", v.Value) == nil {
+		t.Fatalf("PublishFunction's PUBLISH_REPLAY_WINDOW does not come from a parameter")
+	}
+	if d := get(root, "Parameters", v.Value, "Default"); d == nil || d.Value != "" {
+		t.Errorf("%s defaults to %v, want empty (off)", v.Value, d)
+	}
+	if get(root, "Resources", "PublishFunction", "Properties", "Environment", "Variables", "IDEMPOTENCY_TABLE") == nil {
+		t.Error("PublishFunction has no IDEMPOTENCY_TABLE to keep signatures in")
+	}
+}
