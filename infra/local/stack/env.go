@@ -68,9 +68,9 @@ const (
 
 // env is what the functions read, in this order: AWS_ENDPOINT_URL and
 // AWS_REGION (always the stack's moto), the secrets guardSecrets
-// generated, the process environment (non-empty
-// values), the provider secret BROADCAST_SECRET_ARN names (the stack's own
-// unless the environment names another), the stack's local defaults.
+// generated, the process environment (non-empty values), the provider
+// secret BROADCAST_SECRET_ARN names (the stack's own unless the
+// environment names another), the stack's local defaults.
 type env struct {
 	process  config.Lookup
 	fixed    map[string]string
@@ -84,8 +84,8 @@ type env struct {
 
 // newEnv derives the defaults from the addresses the stack listens on
 // (httpAddr, "" when it serves no HTTP, and server) and the resources it
-// created in moto (awsEndpoint, res). Until loadSecret
-// reads the secret, the stack's own secret's values stand in for it.
+// created in moto (awsEndpoint, res). Until loadSecret reads the secret,
+// the stack's own secret's values stand in for it.
 //
 // Provider credentials from the environment (or a secret it names) without
 // a host mean the hosted service, as in production: PUSHER_APP_KEY alone
@@ -201,11 +201,11 @@ var guardedSecrets = []string{"AUTH_JWT_SECRET", "PUBLISH_APP_SECRET"}
 // user and obtain provider-signed subscriptions to their channels. Values
 // set in the environment or that secret are kept.
 func (e *env) guardSecrets() {
-	real := !e.localSecret
+	fromOutside := !e.localSecret
 	for _, k := range providerCredentials {
-		real = real || e.source(k) == sourceEnvironment
+		fromOutside = fromOutside || e.source(k) == sourceEnvironment
 	}
-	if !real {
+	if !fromOutside {
 		return
 	}
 	for _, k := range guardedSecrets {
