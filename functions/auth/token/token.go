@@ -9,15 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/heraldrt/herald/shared/httpapi"
 )
 
 // Config says how tokens are verified. At least one of Secret and JWKSURL
@@ -76,7 +76,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("JWKS URL: %w", err))
 		case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
 			errs = append(errs, fmt.Errorf("JWKS URL %q is not an https URL", c.JWKSURL))
-		case u.Scheme == "http" && !loopback(u.Hostname()):
+		case u.Scheme == "http" && !httpapi.Loopback(u.Hostname()):
 			// Keys fetched in the clear can be replaced on the way, and
 			// whoever replaces them signs tokens for any user.
 			errs = append(errs, fmt.Errorf("JWKS URL %q must use https (plain http only on a loopback address)", c.JWKSURL))
@@ -86,15 +86,6 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("JWT leeway %v is outside 0..%v", c.Leeway, MaxLeeway))
 	}
 	return errors.Join(errs...)
-}
-
-// loopback reports whether host is localhost or a loopback address.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // Verifier checks tokens. It is safe for concurrent use and meant to live

@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"io/fs"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/heraldrt/herald/infra/local/web"
+	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -74,27 +72,12 @@ func (s *Stack) routes() {
 // functions as if it were the demo page.
 func loopbackOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !loopbackHost(r.Host) {
+		if !httpapi.Loopback(r.Host) {
 			writeError(w, http.StatusMisdirectedRequest, fmt.Sprintf("Host %q is not a loopback name: the local stack answers only 127.0.0.1, [::1] and localhost", r.Host))
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// loopbackHost reports whether host (with or without a port) is
-// localhost, a name under .localhost (RFC 6761: always loopback), or a
-// loopback address.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && ip.IsLoopback()
 }
 
 // pageOnly guards the /dev writes: only the page itself, or a script that
