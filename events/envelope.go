@@ -34,6 +34,9 @@ type Envelope struct {
 	SocketID string `json:"socket_id,omitempty"`
 	// ID is an optional idempotency key: the same id is broadcast once.
 	ID string `json:"id,omitempty"`
+	// Unoccupied says what happens to channels that have no subscriber:
+	// UnoccupiedSend (the default), UnoccupiedSkip or UnoccupiedFallback.
+	Unoccupied string `json:"unoccupied,omitempty"`
 
 	// payload caches Payload once Validate has computed it.
 	payload *string
@@ -43,6 +46,18 @@ type Envelope struct {
 type Batch struct {
 	Batch []jsontext.Value `json:"batch"`
 }
+
+// Values of Envelope.Unoccupied.
+const (
+	// UnoccupiedSend sends to every channel, subscribed or not.
+	UnoccupiedSend = "send"
+	// UnoccupiedSkip sends nothing to channels without a subscriber.
+	UnoccupiedSkip = "skip"
+	// UnoccupiedFallback sends nothing to channels without a subscriber and
+	// hands the envelope, with those channels, to the fallback
+	// (BroadcastUndelivered), so the app can email or push instead.
+	UnoccupiedFallback = "fallback"
+)
 
 // Limits of the envelope itself. Pusher's limits are in shared/protocol;
 // data size limits belong to the driver.
@@ -213,7 +228,7 @@ func decodeError(err error) error {
 	var syn *jsontext.SyntacticError
 	switch {
 	case errors.Is(err, json.ErrUnknownName) && errors.As(err, &se):
-		return invalid("", "unknown field %q (an envelope has name, channel or channels, data, socket_id, id)", se.JSONPointer.LastToken())
+		return invalid("", "unknown field %q (an envelope has name, channel or channels, data, socket_id, id, unoccupied)", se.JSONPointer.LastToken())
 	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
 		return invalid(fieldPath(syn.JSONPointer), "is given twice")
 	case errors.As(err, &syn):
@@ -361,6 +376,11 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	}
 	if len(e.ID) > MaxIDLength {
 		return invalid("id", "is %d bytes, the limit is %d", len(e.ID), MaxIDLength)
+	}
+	switch e.Unoccupied {
+	case "", UnoccupiedSend, UnoccupiedSkip, UnoccupiedFallback:
+	default:
+		return invalid("unoccupied", "%q must be %q, %q or %q", e.Unoccupied, UnoccupiedSend, UnoccupiedSkip, UnoccupiedFallback)
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ type want struct {
 	payload  string
 	socketID string
 	id       string
+	// unoccupied is the envelope's "unoccupied" as decoded.
+	unoccupied string
 }
 
 type envelopeCase struct {
@@ -87,12 +89,12 @@ var envelopeCases = []envelopeCase{
 	{name: "blank body", body: " \n\t", err: `body is empty`},
 	{name: "not JSON", body: `{"name":`, err: `body is not valid JSON`},
 	{name: "array", body: `[{"name":"a"}]`, err: `body must be a JSON object (an envelope, {"batch": [...]} or {"notification": {...}})`},
-	{name: "unknown field", body: `{"name":"a","chanels":["c"],"data":1}`, err: `unknown field "chanels" (an envelope has name, channel or channels, data, socket_id, id)`},
+	{name: "unknown field", body: `{"name":"a","chanels":["c"],"data":1}`, err: `unknown field "chanels" (an envelope has name, channel or channels, data, socket_id, id, unoccupied)`},
 	{name: "wrong type", body: `{"name":"a","channels":"c","data":1}`, err: `channels: must be an array, not a JSON string`},
 	{name: "wrong element type", body: `{"name":"a","channels":["c",2],"data":1}`, err: `channels[1]: must be a string, not a JSON number`},
 	{name: "wrong type in a batch", body: `{"batch":[{"name":"a","channel":"c","data":1},{"name":true,"channel":"c","data":1}]}`, err: `batch[1].name: must be a string, not a JSON boolean`},
 	// Member names match exactly: "Name" is not "name".
-	{name: "name in another case", body: `{"Name":"a","channel":"c","data":1}`, err: `unknown field "Name" (an envelope has name, channel or channels, data, socket_id, id)`},
+	{name: "name in another case", body: `{"Name":"a","channel":"c","data":1}`, err: `unknown field "Name" (an envelope has name, channel or channels, data, socket_id, id, unoccupied)`},
 	// A repeated member has two meanings: the one validated must be the one
 	// broadcast. The schema cannot see repeats.
 	{name: "repeated name", body: `{"name":"a","channel":"c","data":1,"name":"b"}`, err: `name: is given twice`, schema: yes()},
@@ -130,7 +132,18 @@ var envelopeCases = []envelopeCase{
 	{name: "notification data not object", body: `{"notification":{"id":"n","type":"T","notifiable_id":1,"data":[1]}}`, err: `notification.data: must be a JSON object`},
 	{name: "notification without notifiable", body: `{"notification":{"id":"n","type":"T","data":{}}}`, err: `notification.notifiable_id: is required unless channels are given`},
 	{name: "notification bad notifiable", body: `{"notification":{"id":"n","type":"T","notifiable_id":true,"data":{}}}`, err: `notification.notifiable_id: must be a string or a number`},
-	{name: "notification unknown key", body: `{"notification":{"id":"n","type":"T","notifiable_id":1,"data":{},"via":"x"}}`, err: `unknown field "via" (an envelope has name, channel or channels, data, socket_id, id)`},
+	{name: "unoccupied fallback",
+		body: `{"name":"EmailSent","channel":"private-App.Models.User.43","data":{},"unoccupied":"fallback"}`,
+		want: []want{{name: "EmailSent", channels: []string{"private-App.Models.User.43"}, payload: `{}`, unoccupied: "fallback"}}},
+	{name: "unoccupied skip and send in a batch",
+		body: `{"batch":[{"name":"a","channel":"c1","data":1,"unoccupied":"skip"},{"name":"b","channel":"c2","data":2,"unoccupied":"send"}]}`,
+		want: []want{{name: "a", channels: []string{"c1"}, payload: `1`, unoccupied: "skip"}, {name: "b", channels: []string{"c2"}, payload: `2`, unoccupied: "send"}}},
+	{name: "notification unoccupied",
+		body: `{"notification":{"id":"n-4","type":"T","notifiable_id":43,"data":{}},"unoccupied":"fallback"}`,
+		want: []want{{name: NotificationEvent, channels: []string{"private-App.Models.User.43"}, payload: `{"id":"n-4","type":"T"}`, id: "n-4", unoccupied: "fallback"}}},
+	{name: "unoccupied unknown", body: `{"name":"a","channel":"c","data":1,"unoccupied":"drop"}`, err: `unoccupied: "drop" must be "send", "skip" or "fallback"`},
+	{name: "unoccupied not a string", body: `{"name":"a","channel":"c","data":1,"unoccupied":true}`, err: `unoccupied: must be a string, not a JSON boolean`},
+	{name: "notification unknown key", body: `{"notification":{"id":"n","type":"T","notifiable_id":1,"data":{},"via":"x"}}`, err: `unknown field "via" (an envelope has name, channel or channels, data, socket_id, id, unoccupied)`},
 }
 
 func TestEnvelopes(t *testing.T) {
@@ -165,7 +178,7 @@ func TestEnvelopes(t *testing.T) {
 					wantID = "trigger-id"
 				}
 				if m.Name != w.name || strings.Join(m.Channels, ",") != strings.Join(w.channels, ",") ||
-					m.Data != w.payload || m.SocketID != w.socketID || m.ID != wantID {
+					m.Data != w.payload || m.SocketID != w.socketID || m.ID != wantID || envs[i].Unoccupied != w.unoccupied {
 					t.Fatalf("envelope %d = %+v\nwant %+v (id %s)", i, m, w, wantID)
 				}
 			}

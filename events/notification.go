@@ -30,6 +30,9 @@ type Notification struct {
 	Channel      string           `json:"channel,omitempty"`
 	SocketID     string           `json:"socket_id,omitempty"`
 	ID           string           `json:"id,omitempty"`
+	// Unoccupied is the envelope's: what happens when the notifiable has
+	// no subscribed tab ("fallback": email instead).
+	Unoccupied string `json:"unoccupied,omitempty"`
 }
 
 // NotificationBody describes the notification itself.
@@ -71,7 +74,7 @@ func decodeNotification(raw []byte) (Envelope, error) {
 		return Envelope{}, invalid("notification.data", "%v", err)
 	}
 
-	e := Envelope{Name: NotificationEvent, Channel: n.Channel, Channels: n.Channels, Data: payload, SocketID: n.SocketID, ID: n.ID}
+	e := Envelope{Name: NotificationEvent, Channel: n.Channel, Channels: n.Channels, Data: payload, SocketID: n.SocketID, ID: n.ID, Unoccupied: n.Unoccupied}
 	if err := foldChannel(&e); err != nil {
 		return Envelope{}, err
 	}
