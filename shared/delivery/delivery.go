@@ -82,6 +82,8 @@ type Batch struct {
 	Messages []broadcast.Message
 	// Owner[i] is the index of the item Messages[i] came from.
 	Owner []int
+	// Envelopes[i] is the envelope Messages[i] was made from.
+	Envelopes []events.Envelope
 	// Outcomes so far: poison for items that failed parsing or validation.
 	Outcomes []Outcome
 }
@@ -95,6 +97,7 @@ type Batch struct {
 // 1,769 MB of memory up).
 func Plan(items []Item, lim broadcast.Limits) *Batch {
 	parsed := make([][]broadcast.Message, len(items))
+	envs := make([][]events.Envelope, len(items))
 	errs := make([]error, len(items))
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(items)/parallelItems))
 	per := (len(items) + workers - 1) / workers
@@ -102,22 +105,24 @@ func Plan(items []Item, lim broadcast.Limits) *Batch {
 	for lo := 0; lo < len(items); lo += per {
 		wg.Go(func() {
 			for i := lo; i < min(lo+per, len(items)); i++ {
-				parsed[i], errs[i] = messages(items[i], lim)
+				parsed[i], envs[i], errs[i] = messages(items[i], lim)
 			}
 		})
 	}
 	wg.Wait()
 
-	b := &Batch{Outcomes: make([]Outcome, len(items)), Messages: make([]broadcast.Message, 0, len(items)), Owner: make([]int, 0, len(items))}
+	b := &Batch{Outcomes: make([]Outcome, len(items)), Messages: make([]broadcast.Message, 0, len(items)), Owner: make([]int, 0, len(items)),
+		Envelopes: make([]events.Envelope, 0, len(items))}
 	for i, msgs := range parsed {
 		if err := errs[i]; err != nil {
 			b.Outcomes[i] = Outcome{Status: Poison, Reason: reason(err), Err: err}
 			continue
 		}
 		b.Outcomes[i].Messages = len(msgs)
-		for _, m := range msgs {
+		for j, m := range msgs {
 			b.Messages = append(b.Messages, m)
 			b.Owner = append(b.Owner, i)
+			b.Envelopes = append(b.Envelopes, envs[i][j])
 		}
 	}
 	return b
@@ -127,23 +132,24 @@ func Plan(items []Item, lim broadcast.Limits) *Batch {
 // it, starting one costs more than it saves.
 const parallelItems = 256
 
-func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
+// messages are an item's messages, and the envelopes they were made from.
+func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, []events.Envelope, error) {
 	if it.Err != nil {
-		return nil, it.Err
+		return nil, nil, it.Err
 	}
 	envs := it.Envelopes
 	if it.Body != nil {
 		var err error
 		if envs, err = events.Parse(it.Body, lim); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
 		for i := range envs {
 			if err := envs[i].Validate(lim); err != nil {
 				if len(envs) > 1 {
-					return nil, fmt.Errorf("envelope %d: %w", i, err)
+					return nil, nil, fmt.Errorf("envelope %d: %w", i, err)
 				}
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -158,11 +164,11 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 		}
 		m, err := envs[i].Message(fallback)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out, envs, nil
 }
 
 // Settle folds the result of broadcasting b.Messages into the outcomes: an
@@ -195,9 +201,17 @@ func (b *Batch) Settle(err error) []Outcome {
 }
 
 // Deliver plans items, broadcasts every valid message in one call and
-// returns one outcome per item.
+// returns one outcome per item. Envelopes whose "unoccupied" is skip or
+// fallback need a Trigger's Unoccupied: here they are poison.
 func Deliver(ctx context.Context, s Broadcaster, items []Item) []Outcome {
+	return deliver(ctx, s, nil, items)
+}
+
+// deliver is Deliver, leaving out the channels without a subscriber where
+// an envelope asks (see Unoccupied.apply).
+func deliver(ctx context.Context, s Broadcaster, u *Unoccupied, items []Item) []Outcome {
 	b := Plan(items, s.Limits())
+	u.apply(ctx, b)
 	if len(b.Messages) == 0 {
 		return b.Outcomes
 	}

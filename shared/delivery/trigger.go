@@ -45,6 +45,10 @@ type Trigger struct {
 	// Noun names an item in log lines ("message", "record"); IDKey and
 	// MessageIDKey are the log keys of Item.ID and Item.MessageID.
 	Noun, IDKey, MessageIDKey string
+	// Unoccupied serves envelopes whose "unoccupied" is skip or fallback:
+	// where occupancy comes from and where fallbacks go. nil: such
+	// envelopes are poison.
+	Unoccupied *Unoccupied
 	// Ordered is for sources that resume a batch from the first item
 	// reported failed (DynamoDB streams): every item after it comes again,
 	// so poison items past it are left for that delivery instead of being
@@ -67,7 +71,7 @@ func (t *Trigger) Run(ctx context.Context, items []Item) ([]Result, error) {
 	if t.Driver == nil {
 		return nil, errors.New("delivery: no broadcast driver configured")
 	}
-	outcomes := Deliver(ctx, t.Driver, items)
+	outcomes := deliver(ctx, t.Driver, t.Unoccupied, items)
 	res := make([]Result, len(items))
 	retries := 0
 	var poison []int
@@ -137,13 +141,16 @@ type Deps struct {
 	// BROADCAST_DLQ_URL names (through an SQS client from config.AWS), or
 	// none when it is unset.
 	DeadLetters DeadLetters
+	// Unoccupied serves "unoccupied"; nil means UnoccupiedFromEnv's.
+	Unoccupied *Unoccupied
 	// Logger is the function's logger; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // FromEnv builds the delivery path of a trigger function from its
 // configuration (the driver's variables, BROADCAST_RETRY_*,
-// IDEMPOTENCY_*, BROADCAST_DLQ_URL), filling in what deps leave out. The
+// IDEMPOTENCY_*, BROADCAST_DLQ_URL, and for "unoccupied" PRESENCE_TABLE and
+// BROADCAST_FALLBACK_URL), filling in what deps leave out. The
 // caller names its items (Noun, IDKey, MessageIDKey, Ordered).
 func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Trigger, error) {
 	t := &Trigger{Driver: deps.Driver, DeadLetters: deps.DeadLetters, Log: cmp.Or(deps.Logger, slog.Default())}
@@ -162,6 +169,13 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Trigger, error
 		if dl != nil { // a nil *Sender in the interface would not be nil
 			t.DeadLetters = dl
 		}
+	}
+	if t.Unoccupied = deps.Unoccupied; t.Unoccupied == nil {
+		u, err := UnoccupiedFromEnv(env, t.Log)
+		if err != nil {
+			return nil, err
+		}
+		t.Unoccupied = u
 	}
 	return t, nil
 }
