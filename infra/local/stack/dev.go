@@ -130,6 +130,8 @@ func (s *Stack) sendEmail(ctx context.Context, to, subject, body string) (msgID,
 			"sent_at": time.Now().UTC().Format(time.RFC3339Nano),
 		},
 		"id": envID,
+		// With no tab subscribed, the email goes to the fallback queue.
+		"unoccupied": "fallback",
 	}
 	b, err := json.Marshal(env)
 	if err != nil {
