@@ -63,7 +63,7 @@ func parseFlags(args []string) (options, error) {
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
 	authRequests := fs.Int("auth-requests", 10000, "auth requests per server and channel kind")
 	authConc := fs.String("auth-concurrency", "1,8", "auth requests in flight: one run per value")
-	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
+	parts := fs.String("parts", "fanout,cold,auth,presence", "parts to run: fanout (with the Node peers and peak RSS), cold, auth, presence (provider calls of \"unoccupied\")")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")
 	out := fs.String("out", "infra/bench/results.md", "results file, relative to the repository root; empty for none")
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +88,7 @@ func parseFlags(args []string) (options, error) {
 	}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "fanout", "cold", "auth":
+		case "fanout", "cold", "auth", "presence":
 			o.parts[p] = true
 		default:
 			return options{}, fmt.Errorf("-parts: unknown part %q", p)
@@ -154,6 +154,11 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.parts["auth"] {
 		if rep.auth, err = runAuth(ctx, env, o); err != nil {
+			return err
+		}
+	}
+	if o.parts["presence"] {
+		if rep.presence, err = runPresence(ctx, env); err != nil {
 			return err
 		}
 	}

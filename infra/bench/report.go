@@ -117,8 +117,10 @@ type report struct {
 	fanout  []fanoutResult
 	cold    *coldResults
 	auth    []authResult
-	elapsed time.Duration
-	summary []judgement // filled while rendering
+	// presence is what "unoccupied" cost in provider calls.
+	presence []presenceResult
+	elapsed  time.Duration
+	summary  []judgement // filled while rendering
 }
 
 // judgement is one target's verdict, for the summary.
@@ -141,6 +143,9 @@ func (r *report) markdown() string {
 	}
 	if len(r.auth) > 0 {
 		r.authTable(&body)
+	}
+	if len(r.presence) > 0 {
+		r.presenceTable(&body)
 	}
 
 	var b strings.Builder
