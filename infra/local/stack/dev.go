@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/heraldrt/herald/events"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -98,7 +99,9 @@ func (s *Stack) devSendEmail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "to: "+err.Error())
 		return
 	}
-	res, id, err := s.sendEmail(r.Context(), in.To, in.Subject, in.Body)
+	// The page's emails fall back: with no tab of the user's open they go
+	// to the fallback queue, and the page says so.
+	res, id, err := s.sendEmail(r.Context(), in.To, in.Subject, in.Body, events.UnoccupiedFallback)
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
@@ -107,16 +110,15 @@ func (s *Stack) devSendEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // SendEmail queues an EmailSent envelope for user to and returns the SQS
-// message id. When the user has no tab subscribed to their channel, the
-// QueueFunction sends it to the fallback queue instead ("unoccupied":
-// "fallback").
+// message id. It is broadcast whether or not the user has a tab open.
 func (s *Stack) SendEmail(ctx context.Context, to, subject, body string) (string, error) {
-	msgID, _, err := s.sendEmail(ctx, to, subject, body)
+	msgID, _, err := s.sendEmail(ctx, to, subject, body, events.UnoccupiedSend)
 	return msgID, err
 }
 
-// sendEmail is SendEmail, returning the envelope's id too.
-func (s *Stack) sendEmail(ctx context.Context, to, subject, body string) (msgID, envID string, err error) {
+// sendEmail is SendEmail with the envelope's "unoccupied", returning the
+// envelope's id too.
+func (s *Stack) sendEmail(ctx context.Context, to, subject, body, unoccupied string) (msgID, envID string, err error) {
 	var id [16]byte
 	rand.Read(id[:])
 	envID = "email-" + hex.EncodeToString(id[:])
@@ -129,9 +131,8 @@ func (s *Stack) sendEmail(ctx context.Context, to, subject, body string) (msgID,
 			"from":    "Admin",
 			"sent_at": time.Now().UTC().Format(time.RFC3339Nano),
 		},
-		"id": envID,
-		// With no tab subscribed, the email goes to the fallback queue.
-		"unoccupied": "fallback",
+		"id":         envID,
+		"unoccupied": unoccupied,
 	}
 	b, err := json.Marshal(env)
 	if err != nil {
