@@ -160,6 +160,9 @@ func pusherError(w http.ResponseWriter, status int, msg string) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w}
+	defer sw.count(r.Context())
+	w = sw
 	appID, route, ok := parsePath(r.URL.Path)
 	if !ok {
 		pusherError(w, http.StatusNotFound, "Not found")
@@ -293,7 +296,7 @@ func stripInfo(probe map[string]json.RawMessage) ([]byte, error) {
 func (h *Handler) broadcast(ctx context.Context, envs []events.Envelope) (int, error) {
 	// One item: its Retry is the 503, so Run's ErrNothingDelivered adds
 	// nothing.
-	results, _ := h.core.Run(ctx, []delivery.Item{{ID: requestID(ctx), Envelopes: envs}})
+	results, _ := h.core.Run(ctx, []delivery.Item{{ID: requestID(ctx), Envelopes: envs, Sent: arrival(ctx)}})
 	out := results[0]
 	switch out.Status {
 	case delivery.Delivered:

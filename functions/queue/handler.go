@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -41,7 +43,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	items := make([]delivery.Item, len(ev.Records))
 	for i, r := range ev.Records {
 		body, err := Unwrap([]byte(r.Body)) // nil when err is not
-		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body, Body: body, Err: err}
+		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body, Body: body, Err: err, Sent: sentAt(r)}
 	}
 	results, err := h.core.Run(ctx, items)
 	if err != nil {
@@ -55,4 +57,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	return resp, nil
+}
+
+// sentAt is when SQS took the message (its SentTimestamp attribute, in
+// Unix milliseconds), or zero when the record does not say.
+func sentAt(r events.SQSMessage) time.Time {
+	ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/heraldrt/herald/events"
@@ -33,6 +35,9 @@ type record struct {
 		Keys           map[string]json.RawMessage `json:"Keys"`
 		NewImage       map[string]json.RawMessage `json:"NewImage"`
 		OldImage       map[string]json.RawMessage `json:"OldImage"`
+		// Unix seconds, the Lag metric's start; raw, so an odd value
+		// cannot make the record poison.
+		ApproximateCreationDateTime json.RawMessage `json:"ApproximateCreationDateTime"`
 	} `json:"dynamodb"`
 }
 
@@ -105,7 +110,7 @@ func (h *Handler) item(raw json.RawMessage) delivery.Item {
 	// reporting.
 	decodeErr := json.Unmarshal(raw, &r)
 	table, named := TableName(r.SourceARN)
-	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw)}
+	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw), Sent: created(r)}
 	cfg, configured := h.tables[table]
 	switch {
 	case decodeErr != nil:
@@ -238,4 +243,14 @@ func fill(tpl string, item map[string]any) (string, error) {
 		return "", ferr
 	}
 	return strings.TrimSpace(out), nil
+}
+
+// created is when the stream record was written (ApproximateCreationDateTime,
+// Unix seconds), or zero when the record does not say.
+func created(r record) time.Time {
+	sec, err := strconv.ParseFloat(string(r.Dynamodb.ApproximateCreationDateTime), 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(sec * 1000))
 }

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/heraldrt/herald/shared/metrics"
+	"github.com/heraldrt/herald/shared/tracing"
 )
 
 // DefaultConcurrency is how many provider requests a network driver keeps in
@@ -111,6 +114,8 @@ type recordingTransport struct {
 }
 
 func newRecordingTransport(base http.RoundTripper, concurrency int, timeout time.Duration) *recordingTransport {
+	// Below the slots: provider metrics and spans time the round trip alone.
+	base = tracing.Transport(metrics.Transport(base))
 	return &recordingTransport{base: base, slots: make(chan struct{}, max(concurrency, 1)), timeout: timeout}
 }
 

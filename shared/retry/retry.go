@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/metrics"
 )
 
 // ErrNoTime is wrapped by the error of a message that was not sent, or not
@@ -104,6 +105,7 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 		if !own {
 			batch, own = make([]broadcast.Message, 0, len(pending)), true
 		}
+		metrics.From(ctx).Add(metrics.Retries, len(pending))
 		batch = batch[:0]
 		for _, i := range pending {
 			batch = append(batch, msgs[i])
