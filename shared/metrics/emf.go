@@ -55,7 +55,7 @@ type Document struct {
 	AWS      Metadata       `json:"_aws"`
 	Function string         `json:"Function"`
 	Driver   string         `json:"Driver"`
-	Values   map[string]any `json:",inline"`
+	Values   map[string]any `json:",embed"`
 }
 
 // Metadata is EMF's _aws member.
