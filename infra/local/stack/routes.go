@@ -35,10 +35,7 @@ func (s *Stack) routes() {
 		{"PublishFunction", "POST /apps/{app_id}/events"},
 		{"PublishFunction", "POST /apps/{app_id}/batch_events"},
 	} {
-		h := s.fns.Auth
-		if r.fn == "PublishFunction" {
-			h = s.fns.Publish
-		}
+		h, _ := s.fns.Handler(r.fn) // instrumented as lambdamain does
 		m.Handle(r.route, newAPIGateway(r.fn, r.route, h, s.log))
 	}
 
@@ -56,6 +53,8 @@ func (s *Stack) routes() {
 	m.HandleFunc("POST /dev/users/{id}", s.devRenameUser)
 	m.HandleFunc("DELETE /dev/users/{id}", s.devDeleteUser)
 	m.HandleFunc("GET /dev/queues", s.devQueues)
+	m.Handle("GET /dev/metrics", s.file("metrics.html", "text/html; charset=utf-8"))
+	m.HandleFunc("GET /dev/metrics.json", s.devMetricsJSON)
 	s.mux = m
 }
 
