@@ -5,7 +5,7 @@
 // propagators that continue a trace from W3C traceparent and from X-Ray's
 // header (SQS's AWSTraceHeader, API Gateway's X-Amzn-Trace-Id); the
 // carrier that finds those in a Lambda event; and the instrumentation of
-// the provider HTTP clients (otelhttp) and the AWS SDK (otelaws).
+// the provider HTTP clients (otelhttp) and of the AWS SDK's calls.
 //
 // One span per invocation comes from otellambda, wrapped around the
 // handler by shared/lambdamain; provider requests and AWS calls are its

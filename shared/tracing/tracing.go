@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/aws/smithy-go/middleware"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel"
@@ -93,12 +91,4 @@ func Transport(base http.RoundTripper) http.RoundTripper {
 	return otelhttp.NewTransport(base, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Host
 	}))
-}
-
-// AWS adds a client span per AWS SDK call (service, operation, request
-// id) to an aws.Config's APIOptions: config.AWS calls it, so every client
-// herald builds is instrumented. With no tracer provider installed the
-// spans are no-ops.
-func AWS(apiOptions *[]func(*middleware.Stack) error) {
-	otelaws.AppendMiddlewares(apiOptions)
 }

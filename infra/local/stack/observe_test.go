@@ -115,6 +115,7 @@ func TestSpansAndMetricsOfTheLocalStack(t *testing.T) {
 		}
 		return publish != nil && queue != nil && sendMessage != nil && provider != nil, strings.Join(names, ", ")
 	})
+	t.Logf("publish trace %x, queue trace %x", publish.TraceId, queue.TraceId)
 	if string(provider.TraceId) != string(queue.TraceId) || string(sendMessage.TraceId) != string(publish.TraceId) {
 		t.Errorf("child spans are not in their invocation's trace")
 	}
