@@ -15,8 +15,8 @@ import (
 
 // Config is everything the function needs, loaded once at start-up.
 type Config struct {
-	// Connection is BROADCAST_CONNECTION: pusher, ably, log or null. It
-	// decides which key and secret sign.
+	// Connection is BROADCAST_CONNECTION (else BROADCAST_DRIVER): pusher,
+	// reverb, ably, log or null. It decides which key and secret sign.
 	Connection string
 	// Key and Secret sign subscriptions: the Pusher app key and secret, or
 	// the two halves of an Ably API key.
@@ -63,7 +63,7 @@ const (
 func loadConfig(env config.Lookup) (Config, error) {
 	get := env.Get
 	c := Config{
-		Connection: strings.ToLower(get(EnvConnection)),
+		Connection: strings.ToLower(env.Connection()),
 		Token: token.Config{
 			Secret:   get(EnvJWTSecret),
 			JWKSURL:  get(EnvJWKSURL),
@@ -83,6 +83,9 @@ func loadConfig(env config.Lookup) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s %w", EnvAblyKey, err))
 		}
 		c.Key, c.Secret = k.Name, k.Secret
+	case "reverb":
+		// Laravel's Reverb app credentials sign as a Pusher app's do.
+		c.Key, c.Secret = get("REVERB_APP_KEY"), get("REVERB_APP_SECRET")
 	default:
 		c.Key, c.Secret = get(EnvPusherKey), get(EnvPusherSecret)
 		if mk := get(EnvMasterKey); mk != "" {
@@ -137,9 +140,13 @@ func loadConfig(env config.Lookup) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	switch c.Connection {
-	case "pusher", "log", "null":
+	case "pusher", "reverb", "log", "null":
 		if c.Key == "" || c.Secret == "" {
-			errs = append(errs, fmt.Errorf("%s and %s are required to sign subscriptions (BROADCAST_CONNECTION=%s)", EnvPusherKey, EnvPusherSecret, c.Connection))
+			key, secret := EnvPusherKey, EnvPusherSecret
+			if c.Connection == "reverb" {
+				key, secret = "REVERB_APP_KEY", "REVERB_APP_SECRET"
+			}
+			errs = append(errs, fmt.Errorf("%s and %s are required to sign subscriptions (BROADCAST_CONNECTION=%s)", key, secret, c.Connection))
 		}
 		if c.MasterKey != nil && len(c.MasterKey) != 32 {
 			errs = append(errs, fmt.Errorf("%s decodes to %d bytes, want 32", EnvMasterKey, len(c.MasterKey)))
@@ -152,7 +159,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("encrypted channels are not available through Ably's Pusher adapter; unset the master key"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%s=%q: want pusher, ably, log or null", EnvConnection, c.Connection))
+		errs = append(errs, fmt.Errorf("%s=%q: want pusher, reverb, ably, log or null", EnvConnection, c.Connection))
 	}
 	if c.Token.Secret != "" || c.Token.JWKSURL != "" || !c.TrustAuthorizer {
 		if err := c.Token.Validate(); err != nil {

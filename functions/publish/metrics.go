@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/heraldrt/herald/shared/httpapi"
@@ -13,30 +14,39 @@ import (
 // PublishAccepted and PublishRefused.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	m       *metrics.Recorder
+	written bool
 }
 
 func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
+	if !w.written {
+		w.written = true
+		if status/100 == 2 {
+			w.m.Add(metrics.PublishAccepted, 1)
+		} else {
+			w.m.Add(metrics.PublishRefused, 1)
+		}
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-// count records the request as accepted (2xx) or refused (anything else).
-func (w *statusWriter) count(ctx context.Context) {
-	if w.status/100 == 2 || w.status == 0 {
-		metrics.From(ctx).Add(metrics.PublishAccepted, 1)
-	} else {
-		metrics.From(ctx).Add(metrics.PublishRefused, 1)
-	}
+// publishing reports whether r asks to publish (events or batch_events),
+// the requests PublishAccepted and PublishRefused count.
+func publishing(r *http.Request) bool {
+	return r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/events") || strings.HasSuffix(r.URL.Path, "/batch_events"))
+}
+
+// counted returns w recording whether the request in r's context was
+// accepted (2xx) or refused (anything else) when its answer is written.
+func counted(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	return &statusWriter{ResponseWriter: w, m: metrics.From(r.Context())}
 }
 
 // arrival is when API Gateway received the request (requestContext's

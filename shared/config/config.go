@@ -148,3 +148,14 @@ func parseSecret(s string) (map[string]string, error) {
 	}
 	return values, nil
 }
+
+// Connection is the broadcast connection as Laravel names it:
+// BROADCAST_CONNECTION (Laravel 11 and later), else BROADCAST_DRIVER
+// (Laravel 10 and earlier); "" when neither is set, for the caller's
+// default.
+func (l Lookup) Connection() string {
+	if c := l.Get("BROADCAST_CONNECTION"); c != "" {
+		return c
+	}
+	return l.Get("BROADCAST_DRIVER")
+}

@@ -22,7 +22,12 @@ const (
 )
 
 // Lookup reads configuration; shared/config's Lookup is one.
-type Lookup interface{ Get(key string) string }
+type Lookup interface {
+	Get(key string) string
+	// Connection is the broadcast connection (BROADCAST_CONNECTION, or
+	// Laravel 10's BROADCAST_DRIVER).
+	Connection() string
+}
 
 // Emitter writes one EMF document per invocation.
 type Emitter struct {
@@ -38,14 +43,14 @@ type Emitter struct {
 }
 
 // FromEnv returns the Emitter of function: the namespace from
-// HERALD_METRICS_NAMESPACE, the driver from BROADCAST_CONNECTION
+// HERALD_METRICS_NAMESPACE, the driver from the broadcast connection
 // (default null, as the drivers default).
 func FromEnv(env Lookup, function string) (*Emitter, error) {
 	ns := cmp.Or(env.Get("HERALD_METRICS_NAMESPACE"), DefaultNamespace)
 	if len(ns) > 255 {
 		return nil, fmt.Errorf("HERALD_METRICS_NAMESPACE is %d characters long; CloudWatch takes at most 255", len(ns))
 	}
-	return &Emitter{Namespace: ns, Function: function, Driver: cmp.Or(env.Get("BROADCAST_CONNECTION"), "null")}, nil
+	return &Emitter{Namespace: ns, Function: function, Driver: cmp.Or(env.Connection(), "null")}, nil
 }
 
 // Document is an EMF document as herald writes it: the metadata, the two

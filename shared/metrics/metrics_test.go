@@ -18,6 +18,8 @@ type env map[string]string
 
 func (e env) Get(k string) string { return e[k] }
 
+func (e env) Connection() string { return e["BROADCAST_CONNECTION"] }
+
 func TestDocumentFollowsTheSpecification(t *testing.T) {
 	var out bytes.Buffer
 	em, err := metrics.FromEnv(env{"HERALD_METRICS_NAMESPACE": "herald-test", "BROADCAST_CONNECTION": "pusher"}, "queue")

@@ -125,13 +125,8 @@ func Compile(f File) (*Set, error) {
 		}
 		s.rules = append(s.rules, r)
 	}
-	um := f.User
-	if um == nil {
-		um = &MemberRule{}
-	}
 	var err error
-	s.user, err = compileMember(baseVars, *um)
-	if err != nil {
+	if s.user, err = compileMember(baseVars, f.User); err != nil {
 		return nil, fmt.Errorf("user: %w", err)
 	}
 	return s, nil
@@ -160,17 +155,17 @@ func compileRule(i int, cr ChannelRule) (*rule, error) {
 	if r.allow, err = compileExpr(vars, cr.Allow, expr.Bool); err != nil {
 		return nil, fmt.Errorf("%s: allow: %w", r.name, err)
 	}
-	m := MemberRule{}
-	if cr.Member != nil {
-		m = *cr.Member
-	}
-	if r.member, err = compileMember(vars, m); err != nil {
+	if r.member, err = compileMember(vars, cr.Member); err != nil {
 		return nil, fmt.Errorf("%s: member: %w", r.name, err)
 	}
 	return r, nil
 }
 
-func compileMember(vars []expr.Var, m MemberRule) (*memberProgram, error) {
+// compileMember compiles m, which may be nil: the defaults then.
+func compileMember(vars []expr.Var, m *MemberRule) (*memberProgram, error) {
+	if m == nil {
+		m = &MemberRule{}
+	}
 	id := m.ID
 	if strings.TrimSpace(id) == "" {
 		id = DefaultMemberID
@@ -223,28 +218,21 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 
 	d := Decision{Rule: r.name}
 	out, err := r.allow.Eval(ctx, vars)
-	if err != nil {
-		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
-		return d
-	}
 	ok, isBool := out.(bool)
-	if !isBool {
+	switch {
+	case err != nil:
+		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
+	case !isBool:
 		d.Reason = fmt.Sprintf("rule %s: allow yields %s, not a bool", r.name, expr.TypeName(out))
-		return d
-	}
-	if !ok {
+	case !ok:
 		d.Reason = fmt.Sprintf("rule %s denies %q", r.name, name)
-		return d
-	}
-	if kind == protocol.Presence {
-		m, err := r.member.eval(ctx, vars)
-		if err != nil {
+	case kind == protocol.Presence:
+		if d.Member, err = r.member.eval(ctx, vars); err != nil {
 			d.Reason = fmt.Sprintf("rule %s: member: %v", r.name, err)
-			return d
 		}
-		d.Member = m
 	}
-	d.Allowed = true
+	// Every refusal above gives its reason.
+	d.Allowed = d.Reason == ""
 	return d
 }
 
@@ -286,7 +274,7 @@ func (s *Set) match(kind protocol.Kind, base string) (*rule, []string) {
 		if len(r.kinds) > 0 && !slices.Contains(r.kinds, kind) {
 			continue
 		}
-		if m := r.pattern.submatch(base); m != nil {
+		if m := r.pattern.re.FindStringSubmatch(base); m != nil {
 			return r, m
 		}
 	}
@@ -294,23 +282,22 @@ func (s *Set) match(kind protocol.Kind, base string) (*rule, []string) {
 }
 
 func (mp *memberProgram) eval(ctx context.Context, vars []any) (Member, error) {
+	var m Member
 	out, err := mp.id.Eval(ctx, vars)
+	if err == nil {
+		m.ID, err = idString(out)
+	}
 	if err != nil {
 		return Member{}, fmt.Errorf("id: %w", err)
 	}
-	id, err := idString(out)
-	if err != nil {
-		return Member{}, fmt.Errorf("id: %w", err)
-	}
-	m := Member{ID: id}
 	if mp.info == nil {
 		return m, nil
 	}
 	out, err = mp.info.Eval(ctx, vars)
-	if err != nil {
-		return Member{}, fmt.Errorf("info: %w", err)
+	var v any
+	if err == nil {
+		v, err = native(out, 0)
 	}
-	v, err := native(out, 0)
 	if err != nil {
 		return Member{}, fmt.Errorf("info: %w", err)
 	}

@@ -1,5 +1,6 @@
 // Command bootstrap is the PublishFunction's Lambda entry point: it builds
-// the handler once per cold start and serves HTTP API events with it.
+// the handler once per cold start and serves the Pusher HTTP API (publish,
+// channel queries, terminate_connections) behind API Gateway's HTTP API.
 package main
 
 import (

@@ -113,6 +113,23 @@ func newEnv(lookup config.Lookup, server, awsEndpoint string, res resources) *en
 		"AWS_ACCESS_KEY_ID":     moto.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": moto.SecretAccessKey,
 	}
+	// Laravel 10's BROADCAST_DRIVER selects the driver when
+	// BROADCAST_CONNECTION is unset, as in the functions.
+	if c := lookup.Connection(); c != "" {
+		e.defaults["BROADCAST_CONNECTION"] = c
+	}
+	if e.defaults["BROADCAST_CONNECTION"] == "reverb" {
+		// Laravel's Reverb variables, pointing at the embedded server with
+		// its app's credentials. Reverb is never a hosted service: without
+		// REVERB_HOST the embedded server plays it, whatever the app's
+		// credentials.
+		for k, v := range map[string]string{
+			"REVERB_HOST": host, "REVERB_PORT": port, "REVERB_SCHEME": "http",
+			"REVERB_APP_ID": localAppID, "REVERB_APP_KEY": localAppKey, "REVERB_APP_SECRET": localAppSecret,
+		} {
+			e.defaults[k] = v
+		}
+	}
 	local := localSecretValues()
 	e.resolved = func(key string) (string, bool) {
 		if v, ok := lookup(key); ok && v != "" {
@@ -219,11 +236,19 @@ func (e *env) Get(key string) string {
 // Embedded reports whether the selected driver publishes to the embedded
 // server rather than a hosted service.
 func (e *env) Embedded(serverAddr string) bool {
-	prefix := "PUSHER_"
-	if e.Get("BROADCAST_CONNECTION") == "ably" {
-		prefix = "ABLY_"
-	}
+	prefix := e.prefix()
 	return net.JoinHostPort(e.Get(prefix+"HOST"), e.Get(prefix+"PORT")) == serverAddr
+}
+
+// prefix is that of the selected driver's host, port and scheme variables.
+func (e *env) prefix() string {
+	switch e.Get("BROADCAST_CONNECTION") {
+	case "ably":
+		return "ABLY_"
+	case "reverb":
+		return "REVERB_"
+	}
+	return "PUSHER_"
 }
 
 // Keys returns the variables the stack sets, sorted.

@@ -43,7 +43,7 @@ func (o *observer) wrap(fn string, h lambda.Handler) lambda.Handler {
 	}
 	em, err := metrics.FromEnv(o.env, fn)
 	if err != nil {
-		em = &metrics.Emitter{Namespace: metrics.DefaultNamespace, Function: fn, Driver: cmp.Or(o.env.Get("BROADCAST_CONNECTION"), "null")}
+		em = &metrics.Emitter{Namespace: metrics.DefaultNamespace, Function: fn, Driver: cmp.Or(o.env.Connection(), "null")}
 	}
 	em.Out = o.metrics
 	return lambdamain.Instrument(fn, h, em, o.tp)

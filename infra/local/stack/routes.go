@@ -34,6 +34,10 @@ func (s *Stack) routes() {
 		{"AuthFunction", "OPTIONS /broadcasting/user-auth"},
 		{"PublishFunction", "POST /apps/{app_id}/events"},
 		{"PublishFunction", "POST /apps/{app_id}/batch_events"},
+		{"PublishFunction", "GET /apps/{app_id}/channels"},
+		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}"},
+		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}/users"},
+		{"PublishFunction", "POST /apps/{app_id}/users/{user_id}/terminate_connections"},
 	} {
 		h, _ := s.fns.Handler(r.fn) // instrumented as lambdamain does
 		m.Handle(r.route, newAPIGateway(r.fn, r.route, h, s.log))
@@ -132,7 +136,8 @@ const ablyPusherHost = "realtime-pusher.ably.io"
 
 // pageConfig connects the page where the selected driver publishes: the
 // embedded server or another Pusher-compatible host named by PUSHER_HOST
-// (or ABLY_HOST), hosted Pusher by cluster, or Ably's Pusher adapter.
+// (or ABLY_HOST, REVERB_HOST), hosted Pusher by cluster, or Ably's Pusher
+// adapter.
 func (s *Stack) pageConfig() PageConfig {
 	c := PageConfig{
 		Connection:        s.env.Get("BROADCAST_CONNECTION"),
@@ -147,14 +152,16 @@ func (s *Stack) pageConfig() PageConfig {
 	if c.Cluster == "" {
 		c.Cluster = "mt1" // pusher-js 8 insists on one, even with wsHost
 	}
-	prefix := "PUSHER_"
-	if c.Connection == "ably" {
-		prefix = "ABLY_"
+	prefix := s.env.prefix()
+	switch c.Connection {
+	case "ably":
 		// pusher-js connects with the key's name; the embedded server
 		// refused an invalid key at start-up.
 		k, _ := protocol.ParseAblyKey(s.env.Get("ABLY_KEY"))
 		c.Key = k.Name
-	} else {
+	case "reverb":
+		c.Key = s.env.Get("REVERB_APP_KEY")
+	default:
 		c.Key = s.env.Get("PUSHER_APP_KEY")
 	}
 	host := s.env.Get(prefix + "HOST")

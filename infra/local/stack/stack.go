@@ -172,7 +172,8 @@ func (s *Stack) Close() {
 
 // newServer serves the Pusher app of PUSHER_APP_* and the Ably app of
 // ABLY_KEY, whichever driver is selected, so switching drivers needs no
-// other change.
+// other change; with BROADCAST_CONNECTION=reverb, also the app of
+// REVERB_APP_*.
 func (s *Stack) newServer() (*server.Server, error) {
 	cfg := server.Config{
 		Apps: []server.App{{
@@ -184,6 +185,11 @@ func (s *Stack) newServer() (*server.Server, error) {
 	}
 	if k := s.env.Get("ABLY_KEY"); k != "" {
 		cfg.Ably = &server.AblyConfig{Key: k}
+	}
+	if id := s.env.Get("REVERB_APP_ID"); id != "" && id != cfg.Apps[0].ID && s.env.Get("BROADCAST_CONNECTION") == "reverb" {
+		// The app of Laravel's REVERB_* variables, when it is not the
+		// Pusher one: the embedded server plays Reverb.
+		cfg.Apps = append(cfg.Apps, server.App{ID: id, Key: s.env.Get("REVERB_APP_KEY"), Secret: s.env.Get("REVERB_APP_SECRET")})
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // evaluator walks a checked tree. Errors are ordinary Go errors, except
@@ -31,10 +32,7 @@ func (e *evaluator) charge(n int) {
 }
 
 func (e *evaluator) eval(n *node) (any, error) {
-	e.steps++
-	if e.steps > e.limit && e.abort == nil {
-		e.abort = ErrCostLimit
-	}
+	e.charge(1)
 	if e.abort != nil {
 		return nil, e.abort
 	}
@@ -45,12 +43,11 @@ func (e *evaluator) eval(n *node) (any, error) {
 		return e.slots[n.slot], nil
 	case opList:
 		out := make([]any, len(n.args))
+		var err error
 		for i, a := range n.args {
-			v, err := e.eval(a)
-			if err != nil {
+			if out[i], err = e.eval(a); err != nil {
 				return nil, err
 			}
-			out[i] = v
 		}
 		e.charge(len(out))
 		return out, nil
@@ -68,7 +65,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 				// fails on a list.
 				return false, nil
 			}
-			return nil, fmt.Errorf("type '%s' does not support field selection", typeName(v))
+			return nil, fmt.Errorf("type '%s' does not support field selection", TypeName(v))
 		}
 		f, found := m[n.name]
 		if n.op == opHas {
@@ -78,24 +75,10 @@ func (e *evaluator) eval(n *node) (any, error) {
 			return nil, fmt.Errorf("no such key: %s", n.name)
 		}
 		return norm(f), nil
-	case opIndex:
-		v, err := e.eval(n.args[0])
-		if err != nil {
-			return nil, err
-		}
-		i, err := e.eval(n.args[1])
-		if err != nil {
-			return nil, err
-		}
-		return index(v, i)
 	case opNot:
-		v, err := e.eval(n.args[0])
+		b, err := e.predicate(n.args[0])
 		if err != nil {
 			return nil, err
-		}
-		b, ok := v.(bool)
-		if !ok {
-			return nil, errNoOverload
 		}
 		return !b, nil
 	case opNeg:
@@ -105,10 +88,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 		}
 		switch x := v.(type) {
 		case int64:
-			if x == math.MinInt64 {
-				return nil, errIntOverflow
-			}
-			return -x, nil
+			return intArith("-", 0, x)
 		case float64:
 			return -x, nil
 		}
@@ -116,19 +96,15 @@ func (e *evaluator) eval(n *node) (any, error) {
 	case opAnd, opOr:
 		return e.evalLogic(n)
 	case opCond:
-		c, err := e.eval(n.args[0])
+		b, err := e.predicate(n.args[0])
 		if err != nil {
 			return nil, err
-		}
-		b, ok := c.(bool)
-		if !ok {
-			return nil, errNoOverload
 		}
 		if b {
 			return e.eval(n.args[1])
 		}
 		return e.eval(n.args[2])
-	case opBinary:
+	case opIndex, opBinary:
 		l, err := e.eval(n.args[0])
 		if err != nil {
 			return nil, err
@@ -136,6 +112,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 		r, err := e.eval(n.args[1])
 		if err != nil {
 			return nil, err
+		}
+		if n.op == opIndex {
+			return index(l, r)
 		}
 		return e.binary(n.name, l, r)
 	case opCall:
@@ -167,7 +146,7 @@ func (e *evaluator) evalMap(n *node) (any, error) {
 		}
 		ks, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("map keys must be strings, not %s", typeName(k))
+			return nil, fmt.Errorf("map keys must be strings, not %s", TypeName(k))
 		}
 		out[ks] = v // a repeated key keeps its last value, as in cel-go
 	}
@@ -217,21 +196,12 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		items = t
 	case map[string]any:
 		// Keys in order, so a result never depends on Go's map order.
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		items = make([]any, len(keys))
-		for i, k := range keys {
-			items[i] = k
-		}
+		items = anys(slices.Sorted(maps.Keys(t)))
 	default:
 		return nil, errNoOverload
 	}
 	body := n.args[len(n.args)-1]
-	switch n.name {
-	case "all", "exists":
+	if n.name == "all" || n.name == "exists" {
 		// all is a chain of &&, exists of ||: a decisive result ends the
 		// loop, an error is kept unless a decisive result follows.
 		decisive := n.name == "exists"
@@ -259,31 +229,15 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 			return nil, kept
 		}
 		return !decisive, nil
-	case "exists_one":
-		count := 0
-		for i, it := range items {
-			if err := e.tick(i); err != nil {
-				return nil, err
-			}
-			e.slots[n.slot] = it
-			ok, err := e.predicate(body)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				count++
-			}
-		}
-		return count == 1, nil
 	}
-	// map and filter build a list.
-	out := []any{}
+	// exists_one counts the items that pass; map and filter build a list.
+	out, count := []any{}, 0
 	for i, it := range items {
 		if err := e.tick(i); err != nil {
 			return nil, err
 		}
 		e.slots[n.slot] = it
-		if n.name == "filter" || len(n.args) == 3 {
+		if n.name != "map" || len(n.args) == 3 {
 			ok, err := e.predicate(n.args[1])
 			if err != nil {
 				return nil, err
@@ -291,6 +245,10 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 			if !ok {
 				continue
 			}
+		}
+		if n.name == "exists_one" {
+			count++
+			continue
 		}
 		v := it
 		if n.name == "map" {
@@ -301,6 +259,9 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		}
 		out = append(out, v)
 		e.charge(1)
+	}
+	if n.name == "exists_one" {
+		return count == 1, nil
 	}
 	return out, nil
 }
@@ -354,12 +315,9 @@ func index(v, i any) (any, error) {
 		return norm(c[at]), nil
 	case map[string]any:
 		k, ok := i.(string)
-		if !ok {
-			return nil, fmt.Errorf("no such key: %v", display(i))
-		}
 		f, found := c[k]
-		if !found {
-			return nil, fmt.Errorf("no such key: %s", k)
+		if !ok || !found {
+			return nil, fmt.Errorf("no such key: %v", i)
 		}
 		return norm(f), nil
 	}
@@ -449,31 +407,25 @@ func (e *evaluator) equal(a, b any) bool {
 func arith(op string, l, r any) (any, error) {
 	switch x := l.(type) {
 	case int64:
-		y, ok := r.(int64)
-		if !ok {
-			return nil, errNoOverload
+		if y, ok := r.(int64); ok {
+			return intArith(op, x, y)
 		}
-		return intArith(op, x, y)
 	case uint64:
-		y, ok := r.(uint64)
-		if !ok {
-			return nil, errNoOverload
+		if y, ok := r.(uint64); ok {
+			return uintArith(op, x, y)
 		}
-		return uintArith(op, x, y)
 	case float64:
-		y, ok := r.(float64)
-		if !ok {
-			return nil, errNoOverload
-		}
-		switch op {
-		case "+":
-			return x + y, nil
-		case "-":
-			return x - y, nil
-		case "*":
-			return x * y, nil
-		case "/":
-			return x / y, nil
+		if y, ok := r.(float64); ok {
+			switch op {
+			case "+":
+				return x + y, nil
+			case "-":
+				return x - y, nil
+			case "*":
+				return x * y, nil
+			case "/":
+				return x / y, nil
+			}
 		}
 	}
 	return nil, errNoOverload
@@ -503,19 +455,10 @@ func intArith(op string, x, y int64) (any, error) {
 		}
 		return p, nil
 	case "/", "%":
-		if y == 0 {
-			if op == "/" {
-				return nil, errors.New("division by zero")
-			}
-			return nil, errors.New("modulus by zero")
-		}
 		if x == math.MinInt64 && y == -1 {
 			return nil, errIntOverflow
 		}
-		if op == "/" {
-			return x / y, nil
-		}
-		return x % y, nil
+		return divide(op, x, y)
 	}
 	return nil, errNoOverload
 }
@@ -540,16 +483,20 @@ func uintArith(op string, x, y uint64) (any, error) {
 		}
 		return lo, nil
 	case "/", "%":
-		if y == 0 {
-			if op == "/" {
-				return nil, errors.New("division by zero")
-			}
-			return nil, errors.New("modulus by zero")
-		}
-		if op == "/" {
-			return x / y, nil
-		}
-		return x % y, nil
+		return divide(op, x, y)
 	}
 	return nil, errNoOverload
+}
+
+// divide is / or % on integers; a zero divisor is an error.
+func divide[T int64 | uint64](op string, x, y T) (any, error) {
+	switch {
+	case y == 0 && op == "/":
+		return nil, errors.New("division by zero")
+	case y == 0:
+		return nil, errors.New("modulus by zero")
+	case op == "/":
+		return x / y, nil
+	}
+	return x % y, nil
 }

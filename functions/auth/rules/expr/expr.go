@@ -20,6 +20,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("at offset %d: %s", e.Pos, e.Msg)
 }
 
+func errorAt(pos int, format string, args ...any) error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
 func unsupportedAt(pos int, format string, args ...any) error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
 }
@@ -92,9 +96,7 @@ func (p *Program) Eval(ctx context.Context, vals []any) (any, error) {
 
 func normal(vals []any) bool {
 	for _, v := range vals {
-		switch v.(type) {
-		case nil, bool, int64, uint64, float64, string, []any, map[string]any:
-		default:
+		if _, ok := kindOf(v); !ok {
 			return false
 		}
 	}
