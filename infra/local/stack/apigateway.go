@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-
 )
 
 // MaxPayloadBytes is API Gateway HTTP API's request payload limit.
