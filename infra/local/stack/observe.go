@@ -49,6 +49,14 @@ func (o *observer) wrap(fn string, h lambda.Handler) lambda.Handler {
 	return lambdamain.Instrument(fn, h, em, o.tp)
 }
 
+// tracesTo says where spans go, for the banner.
+func (s *Stack) tracesTo() string {
+	if s.fns.obs == nil || s.fns.obs.tp == nil {
+		return "nowhere: set OTEL_EXPORTER_OTLP_ENDPOINT"
+	}
+	return cmp.Or(s.env.Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), s.env.Get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+}
+
 // close exports the spans still buffered.
 func (o *observer) close() {
 	if o == nil || o.tp == nil {
