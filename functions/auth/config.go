@@ -34,6 +34,14 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to read answers; "*"
 	// allows any.
 	CORSOrigins []string
+	// Debug adds the name of the deciding rule to 403 answers
+	// (AUTH_DEBUG). Off, a 403 says only "forbidden": rule indexes,
+	// patterns and evaluation errors tell a prober how the rules are
+	// written. The log has the detail either way.
+	Debug bool
+	// RulesMaxBytes bounds what one rule expression's evaluation may
+	// allocate (AUTH_RULES_MAX_BYTES); zero means expr.MemoryLimit, 1 MiB.
+	RulesMaxBytes int
 	// Rules is the rules file's YAML, RulesSource where it came from.
 	Rules       []byte
 	RulesSource string
@@ -53,8 +61,17 @@ const (
 	EnvJWTLeeway       = "AUTH_JWT_LEEWAY"
 	EnvTrustAuthorizer = "AUTH_TRUST_AUTHORIZER"
 	EnvCORSOrigins     = "AUTH_CORS_ORIGINS"
+	EnvDebug           = "AUTH_DEBUG"
+	EnvRulesMaxBytes   = "AUTH_RULES_MAX_BYTES"
 	EnvChannelsFile    = "CHANNELS_FILE"
 	EnvChannels        = "CHANNELS"
+)
+
+// Bounds of AUTH_RULES_MAX_BYTES: below 4 KiB ordinary rules fail, above
+// 32 MiB one request could take a quarter of a 128 MB function.
+const (
+	minRulesBytes = 4 << 10
+	maxRulesBytes = 32 << 20
 )
 
 // loadConfig reads the configuration from env and validates it. The rules
@@ -102,12 +119,20 @@ func loadConfig(env config.Lookup) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.Token.Leeway = leeway
-	if v := get(EnvTrustAuthorizer); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not true or false", EnvTrustAuthorizer, v))
+	for _, f := range []struct {
+		name string
+		to   *bool
+	}{{EnvTrustAuthorizer, &c.TrustAuthorizer}, {EnvDebug, &c.Debug}} {
+		if v := get(f.name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", f.name, v))
+			}
+			*f.to = b
 		}
-		c.TrustAuthorizer = b
+	}
+	if c.RulesMaxBytes, err = env.Count(EnvRulesMaxBytes); err != nil {
+		errs = append(errs, err)
 	}
 	for _, o := range strings.Split(get(EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -170,6 +195,9 @@ func (c Config) Validate() error {
 		if o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
 			errs = append(errs, fmt.Errorf("%s: %q is not an origin such as https://app.example.com", EnvCORSOrigins, o))
 		}
+	}
+	if c.RulesMaxBytes != 0 && (c.RulesMaxBytes < minRulesBytes || c.RulesMaxBytes > maxRulesBytes) {
+		errs = append(errs, fmt.Errorf("%s=%d: want %d to %d bytes", EnvRulesMaxBytes, c.RulesMaxBytes, minRulesBytes, maxRulesBytes))
 	}
 	if len(c.Rules) == 0 {
 		errs = append(errs, fmt.Errorf("no channel rules (%s is empty)", c.RulesSource))

@@ -32,6 +32,15 @@ func TestMetricsOfAuthDecisions(t *testing.T) {
 		b, _ := json.Marshal(ev)
 		return b
 	}
+	otherUser := func() []byte {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(readSample(t, "http-auth-private.json"), &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Body, ev.IsBase64Encoded = "socket_id=123456.654321&channel_name=private-App.Models.User.7", false
+		b, _ := json.Marshal(ev)
+		return b
+	}
 	cases := []struct {
 		name  string
 		event []byte
@@ -40,6 +49,7 @@ func TestMetricsOfAuthDecisions(t *testing.T) {
 		{"granted", readSample(t, "http-auth-private.json"), map[string]float64{"AuthGranted": 1, "AuthDenied": 0}},
 		{"no token", withHeader("http-auth-private.json", "", ""), map[string]float64{"AuthGranted": 0, "AuthDenied": 1, "AuthDeniedUnauthenticated": 1}},
 		{"bad token", withHeader("http-auth-private.json", "authorization", "Bearer not-a-jwt"), map[string]float64{"AuthDenied": 1, "AuthDeniedUnauthenticated": 1}},
+		{"another user's channel", otherUser(), map[string]float64{"AuthGranted": 0, "AuthDenied": 1, "AuthDeniedForbidden": 1}},
 		{"user sign-in", readSample(t, "http-auth-user.json"), map[string]float64{"AuthGranted": 1}},
 	}
 	for _, c := range cases {

@@ -95,6 +95,8 @@ type Handler struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 
+	replay *replayGuard // nil: PUBLISH_REPLAY_WINDOW unset
+
 	// query answers the queries; when nil, noQuery says why.
 	query   broadcast.Querier
 	noQuery error
@@ -118,7 +120,11 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, now: deps.Now, log: deps.Logger, limits: broadcast.Limits{
+	replay, err := replayFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{replay: replay, cfg: cfg, now: deps.Now, log: deps.Logger, limits: broadcast.Limits{
 		MaxDataBytes:       protocol.MaxDataBytes,
 		MaxChannelsPerCall: protocol.MaxChannelsPerTrigger,
 		MaxEventsPerCall:   protocol.MaxBatchEvents,
@@ -327,6 +333,10 @@ func (h *Handler) signed(route string, next func(w http.ResponseWriter, r *http.
 		}
 		if err := signature.VerifyRequest(r.Method, r.URL.Path, r.URL.Query(), body, secretFor, h.now()); err != nil {
 			h.refuse(w, r, route, http.StatusUnauthorized, "Unauthorized: "+err.Error()+"; "+signHint)
+			return
+		}
+		if status, err := h.replay.check(r.Context(), r.Method, r.URL.Query(), h.now()); err != nil {
+			h.refuse(w, r, route, status, err.Error())
 			return
 		}
 		next(w, r, route, body)

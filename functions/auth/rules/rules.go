@@ -69,9 +69,18 @@ type Decision struct {
 
 // Set is a compiled rules file, safe for concurrent use.
 type Set struct {
-	rules []*rule
-	user  *memberProgram
+	rules  []*rule
+	user   *memberProgram
+	budget expr.Budget
 }
+
+// Option changes how a Set evaluates.
+type Option func(*Set)
+
+// MaxBytes bounds what one expression's evaluation may allocate (zero:
+// expr.MemoryLimit). An evaluation over it is refused, as one over its
+// steps is.
+func MaxBytes(n int) Option { return func(s *Set) { s.budget.Bytes = n } }
 
 type rule struct {
 	name    string
@@ -101,14 +110,14 @@ const DefaultMemberID = "user.sub"
 
 // Parse reads and compiles a rules file. source names it in errors (a path,
 // "CHANNELS", "embedded default").
-func Parse(data []byte, source string) (*Set, error) {
+func Parse(data []byte, source string, opts ...Option) (*Set, error) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("rules %s: %w", source, err)
 	}
-	s, err := Compile(f)
+	s, err := Compile(f, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rules %s: %w", source, err)
 	}
@@ -116,8 +125,11 @@ func Parse(data []byte, source string) (*Set, error) {
 }
 
 // Compile compiles a File.
-func Compile(f File) (*Set, error) {
+func Compile(f File, opts ...Option) (*Set, error) {
 	s := &Set{}
+	for _, o := range opts {
+		o(s)
+	}
 	for i, cr := range f.Channels {
 		r, err := compileRule(i, cr)
 		if err != nil {
@@ -217,7 +229,7 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 	}
 
 	d := Decision{Rule: r.name}
-	out, err := r.allow.Eval(ctx, vars)
+	out, err := r.allow.EvalBudget(ctx, vars, s.budget)
 	ok, isBool := out.(bool)
 	switch {
 	case err != nil:
@@ -227,7 +239,7 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 	case !ok:
 		d.Reason = fmt.Sprintf("rule %s denies %q", r.name, name)
 	case kind == protocol.Presence:
-		if d.Member, err = r.member.eval(ctx, vars); err != nil {
+		if d.Member, err = r.member.eval(ctx, vars, s.budget); err != nil {
 			d.Reason = fmt.Sprintf("rule %s: member: %v", r.name, err)
 		}
 	}
@@ -238,7 +250,7 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 
 // User says who the user with these claims is, for user sign-in.
 func (s *Set) User(ctx context.Context, claims map[string]any) (Member, error) {
-	m, err := s.user.eval(ctx, []any{claims, "", "user"})
+	m, err := s.user.eval(ctx, []any{claims, "", "user"}, s.budget)
 	if err != nil {
 		return Member{}, fmt.Errorf("user: %w", err)
 	}
@@ -281,9 +293,9 @@ func (s *Set) match(kind protocol.Kind, base string) (*rule, []string) {
 	return nil, nil
 }
 
-func (mp *memberProgram) eval(ctx context.Context, vars []any) (Member, error) {
+func (mp *memberProgram) eval(ctx context.Context, vars []any, budget expr.Budget) (Member, error) {
 	var m Member
-	out, err := mp.id.Eval(ctx, vars)
+	out, err := mp.id.EvalBudget(ctx, vars, budget)
 	if err == nil {
 		m.ID, err = idString(out)
 	}
@@ -293,7 +305,7 @@ func (mp *memberProgram) eval(ctx context.Context, vars []any) (Member, error) {
 	if mp.info == nil {
 		return m, nil
 	}
-	out, err = mp.info.Eval(ctx, vars)
+	out, err = mp.info.EvalBudget(ctx, vars, budget)
 	var v any
 	if err == nil {
 		v, err = native(out, 0)

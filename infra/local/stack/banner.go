@@ -48,6 +48,8 @@ func (s *Stack) printBanner(w io.Writer) {
 	for _, k := range s.env.Keys() {
 		v := s.env.Get(k)
 		switch src := s.env.source(k); {
+		case src == sourceGenerated:
+			v += "  (random for this run: the provider credentials are real; set it in the environment to keep one)"
 		case secretKey(k) && src == sourceEnvironment:
 			v = "(set in the environment)"
 		case secretKey(k) && src == sourceSecret:

@@ -28,7 +28,7 @@ func TestPageConfig(t *testing.T) {
 		{"own pusher-compatible server", map[string]string{"PUSHER_APP_KEY": "k", "PUSHER_HOST": "soketi.test", "PUSHER_PORT": "6002", "PUSHER_SCHEME": "https"}, "k", "soketi.test", 6002, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Stack{env: newEnv(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok }, server, "http://127.0.0.1:4566", resources{})}
+			s := &Stack{env: newEnv(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok }, "", server, "http://127.0.0.1:4566", resources{})}
 			c := s.pageConfig()
 			if c.Key != tc.key || c.WSHost != tc.wsHost || c.WSPort != tc.wsPort || c.ForceTLS != tc.tls || c.Cluster == "" {
 				t.Errorf("page config %+v; want key %q, wsHost %q, wsPort %d, forceTLS %t and a cluster", c, tc.key, tc.wsHost, tc.wsPort, tc.tls)

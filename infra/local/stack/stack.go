@@ -98,7 +98,7 @@ func (s *Stack) setup() error {
 		return fmt.Errorf("local AWS: %w", err)
 	}
 	s.users = users{c: s.aws.ddb}
-	s.env = newEnv(cfg.Lookup, s.serverL.Addr().String(), s.moto.Endpoint, s.res)
+	s.env = newEnv(cfg.Lookup, s.httpL.Addr().String(), s.serverL.Addr().String(), s.moto.Endpoint, s.res)
 	if err = s.env.loadSecret(ctx); err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func (s *Stack) run(ctx context.Context) error {
 	serverDone := make(chan error, 1)
 	go func() { serverDone <- s.server.Serve(serverCtx, s.serverL) }()
 
-	fnSrv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second,
+	fnSrv := &http.Server{Handler: loopbackOnly(s.mux), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	failed := make(chan error, 1)
 	go func() { failed <- serveHTTP("HTTP functions", fnSrv, s.httpL) }()

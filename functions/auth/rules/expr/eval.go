@@ -18,17 +18,50 @@ type evaluator struct {
 	slots []any
 	steps int
 	limit int
-	abort error
+	// bytes counts what the evaluation has allocated, maxBytes bounds it.
+	bytes, maxBytes int
+	abort           error
 }
 
-// ErrCostLimit is the error of an evaluation stopped by its step budget.
+// ErrCostLimit is the error of an evaluation stopped by its budget: its
+// steps, or (ErrMemoryLimit, which wraps it) its memory.
 var ErrCostLimit = errors.New("evaluation exceeds its cost limit")
+
+// ErrMemoryLimit is the error of an evaluation that would allocate more
+// than its memory budget.
+var ErrMemoryLimit = fmt.Errorf("%w: it would allocate more than its memory limit", ErrCostLimit)
 
 func (e *evaluator) charge(n int) {
 	e.steps += n
 	if e.steps > e.limit && e.abort == nil {
 		e.abort = ErrCostLimit
 	}
+}
+
+// Sizes charged for what a builtin builds, on a 64-bit machine: an element
+// of a list (an interface value), an entry of a map (its key's string
+// header, its value, and the map's own overhead per entry).
+const (
+	valueBytes = 16
+	entryBytes = 64
+)
+
+// alloc charges n bytes that the caller is about to allocate, and reports
+// whether the budget (steps and memory) still allows it; when it does
+// not, the caller allocates nothing and returns e.abort. Every builtin
+// that builds a string, list, map or pattern calls it first, with a size
+// computed from its inputs, so an expression stops at its limit rather
+// than after building a result too big for the function's memory.
+func (e *evaluator) alloc(n int) bool {
+	if n < 0 || n > e.maxBytes-e.bytes {
+		e.bytes = e.maxBytes + 1
+		if e.abort == nil {
+			e.abort = ErrMemoryLimit
+		}
+	} else {
+		e.bytes += n
+	}
+	return e.abort == nil
 }
 
 func (e *evaluator) eval(n *node) (any, error) {
@@ -42,6 +75,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 	case opIdent:
 		return e.slots[n.slot], nil
 	case opList:
+		if !e.alloc(len(n.args) * valueBytes) {
+			return nil, e.abort
+		}
 		out := make([]any, len(n.args))
 		var err error
 		for i, a := range n.args {
@@ -134,6 +170,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 }
 
 func (e *evaluator) evalMap(n *node) (any, error) {
+	if !e.alloc(len(n.args) / 2 * entryBytes) {
+		return nil, e.abort
+	}
 	out := make(map[string]any, len(n.args)/2)
 	for i := 0; i < len(n.args); i += 2 {
 		k, err := e.eval(n.args[i])
@@ -196,6 +235,9 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		items = t
 	case map[string]any:
 		// Keys in order, so a result never depends on Go's map order.
+		if !e.alloc(len(t) * (valueBytes + 16)) {
+			return nil, e.abort
+		}
 		items = anys(slices.Sorted(maps.Keys(t)))
 	default:
 		return nil, errNoOverload
@@ -256,6 +298,10 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 			if v, err = e.eval(body); err != nil {
 				return nil, err
 			}
+		}
+		// Twice the element: append's growth copies the list as it goes.
+		if !e.alloc(2 * valueBytes) {
+			return nil, e.abort
 		}
 		out = append(out, v)
 		e.charge(1)
@@ -378,14 +424,20 @@ func (e *evaluator) binary(op string, l, r any) (any, error) {
 				return nil, errNoOverload
 			}
 			e.charge((len(x) + len(y)) / 64)
+			if !e.alloc(len(x) + len(y)) {
+				return nil, e.abort
+			}
 			return x + y, nil
 		case []any:
 			y, ok := r.([]any)
 			if !ok {
 				return nil, errNoOverload
 			}
-			out := make([]any, 0, len(x)+len(y))
 			e.charge(len(x) + len(y))
+			if !e.alloc((len(x) + len(y)) * valueBytes) {
+				return nil, e.abort
+			}
+			out := make([]any, 0, len(x)+len(y))
 			return append(append(out, x...), y...), nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,16 +58,16 @@ var functions = map[string]*function{
 	"bool":   {global: true, check: sig(Bool, 1, []Kind{KindBool, KindString}), eval: toBool},
 	"dyn": {global: true, check: func(a []*Type) (*Type, bool) { return Dyn, len(a) == 1 },
 		eval: func(_ *evaluator, a, _, _, _ any) (any, error) { return a, nil }},
-	"lowerAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('A', 'a'))},
-	"upperAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('a', 'A'))},
+	"lowerAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('A', 'a'), 1)},
+	"upperAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('a', 'A'), 1)},
 	"charAt":      {member: true, check: sig(String, 2, kString, kInt), eval: evalCharAt},
 	"indexOf":     {member: true, check: sig(Int, 2, kString, kString, kInt), eval: search(false)},
 	"lastIndexOf": {member: true, check: sig(Int, 2, kString, kString, kInt), eval: search(true)},
 	"split":       {member: true, check: sig(ListOf(String), 2, kString, kString, kInt), eval: evalSplit},
 	"substring":   {member: true, check: sig(String, 2, kString, kInt, kInt), eval: evalSubstring},
 	"replace":     {member: true, check: sig(String, 3, kString, kString, kString, kInt), eval: evalReplace},
-	"trim":        {member: true, check: sig(String, 1, kString), eval: stringMap(strings.TrimSpace)},
-	"reverse":     {member: true, check: sig(String, 1, kString), eval: stringMap(reverse)},
+	"trim":        {member: true, check: sig(String, 1, kString), eval: stringMap(strings.TrimSpace, 0)},
+	"reverse":     {member: true, check: sig(String, 1, kString), eval: stringMap(reverse, 5)},
 	"join": {member: true, check: func(a []*Type) (*Type, bool) {
 		ok := len(a) <= 2 && (a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn))
 		return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
@@ -124,13 +125,18 @@ func stringPredicate(f func(s, t string) bool) func(*evaluator, any, any, any, a
 	}
 }
 
-func stringMap(f func(string) string) func(*evaluator, any, any, any, any) (any, error) {
+// stringMap is a function of one string that allocates up to perByte
+// bytes for each byte of it (reverse: its code points, then the result).
+func stringMap(f func(string) string, perByte int) func(*evaluator, any, any, any, any) (any, error) {
 	return func(e *evaluator, a, _, _, _ any) (any, error) {
 		s, ok := a.(string)
 		if !ok {
 			return nil, errNoOverload
 		}
 		e.charge(len(s) / 64)
+		if !e.alloc(perByte * len(s)) {
+			return nil, e.abort
+		}
 		return f(s), nil
 	}
 }
@@ -159,7 +165,15 @@ func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
 			return nil, errNoOverload
 		}
 		e.charge(len(p))
-		var err error
+		parsed, err := syntax.Parse(p, syntax.Perl)
+		if err != nil {
+			return nil, err
+		}
+		// A short pattern can compile to a huge program ('(xy...){1000}'
+		// is a million instructions): charge for the program first.
+		if !e.alloc(len(p) + regexpBytes(parsed)) {
+			return nil, e.abort
+		}
 		if re, err = regexp.Compile(p); err != nil {
 			return nil, err
 		}
@@ -169,6 +183,39 @@ func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
 		return nil, e.abort
 	}
 	return re.MatchString(s), nil
+}
+
+// instBytes bounds what RE2 allocates per instruction of a compiled
+// program (measured: 100 to 500 bytes, the most for nested optional
+// repeats).
+const instBytes = 512
+
+// regexpBytes bounds what compiling re allocates, from the size of its
+// program, counted without expanding its repeats.
+func regexpBytes(re *syntax.Regexp) int {
+	return min(regexpInsts(re), math.MaxInt/instBytes) * instBytes
+}
+
+// regexpInsts counts the instructions of re's program, saturating well
+// below overflow.
+func regexpInsts(re *syntax.Regexp) int {
+	const most = 1 << 40
+	n := 1
+	switch re.Op {
+	case syntax.OpLiteral:
+		n = len(re.Rune)
+	case syntax.OpRepeat:
+		count := re.Max
+		if count < 0 {
+			count = re.Min + 1
+		}
+		n = (count + 1) * (regexpInsts(re.Sub[0]) + 1)
+	default:
+		for _, sub := range re.Sub {
+			n += regexpInsts(sub) + 1
+		}
+	}
+	return min(n, most)
 }
 
 func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
@@ -199,6 +246,9 @@ func search(last bool) func(*evaluator, any, any, any, any) (any, error) {
 		t, ok2 := b.(string)
 		if !ok1 || !ok2 {
 			return nil, errNoOverload
+		}
+		if !e.alloc(4 * (len(s) + len(t))) {
+			return nil, e.abort
 		}
 		runes, sub := []rune(s), []rune(t)
 		if !e.chargeSearch(len(runes), len(sub)) {
@@ -259,6 +309,10 @@ func evalSubstring(e *evaluator, a, b, c, _ any) (any, error) {
 		return nil, errNoOverload
 	}
 	e.charge(len(s) / 64)
+	// Its code points, then at most the string again.
+	if !e.alloc(5 * len(s)) {
+		return nil, e.abort
+	}
 	runes := []rune(s)
 	end, ok := optional(c, int64(len(runes)))
 	if !ok {
@@ -287,16 +341,18 @@ func evalReplace(e *evaluator, a, b, c, d any) (any, error) {
 		return nil, errNoOverload
 	}
 	e.charge(len(s)/64 + 1)
+	// Charge for the result's size before building it.
+	size := int64(len(s))
 	if old == "" || len(repl) > len(old) {
-		// The result can grow: charge for its size before building it.
 		count := int64(strings.Count(s, old))
 		if n >= 0 {
 			count = min(count, n)
 		}
 		e.charge(int(count * int64(len(repl)+1) / 64))
-		if e.abort != nil {
-			return nil, e.abort
-		}
+		size += count * int64(len(repl)-len(old))
+	}
+	if !e.alloc(int(min(size, math.MaxInt32))) {
+		return nil, e.abort
 	}
 	return strings.Replace(s, old, repl, int(n)), nil
 }
@@ -317,9 +373,19 @@ func evalSplit(e *evaluator, a, b, c, _ any) (any, error) {
 	if !ok {
 		return nil, errNoOverload
 	}
-	parts := strings.SplitN(s, sep, int(n))
-	e.charge(len(parts) + len(s)/64)
-	return anys(parts), nil
+	// Each part is a string header in SplitN's list and a value in ours.
+	count := strings.Count(s, sep) + 1
+	if sep == "" {
+		count = utf8.RuneCountInString(s)
+	}
+	if n >= 0 {
+		count = int(min(int64(count), n))
+	}
+	e.charge(count + len(s)/64)
+	if !e.alloc(count * (16 + valueBytes)) {
+		return nil, e.abort
+	}
+	return anys(strings.SplitN(s, sep, int(n))), nil
 }
 
 func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {
@@ -331,18 +397,33 @@ func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {
 	if !ok {
 		return nil, errNoOverload
 	}
-	var sb strings.Builder
+	// The result's size first: charged before it is built.
+	size := 0
 	for i, v := range l {
 		s, ok := v.(string)
 		if !ok {
 			return nil, errNoOverload
 		}
 		if i > 0 {
+			size += len(sep)
+		}
+		size += len(s)
+		if size > e.maxBytes {
+			break // already over any budget; the sum cannot overflow
+		}
+	}
+	e.charge(len(l) + size/64)
+	if !e.alloc(size) {
+		return nil, e.abort
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i, v := range l {
+		if i > 0 {
 			sb.WriteString(sep)
 		}
-		sb.WriteString(s)
+		sb.WriteString(v.(string))
 	}
-	e.charge(len(l) + sb.Len()/64)
 	return sb.String(), nil
 }
 
