@@ -29,6 +29,8 @@ type options struct {
 	authRequests    int
 	authConcurrency []int
 	parts           map[string]bool
+	rateMessages    int
+	rateLimit       float64
 	out             string
 	timeout         time.Duration
 }
@@ -63,14 +65,17 @@ func parseFlags(args []string) (options, error) {
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
 	authRequests := fs.Int("auth-requests", 10000, "auth requests per server and channel kind")
 	authConc := fs.String("auth-concurrency", "1,8", "auth requests in flight: one run per value")
-	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
+	parts := fs.String("parts", "fanout,cold,auth,backpressure", "parts to run: fanout (with the Node peers and peak RSS), cold, auth, backpressure (a batch against a rate-limited stand-in)")
+	rateMessages := fs.Int("rate-messages", 3000, "messages in the backpressure part's SQS batch")
+	rateLimit := fs.Float64("rate-limit", 50, "requests per second the backpressure part's stand-in admits per app")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")
 	out := fs.String("out", "infra/bench/results.md", "results file, relative to the repository root; empty for none")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, repeat: *repeat, coldRuns: *coldRuns,
-		authRequests: *authRequests, out: *out, timeout: *timeout, parts: map[string]bool{}}
+		authRequests: *authRequests, out: *out, timeout: *timeout, parts: map[string]bool{},
+		rateMessages: *rateMessages, rateLimit: *rateLimit}
 	for _, f := range strings.Split(*coldOnly, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			if o.coldOnly == nil {
@@ -88,7 +93,7 @@ func parseFlags(args []string) (options, error) {
 	}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "fanout", "cold", "auth":
+		case "fanout", "cold", "auth", "backpressure":
 			o.parts[p] = true
 		default:
 			return options{}, fmt.Errorf("-parts: unknown part %q", p)
@@ -97,8 +102,8 @@ func parseFlags(args []string) (options, error) {
 	if o.concurrency < 1 || o.concurrency > broadcast.MaxConcurrency {
 		return options{}, fmt.Errorf("-concurrency must be 1-%d", broadcast.MaxConcurrency)
 	}
-	if o.coldRuns < 1 || o.authRequests < 1 || o.repeat < 1 {
-		return options{}, fmt.Errorf("-cold-runs, -auth-requests and -repeat must be positive")
+	if o.coldRuns < 1 || o.authRequests < 1 || o.repeat < 1 || o.rateMessages < 1 || o.rateLimit <= 0 {
+		return options{}, fmt.Errorf("-cold-runs, -auth-requests, -repeat, -rate-messages and -rate-limit must be positive")
 	}
 	return o, nil
 }
@@ -130,18 +135,30 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "herald-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	env, err := newBenchEnv(root, dir, self, o.rtt, progress)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-
 	rep := &report{opts: o, machine: describeMachine(ctx)}
+	if o.parts["backpressure"] {
+		// First, on a quiet machine: it paces requests in real time.
+		bp := backpressure{messages: o.rateMessages, rate: o.rateLimit, rtt: o.rtt, timeout: functionTimeout, maxInvocations: 20}
+		progress("backpressure: %d messages against a stand-in admitting %.0f requests/s", bp.messages, bp.rate)
+		res, err := bp.run(ctx)
+		if err != nil {
+			return fmt.Errorf("backpressure: %w", err)
+		}
+		progress("backpressure: %v", res)
+		rep.backpressure = &res
+	}
+	var env *benchEnv
+	if o.parts["fanout"] || o.parts["cold"] || o.parts["auth"] {
+		dir, err := os.MkdirTemp("", "herald-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if env, err = newBenchEnv(root, dir, self, o.rtt, progress); err != nil {
+			return err
+		}
+		defer env.close()
+	}
 	if o.parts["fanout"] {
 		if rep.fanout, err = runFanout(ctx, env, o); err != nil {
 			return err

@@ -117,7 +117,9 @@ type report struct {
 	fanout  []fanoutResult
 	cold    *coldResults
 	auth    []authResult
-	elapsed time.Duration
+	// backpressure is the rate-limit part's run, nil when not run.
+	backpressure *backpressureResult
+	elapsed      time.Duration
 	summary []judgement // filled while rendering
 }
 
@@ -141,6 +143,9 @@ func (r *report) markdown() string {
 	}
 	if len(r.auth) > 0 {
 		r.authTable(&body)
+	}
+	if r.backpressure != nil {
+		r.backpressureTable(&body)
 	}
 
 	var b strings.Builder
