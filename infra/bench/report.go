@@ -120,7 +120,7 @@ type report struct {
 	// backpressure is the rate-limit part's run, nil when not run.
 	backpressure *backpressureResult
 	elapsed      time.Duration
-	summary []judgement // filled while rendering
+	summary      []judgement // filled while rendering
 }
 
 // judgement is one target's verdict, for the summary.
