@@ -162,6 +162,9 @@ type Turn struct {
 	At time.Time
 	// cuts is how many cuts the limiter had made when it was booked.
 	cuts int
+	// paced is whether the request had to wait for its turn: only then does
+	// its acceptance say the rate could be higher.
+	paced bool
 }
 
 // Reserve books the next turn for a request that wants to start at now and
@@ -185,7 +188,7 @@ func (l *Limiter) Reserve(now, deadline time.Time) (Turn, error) {
 	if l.rate > 0 {
 		l.next = at.Add(time.Duration(float64(time.Second) / l.rate))
 	}
-	return Turn{At: at, cuts: l.cuts}, nil
+	return Turn{At: at, cuts: l.cuts, paced: at.After(now)}, nil
 }
 
 // Ready reports whether a request whose turn has come may start at now:
@@ -234,8 +237,9 @@ func (l *Limiter) Done(t Turn, start, now time.Time, status int, retryAfter time
 		l.fastest = l.latency
 		return
 	}
-	if l.rate > 0 && l.rate < 2*l.accepted()+l.cfg.MinRate {
-		// Raise only a rate in use: an idle limiter keeps what it learnt.
+	if l.rate > 0 && t.paced {
+		// Raise only a rate that holds requests back: a sender slower than
+		// it learns nothing about the limit.
 		if l.cuts == 1 {
 			l.rate += l.cfg.SlowStart
 		} else {
