@@ -129,7 +129,7 @@ func TestLimiterGrowsWhileAccepted(t *testing.T) {
 	l := NewLimiter(cfg)
 	accept(t, l, at(0), 20)
 	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second) // rate 18
-	accept(t, l, at(500), 10) // during the pause: every one waits its turn
+	accept(t, l, at(500), 10)                                                           // during the pause: every one waits its turn
 	if got := l.Rate(); got != 28 {
 		t.Fatalf("rate after 10 accepted answers in slow start %v, want 28", got)
 	}
