@@ -119,8 +119,10 @@ type report struct {
 	auth    []authResult
 	// backpressure is the rate-limit part's run, nil when not run.
 	backpressure *backpressureResult
-	elapsed      time.Duration
-	summary      []judgement // filled while rendering
+	// scale is the scale model's part, nil when not run.
+	scale   *scaleResults
+	elapsed time.Duration
+	summary []judgement // filled while rendering
 }
 
 // judgement is one target's verdict, for the summary.
@@ -146,6 +148,9 @@ func (r *report) markdown() string {
 	}
 	if r.backpressure != nil {
 		r.backpressureTable(&body)
+	}
+	if r.scale != nil {
+		r.scaleTable(&body)
 	}
 
 	var b strings.Builder
