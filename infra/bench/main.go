@@ -163,7 +163,7 @@ func run(ctx context.Context, o options) error {
 		progress("scale: simulating a burst of %d events at R = %.0f requests/s", sim.Events, sim.Rate)
 		t := time.Now()
 		res := sim.run()
-		rep.scale = &scaleResults{sim: sim, result: res, took: time.Since(t)}
+		rep.scale = &scaleResults{sim: sim, result: res, took: time.Since(t), variants: sim.variants()}
 		progress("scale: %d requests, %d refused (%s), goodput %.3f R over %.0f s, %d lost, %d duplicated, lag p99 %.0f s (simulated in %.1f s)",
 			res.Requests, res.Refused, pct(res.RefusedShare()), res.Goodput(sim.Rate), res.Span.Seconds(), res.Lost, res.Duplicated, res.LagP99.Seconds(), time.Since(t).Seconds())
 		if o.plot != "" {

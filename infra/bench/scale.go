@@ -102,6 +102,14 @@ func (r *report) scaleTable(b *strings.Builder) {
 		res.LagP50.Seconds(), res.LagP99.Seconds(), res.LagMax.Seconds(), num(float64(sim.Events)), floor.Seconds())
 	fmt.Fprintf(b, "| invocations; messages held back for a later delivery | %d; %d | |\n", res.Invocations, res.HeldBack)
 	fmt.Fprintf(b, "| DynamoDB capacity units (idempotency) | %d RCU, %d WCU | |\n", res.ReadUnits, res.WriteUnits)
+	if len(s.variants) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nThe same burst under other conditions (no targets):\n\n| condition | goodput / R | refused | lost | duplicated | held back | lag p99 |\n|---|---|---|---|---|---|---|\n")
+	for _, v := range s.variants {
+		vr := v.result
+		fmt.Fprintf(b, "| %s | %.3f | %s | %d | %d | %d | %.0f s |\n", v.what, vr.Goodput(v.sim.Rate), pct(vr.RefusedShare()), vr.Lost, vr.Duplicated, vr.HeldBack, vr.LagP99.Seconds())
+	}
 }
 
 // scaleResults is the scale part's output.
@@ -109,6 +117,32 @@ type scaleResults struct {
 	sim    simulation
 	result simResult
 	took   time.Duration
+	// variants are the same burst under other conditions.
+	variants []simVariant
+}
+
+// simVariant is one run of the sensitivity table.
+type simVariant struct {
+	what   string
+	sim    simulation
+	result simResult
+}
+
+// variants are the burst's sensitivity runs: a provider bucket that holds
+// a tenth of a second, and five times the containers.
+func (s simulation) variants() []simVariant {
+	small := s
+	small.Burst = s.Rate / 10
+	many := s
+	many.Containers = 5 * s.Containers
+	out := []simVariant{
+		{fmt.Sprintf("bucket of %.0f (a tenth of a second)", small.Burst), small, simResult{}},
+		{fmt.Sprintf("%d containers", many.Containers), many, simResult{}},
+	}
+	for i := range out {
+		out[i].result = out[i].sim.run()
+	}
+	return out
 }
 
 // defaultSimulation is the burst make bench simulates.

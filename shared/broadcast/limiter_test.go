@@ -69,11 +69,11 @@ func TestLimiterRefusalWithRetryAfterPausesAndCuts(t *testing.T) {
 func TestLimiterPacesAtItsRate(t *testing.T) {
 	l := NewLimiter(LimiterConfig{})
 	accept(t, l, at(0), 50)
-	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second) // rate 45
+	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second)
 	first := book(t, l, at(0))
 	second := book(t, l, at(0))
 	third := book(t, l, at(0))
-	rate := 45.0
+	rate := 50 * DefaultLimiterBackoff
 	gap := time.Duration(float64(time.Second) / rate)
 	if !first.At.Equal(at(1011)) || second.At.Sub(first.At) != gap || third.At.Sub(second.At) != gap {
 		t.Fatalf("turns %v %v %v, want from 1.011 s, %v apart", first.At.Sub(t0), second.At.Sub(t0), third.At.Sub(t0), gap)
@@ -113,14 +113,14 @@ func TestLimiterCutsOncePerRound(t *testing.T) {
 	for _, turn := range inFlight {
 		l.Done(turn, at(50), at(51), http.StatusTooManyRequests, time.Second)
 	}
-	if got := l.Rate(); got != 90 {
-		t.Fatalf("rate after one round of refusals %v, want 90", got)
+	if got := l.Rate(); got != 100*DefaultLimiterBackoff {
+		t.Fatalf("rate after one round of refusals %v, want %v", got, 100*DefaultLimiterBackoff)
 	}
 	// A refusal of a request booked after the cut cuts again.
 	turn := book(t, l, at(60))
 	l.Done(turn, turn.At, turn.At.Add(time.Millisecond), http.StatusTooManyRequests, time.Second)
-	if got := l.Rate(); got != 81 {
-		t.Fatalf("rate after the next round %v, want 81", got)
+	if got := l.Rate(); got != 100*DefaultLimiterBackoff*DefaultLimiterBackoff {
+		t.Fatalf("rate after the next round %v, want %v", got, 100*DefaultLimiterBackoff*DefaultLimiterBackoff)
 	}
 }
 
@@ -128,10 +128,10 @@ func TestLimiterGrowsWhileAccepted(t *testing.T) {
 	cfg := LimiterConfig{SlowStart: 1, Increase: 0.05}
 	l := NewLimiter(cfg)
 	accept(t, l, at(0), 20)
-	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second) // rate 18
-	accept(t, l, at(500), 10)                                                           // during the pause: every one waits its turn
-	if got := l.Rate(); got != 28 {
-		t.Fatalf("rate after 10 accepted answers in slow start %v, want 28", got)
+	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second)
+	accept(t, l, at(500), 10) // during the pause: every one waits its turn
+	if got, want := l.Rate(), 20*DefaultLimiterBackoff+10*cfg.SlowStart; got != want {
+		t.Fatalf("rate after 10 accepted answers in slow start %v, want %v", got, want)
 	}
 	turn := book(t, l, at(3000))
 	l.Done(turn, turn.At, turn.At.Add(time.Millisecond), http.StatusTooManyRequests, time.Second)
@@ -169,7 +169,7 @@ func TestLimiterLoneRefusalWithoutRetryAfterDoesNotCut(t *testing.T) {
 func TestLimiterCutsOnceWhenLatencyGrows(t *testing.T) {
 	l := NewLimiter(LimiterConfig{})
 	accept(t, l, at(0), 30)
-	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second) // rate 27, reference 20 ms
+	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second) // the reference is 20 ms
 	rate := l.Rate()
 	cuts := 0
 	for range 200 {
