@@ -54,8 +54,10 @@ type Limiter struct {
 	pausedUntil time.Time
 	// cuts counts the cuts.
 	cuts int
-	// answers are the recent answers, oldest first, no older than Window.
-	answers []answer
+	// answers are the recent answers, oldest first, no older than Window;
+	// refusals counts the refused among them.
+	answers  []answer
+	refusals int
 	// fastest is the lowest latency of an accepted request; latency is a
 	// moving average of the recent ones.
 	fastest, latency time.Duration
@@ -282,25 +284,24 @@ func (l *Limiter) cut(t Turn, now time.Time) {
 // count records an answer and forgets those older than the window.
 func (l *Limiter) count(now time.Time, refused bool) {
 	l.answers = append(l.answers, answer{at: now, refused: refused})
+	if refused {
+		l.refusals++
+	}
 	cutoff := now.Add(-l.cfg.Window)
 	drop := 0
 	for drop < len(l.answers) && !l.answers[drop].at.After(cutoff) {
+		if l.answers[drop].refused {
+			l.refusals--
+		}
 		drop++
 	}
-	if drop > 0 {
-		l.answers = append(l.answers[:0], l.answers[drop:]...)
-	}
+	// Slicing forward is amortised by append's reallocations.
+	l.answers = l.answers[drop:]
 }
 
 // accepted is the accepted answers per second over the window.
 func (l *Limiter) accepted() float64 {
-	n := 0
-	for _, a := range l.answers {
-		if !a.refused {
-			n++
-		}
-	}
-	return float64(n) / l.cfg.Window.Seconds()
+	return float64(len(l.answers)-l.refusals) / l.cfg.Window.Seconds()
 }
 
 // acceptedSince is the accepted answers per second since from (or over the
@@ -326,13 +327,7 @@ func (l *Limiter) refusedShare() float64 {
 	if len(l.answers) == 0 {
 		return 0
 	}
-	n := 0
-	for _, a := range l.answers {
-		if a.refused {
-			n++
-		}
-	}
-	return float64(n) / float64(len(l.answers))
+	return float64(l.refusals) / float64(len(l.answers))
 }
 
 func later(a, b time.Time) time.Time {
