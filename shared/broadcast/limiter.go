@@ -337,9 +337,9 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// ParseRetryAfter reads a Retry-After header at now: delay-seconds or an
+// parseRetryAfter reads a Retry-After header at now: delay-seconds or an
 // HTTP date. It returns 0 when the header is absent or unreadable.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
+func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
@@ -356,9 +356,9 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 // limiters holds one Limiter per provider app for the life of the process.
 var limiters sync.Map // key -> *Limiter
 
-// LimiterFor returns the process's limiter for a provider app, made on
+// limiterFor returns the process's limiter for a provider app, made on
 // first use: key names the app, as limiterKey derives it from a request.
-func LimiterFor(key string) *Limiter {
+func limiterFor(key string) *Limiter {
 	if l, ok := limiters.Load(key); ok {
 		return l.(*Limiter)
 	}

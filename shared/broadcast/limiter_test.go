@@ -195,8 +195,8 @@ func TestParseRetryAfter(t *testing.T) {
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
 	} {
-		if got := ParseRetryAfter(c.in, now); got != c.want {
-			t.Errorf("ParseRetryAfter(%q) = %v, want %v", c.in, got, c.want)
+		if got := parseRetryAfter(c.in, now); got != c.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", c.in, got, c.want)
 		}
 	}
 }

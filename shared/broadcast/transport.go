@@ -168,7 +168,7 @@ func (t *recordingTransport) roundTrip(req *http.Request) (admitted, error) {
 	}
 	// The turn is taken with a slot in hand, so that a Retry-After that
 	// arrives meanwhile stops every request not yet on the network.
-	lim := LimiterFor(limiterKey(req))
+	lim := limiterFor(limiterKey(req))
 	turn, err := awaitTurn(ctx, lim)
 	if err != nil {
 		return admitted{}, err
@@ -186,7 +186,7 @@ func (t *recordingTransport) roundTrip(req *http.Request) (admitted, error) {
 		return admitted{}, err
 	}
 	now := time.Now()
-	lim.Done(turn, start, now, resp.StatusCode, ParseRetryAfter(resp.Header.Get("Retry-After"), now))
+	lim.Done(turn, start, now, resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), now))
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxRecordedBody))
 	_ = resp.Body.Close() // fully read or over the limit; either way done
 	resp.Body = io.NopCloser(bytes.NewReader(body))
