@@ -12,22 +12,23 @@ import (
 // Limiter paces the requests to one provider app so that they stay under
 // the rate the provider admits, which herald is not told and which changes
 // with the plan, the app's other traffic and the other instances of the
-// function. It learns the rate from the answers:
+// function. It learns the rate from the answers (AIMD):
 //
-//   - A refusal (429, or 503 with Retry-After) cuts the rate to Backoff
+//   - A refusal (429, or 503 with Retry-After) cuts the rate to CutTo
 //     times itself, or times what the provider accepted since the last
-//     pause when that is less (the first time, times what it accepted over
-//     the last Window), once per round of requests: answers to requests
-//     booked before the last cut say nothing new. Retry-After, when given, also stops every request
-//     until it has passed. Without Retry-After, a refusal cuts only when
-//     refusals are over RefusedShare of the Window's answers: a lone 429 is
-//     a hiccup for the retry layer, not a limit.
-//   - An accepted answer raises the rate by Increase requests per second,
-//     which grows it by Increase of itself per second (a rate r gets r
-//     answers a second); the AIMD probe that finds a limit that went up.
+//     pause when that is less, once per round of requests: answers to
+//     requests booked before the last cut say nothing new. The first cut
+//     starts from what the provider accepted over the last Window. A
+//     Retry-After also stops every request until it has passed. Without
+//     one, a refusal cuts only when refusals are over RefusedShare of the
+//     Window's answers: a lone 429 is for the retry layer, not a limit.
+//   - An accepted answer to a request that waited for its turn raises the
+//     rate by Increase requests per second, which grows it by Increase of
+//     itself per second (a rate r gets r answers a second): the probe that
+//     finds a limit that went up. Between the first cut and the second it
+//     grows by SlowStart instead, since the first estimate may be low.
 //     Until the first cut the rate is unknown and only the concurrency
-//     bounds the requests; between the first cut and the second it grows
-//     by SlowStart instead, since the first cut's estimate may be low.
+//     bounds the requests.
 //   - When the average latency grows to LatencyTolerance times the fastest
 //     seen, and LatencyFloor over it, the rate is cut as for a refusal,
 //     without a pause, and that latency becomes the reference: a provider
@@ -40,8 +41,9 @@ import (
 //
 // A Limiter is safe for concurrent use. Its state is what it learnt, kept
 // for the life of the process: a warm Lambda container starts each
-// invocation from the last rate that worked. Every method takes the current
-// time, so that a test or a simulation can run it on its own clock.
+// invocation from the last rate, and the last pause, it learnt. Every
+// method takes the current time, so that a test or a simulation can run it
+// on its own clock.
 type Limiter struct {
 	cfg LimiterConfig
 
@@ -71,9 +73,8 @@ type answer struct {
 
 // LimiterConfig tunes a Limiter; zero fields take the defaults.
 type LimiterConfig struct {
-	// Backoff is the fraction of the rate kept after a refusal. Default
-	// 0.8.
-	Backoff float64
+	// CutTo is the fraction of the rate a cut keeps. Default 0.8.
+	CutTo float64
 	// Increase is the requests per second added per accepted answer.
 	// Default 0.02 (the rate grows by 2% per second).
 	Increase float64
@@ -101,24 +102,25 @@ type LimiterConfig struct {
 // overshoot costs the container that meets it a Retry-After of idling; a
 // slow probe and a deep cut make overshoots rare. In the simulated burst
 // (make bench, scale part) against a bucket holding a tenth of a second,
-// 0.8 and 0.02 kept goodput at 0.94 of the limit where 0.9 and 0.05 gave
+// 0.8 and 0.02 kept goodput at 0.93 of the limit where 0.9 and 0.05 gave
 // 0.85.
 const (
-	DefaultLimiterBackoff  = 0.8
-	DefaultLimiterIncrease = 0.02
-	DefaultLimiterMinRate  = 1
-	DefaultLimiterWindow   = time.Second
+	DefaultLimiterCutTo     = 0.8
+	DefaultLimiterIncrease  = 0.02
+	DefaultLimiterSlowStart = 2
+	DefaultLimiterMinRate   = 1
+	DefaultLimiterWindow    = time.Second
 )
 
 func (c LimiterConfig) withDefaults() LimiterConfig {
-	if c.Backoff <= 0 || c.Backoff >= 1 {
-		c.Backoff = DefaultLimiterBackoff
+	if c.CutTo <= 0 || c.CutTo >= 1 {
+		c.CutTo = DefaultLimiterCutTo
 	}
 	if c.Increase <= 0 {
 		c.Increase = DefaultLimiterIncrease
 	}
 	if c.SlowStart <= 0 {
-		c.SlowStart = 2
+		c.SlowStart = DefaultLimiterSlowStart
 	}
 	if c.MinRate <= 0 {
 		c.MinRate = DefaultLimiterMinRate
@@ -275,7 +277,7 @@ func (l *Limiter) cut(t Turn, now time.Time) {
 	if base == 0 {
 		return // nothing accepted yet: no rate to start from; the pause holds
 	}
-	l.rate = max(l.cfg.MinRate, base*l.cfg.Backoff)
+	l.rate = max(l.cfg.MinRate, base*l.cfg.CutTo)
 	if !l.next.After(now) {
 		l.next = now
 	}

@@ -55,7 +55,7 @@ func TestLimiterRefusalWithRetryAfterPausesAndCuts(t *testing.T) {
 	refused := book(t, l, at(100))
 	l.Done(refused, at(100), at(101), http.StatusTooManyRequests, 2*time.Second)
 
-	if got, want := l.Rate(), 40*DefaultLimiterBackoff; got != want {
+	if got, want := l.Rate(), 40*DefaultLimiterCutTo; got != want {
 		t.Fatalf("rate after the first refusal %v, want %v (Backoff x accepted over the window)", got, want)
 	}
 	if l.Ready(at(2000)) || !l.Ready(at(2101)) {
@@ -73,7 +73,7 @@ func TestLimiterPacesAtItsRate(t *testing.T) {
 	first := book(t, l, at(0))
 	second := book(t, l, at(0))
 	third := book(t, l, at(0))
-	rate := 50 * DefaultLimiterBackoff
+	rate := 50 * DefaultLimiterCutTo
 	gap := time.Duration(float64(time.Second) / rate)
 	if !first.At.Equal(at(1011)) || second.At.Sub(first.At) != gap || third.At.Sub(second.At) != gap {
 		t.Fatalf("turns %v %v %v, want from 1.011 s, %v apart", first.At.Sub(t0), second.At.Sub(t0), third.At.Sub(t0), gap)
@@ -113,14 +113,14 @@ func TestLimiterCutsOncePerRound(t *testing.T) {
 	for _, turn := range inFlight {
 		l.Done(turn, at(50), at(51), http.StatusTooManyRequests, time.Second)
 	}
-	if got := l.Rate(); got != 100*DefaultLimiterBackoff {
-		t.Fatalf("rate after one round of refusals %v, want %v", got, 100*DefaultLimiterBackoff)
+	if got := l.Rate(); got != 100*DefaultLimiterCutTo {
+		t.Fatalf("rate after one round of refusals %v, want %v", got, 100*DefaultLimiterCutTo)
 	}
 	// A refusal of a request booked after the cut cuts again.
 	turn := book(t, l, at(60))
 	l.Done(turn, turn.At, turn.At.Add(time.Millisecond), http.StatusTooManyRequests, time.Second)
-	if got := l.Rate(); got != 100*DefaultLimiterBackoff*DefaultLimiterBackoff {
-		t.Fatalf("rate after the next round %v, want %v", got, 100*DefaultLimiterBackoff*DefaultLimiterBackoff)
+	if got := l.Rate(); got != 100*DefaultLimiterCutTo*DefaultLimiterCutTo {
+		t.Fatalf("rate after the next round %v, want %v", got, 100*DefaultLimiterCutTo*DefaultLimiterCutTo)
 	}
 }
 
@@ -130,7 +130,7 @@ func TestLimiterGrowsWhileAccepted(t *testing.T) {
 	accept(t, l, at(0), 20)
 	l.Done(book(t, l, at(10)), at(10), at(11), http.StatusTooManyRequests, time.Second)
 	accept(t, l, at(500), 10) // during the pause: every one waits its turn
-	if got, want := l.Rate(), 20*DefaultLimiterBackoff+10*cfg.SlowStart; got != want {
+	if got, want := l.Rate(), 20*DefaultLimiterCutTo+10*cfg.SlowStart; got != want {
 		t.Fatalf("rate after 10 accepted answers in slow start %v, want %v", got, want)
 	}
 	turn := book(t, l, at(3000))
