@@ -97,7 +97,7 @@ func TemporaryCause(err error) bool {
 		return false
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true
-	case errors.As(err, new(*Backoff)):
+	case IsBackoff(err):
 		// Held back by the rate limiter for lack of time: the message goes
 		// again on the next delivery.
 		return true
