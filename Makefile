@@ -99,6 +99,7 @@ FUZZ_TARGETS := \
 	./functions/auth/rules:FuzzPatternMatch \
 	./functions/auth/rules:FuzzAuthorize \
 	./functions/auth/rules/expr:FuzzEval \
+	./functions/auth/rules/expr:FuzzBudget \
 	./shared/protocol:FuzzValidSocketID \
 	./shared/signature:FuzzVerifyRequest \
 	./infra/server:FuzzDispatch

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"errors"
@@ -254,13 +255,10 @@ func jsonKind(goKind string) string {
 	return "a number"
 }
 
-// kindName names the kind of a JSON value found.
+// kindName names the kind of a JSON value found; jsontext names strings,
+// numbers and null alike.
 func kindName(k jsontext.Kind) string {
 	switch k {
-	case '"':
-		return "string"
-	case '0':
-		return "number"
 	case '{':
 		return "object"
 	case '[':
@@ -268,7 +266,7 @@ func kindName(k jsontext.Kind) string {
 	case 't', 'f':
 		return "boolean"
 	}
-	return "null"
+	return k.String()
 }
 
 // otherMembers lists the names of body's top-level members besides except,
@@ -349,6 +347,7 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 	if len(e.Data) == 0 {
 		return invalid("data", "is required")
 	}
+	e.payload = nil // Data may have changed since a Validate before
 	payload, err := e.Payload()
 	if err != nil {
 		return err
@@ -367,8 +366,12 @@ func (e *Envelope) Validate(lim broadcast.Limits) error {
 }
 
 // Payload returns the data as Pusher carries it: a JSON string's contents
-// as they are, any other JSON value compacted.
+// as they are, any other JSON value compacted; after Validate, the one it
+// computed.
 func (e *Envelope) Payload() (string, error) {
+	if e.payload != nil {
+		return *e.payload, nil
+	}
 	d := bytes.TrimSpace(e.Data)
 	if len(d) == 0 {
 		return "", invalid("data", "is required")
@@ -392,24 +395,15 @@ func (e *Envelope) Payload() (string, error) {
 // fallbackID identifies the trigger (an SQS messageId, a stream eventID) and
 // is used when the envelope carries no id of its own.
 func (e *Envelope) Message(fallbackID string) (broadcast.Message, error) {
-	var payload string
-	if e.payload != nil {
-		payload = *e.payload
-	} else {
-		var err error
-		if payload, err = e.Payload(); err != nil {
-			return broadcast.Message{}, err
-		}
-	}
-	id := e.ID
-	if id == "" {
-		id = fallbackID
+	payload, err := e.Payload()
+	if err != nil {
+		return broadcast.Message{}, err
 	}
 	return broadcast.Message{
 		Name:     e.Name,
 		Channels: e.Channels,
 		Data:     payload,
 		SocketID: e.SocketID,
-		ID:       id,
+		ID:       cmp.Or(e.ID, fallbackID),
 	}, nil
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"strings"
@@ -79,17 +80,12 @@ func decodeNotification(raw []byte) (Envelope, error) {
 		if err != nil {
 			return Envelope{}, err
 		}
-		typ := b.NotifiableType
-		if typ == "" {
-			typ = DefaultNotifiableType
-		}
+		typ := cmp.Or(b.NotifiableType, DefaultNotifiableType)
 		// Laravel's default receivesBroadcastNotificationsOn: the class name
 		// with backslashes as dots, then the key, as a private channel.
 		e.Channels = []string{"private-" + strings.ReplaceAll(typ, `\`, ".") + "." + id}
 	}
-	if e.ID == "" {
-		e.ID = b.ID
-	}
+	e.ID = cmp.Or(e.ID, b.ID)
 	return e, nil
 }
 

@@ -15,8 +15,8 @@ import (
 
 // Config is everything the function needs, loaded once at start-up.
 type Config struct {
-	// Connection is BROADCAST_CONNECTION: pusher, ably, log or null. It
-	// decides which key and secret sign.
+	// Connection is BROADCAST_CONNECTION (else BROADCAST_DRIVER): pusher,
+	// reverb, ably, log or null. It decides which key and secret sign.
 	Connection string
 	// Key and Secret sign subscriptions: the Pusher app key and secret, or
 	// the two halves of an Ably API key.
@@ -34,6 +34,14 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to read answers; "*"
 	// allows any.
 	CORSOrigins []string
+	// Debug adds the name of the deciding rule to 403 answers
+	// (AUTH_DEBUG). Off, a 403 says only "forbidden": rule indexes,
+	// patterns and evaluation errors tell a prober how the rules are
+	// written. The log has the detail either way.
+	Debug bool
+	// RulesMaxBytes bounds what one rule expression's evaluation may
+	// allocate (AUTH_RULES_MAX_BYTES); zero means expr.MemoryLimit, 1 MiB.
+	RulesMaxBytes int
 	// Rules is the rules file's YAML, RulesSource where it came from.
 	Rules       []byte
 	RulesSource string
@@ -53,8 +61,17 @@ const (
 	EnvJWTLeeway       = "AUTH_JWT_LEEWAY"
 	EnvTrustAuthorizer = "AUTH_TRUST_AUTHORIZER"
 	EnvCORSOrigins     = "AUTH_CORS_ORIGINS"
+	EnvDebug           = "AUTH_DEBUG"
+	EnvRulesMaxBytes   = "AUTH_RULES_MAX_BYTES"
 	EnvChannelsFile    = "CHANNELS_FILE"
 	EnvChannels        = "CHANNELS"
+)
+
+// Bounds of AUTH_RULES_MAX_BYTES: below 4 KiB ordinary rules fail, above
+// 32 MiB one request could take a quarter of a 128 MB function.
+const (
+	minRulesBytes = 4 << 10
+	maxRulesBytes = 32 << 20
 )
 
 // loadConfig reads the configuration from env and validates it. The rules
@@ -63,7 +80,7 @@ const (
 func loadConfig(env config.Lookup) (Config, error) {
 	get := env.Get
 	c := Config{
-		Connection: strings.ToLower(get(EnvConnection)),
+		Connection: strings.ToLower(env.Connection()),
 		Token: token.Config{
 			Secret:   get(EnvJWTSecret),
 			JWKSURL:  get(EnvJWKSURL),
@@ -83,6 +100,9 @@ func loadConfig(env config.Lookup) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s %w", EnvAblyKey, err))
 		}
 		c.Key, c.Secret = k.Name, k.Secret
+	case "reverb":
+		// Laravel's Reverb app credentials sign as a Pusher app's do.
+		c.Key, c.Secret = get("REVERB_APP_KEY"), get("REVERB_APP_SECRET")
 	default:
 		c.Key, c.Secret = get(EnvPusherKey), get(EnvPusherSecret)
 		if mk := get(EnvMasterKey); mk != "" {
@@ -99,12 +119,20 @@ func loadConfig(env config.Lookup) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.Token.Leeway = leeway
-	if v := get(EnvTrustAuthorizer); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not true or false", EnvTrustAuthorizer, v))
+	for _, f := range []struct {
+		name string
+		to   *bool
+	}{{EnvTrustAuthorizer, &c.TrustAuthorizer}, {EnvDebug, &c.Debug}} {
+		if v := get(f.name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", f.name, v))
+			}
+			*f.to = b
 		}
-		c.TrustAuthorizer = b
+	}
+	if c.RulesMaxBytes, err = env.Count(EnvRulesMaxBytes); err != nil {
+		errs = append(errs, err)
 	}
 	for _, o := range strings.Split(get(EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -137,9 +165,13 @@ func loadConfig(env config.Lookup) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	switch c.Connection {
-	case "pusher", "log", "null":
+	case "pusher", "reverb", "log", "null":
 		if c.Key == "" || c.Secret == "" {
-			errs = append(errs, fmt.Errorf("%s and %s are required to sign subscriptions (BROADCAST_CONNECTION=%s)", EnvPusherKey, EnvPusherSecret, c.Connection))
+			key, secret := EnvPusherKey, EnvPusherSecret
+			if c.Connection == "reverb" {
+				key, secret = "REVERB_APP_KEY", "REVERB_APP_SECRET"
+			}
+			errs = append(errs, fmt.Errorf("%s and %s are required to sign subscriptions (BROADCAST_CONNECTION=%s)", key, secret, c.Connection))
 		}
 		if c.MasterKey != nil && len(c.MasterKey) != 32 {
 			errs = append(errs, fmt.Errorf("%s decodes to %d bytes, want 32", EnvMasterKey, len(c.MasterKey)))
@@ -152,7 +184,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("encrypted channels are not available through Ably's Pusher adapter; unset the master key"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%s=%q: want pusher, ably, log or null", EnvConnection, c.Connection))
+		errs = append(errs, fmt.Errorf("%s=%q: want pusher, reverb, ably, log or null", EnvConnection, c.Connection))
 	}
 	if c.Token.Secret != "" || c.Token.JWKSURL != "" || !c.TrustAuthorizer {
 		if err := c.Token.Validate(); err != nil {
@@ -163,6 +195,9 @@ func (c Config) Validate() error {
 		if o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
 			errs = append(errs, fmt.Errorf("%s: %q is not an origin such as https://app.example.com", EnvCORSOrigins, o))
 		}
+	}
+	if c.RulesMaxBytes != 0 && (c.RulesMaxBytes < minRulesBytes || c.RulesMaxBytes > maxRulesBytes) {
+		errs = append(errs, fmt.Errorf("%s=%d: want %d to %d bytes", EnvRulesMaxBytes, c.RulesMaxBytes, minRulesBytes, maxRulesBytes))
 	}
 	if len(c.Rules) == 0 {
 		errs = append(errs, fmt.Errorf("no channel rules (%s is empty)", c.RulesSource))

@@ -46,6 +46,7 @@ type Handler struct {
 	rules           Rules
 	signer          signer
 	trustAuthorizer bool
+	debug           bool
 	cors            cors
 	log             *slog.Logger
 }
@@ -73,7 +74,7 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 	if log == nil {
 		log = slog.Default()
 	}
-	rs, err := rules.Parse(c.Rules, c.RulesSource)
+	rs, err := rules.Parse(c.Rules, c.RulesSource, rules.MaxBytes(c.RulesMaxBytes))
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +82,7 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 		rules:           rs,
 		signer:          newSigner(c.Connection, c.Key, c.Secret, c.MasterKey),
 		trustAuthorizer: c.TrustAuthorizer,
+		debug:           c.Debug,
 		cors:            newCORS(c.CORSOrigins),
 		log:             log,
 	}
@@ -148,7 +150,7 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.rules.Authorize(r.Context(), req.ChannelName, claims)
 	if !d.Allowed {
-		h.fail(w, r, http.StatusForbidden, d.Reason, slog.String("channel", req.ChannelName), slog.String("rule", d.Rule), subject(claims))
+		h.forbid(w, r, d.Rule, d.Reason, slog.String("channel", req.ChannelName), subject(claims))
 		return
 	}
 	var resp channelResponse
@@ -156,7 +158,7 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 	case protocol.Presence:
 		data, err := presenceData(d.Member)
 		if err != nil {
-			h.fail(w, r, http.StatusForbidden, fmt.Sprintf("rule %s: %v", d.Rule, err), slog.String("channel", req.ChannelName), subject(claims))
+			h.forbid(w, r, d.Rule, fmt.Sprintf("rule %s: %v", d.Rule, err), slog.String("channel", req.ChannelName), subject(claims))
 			return
 		}
 		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, data), ChannelData: data}
@@ -182,12 +184,12 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := h.rules.User(r.Context(), claims)
 	if err != nil {
-		h.fail(w, r, http.StatusForbidden, err.Error(), subject(claims))
+		h.forbid(w, r, userRule, err.Error(), subject(claims))
 		return
 	}
 	data, err := userData(m)
 	if err != nil {
-		h.fail(w, r, http.StatusForbidden, "user: "+err.Error(), subject(claims))
+		h.forbid(w, r, userRule, "user: "+err.Error(), subject(claims))
 		return
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "user signed in", subject(claims))
@@ -248,12 +250,34 @@ func (h *Handler) failRequest(w http.ResponseWriter, r *http.Request, err error)
 	h.fail(w, r, status, err.Error())
 }
 
+// userRule names the rules file's user section in a debug 403.
+const userRule = "user"
+
+// forbid answers 403 "forbidden". Which rule refused, and why, is logged;
+// with AUTH_DEBUG the rule's name is added to the answer, never the
+// reason (an evaluation error can quote claims and patterns).
+func (h *Handler) forbid(w http.ResponseWriter, r *http.Request, rule, reason string, attrs ...slog.Attr) {
+	h.logRefusal(r, http.StatusForbidden, reason, append(attrs, slog.String("rule", rule))...)
+	resp := forbiddenResponse{Error: "forbidden"}
+	if h.debug {
+		resp.Rule = rule
+		if rule == "" {
+			resp.Rule = "(no rule matches)"
+		}
+	}
+	writeJSON(w, http.StatusForbidden, resp)
+}
+
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, attrs ...slog.Attr) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="broadcasting"`)
 	}
-	all := make([]slog.Attr, 0, 3+len(attrs))
-	all = append(all, slog.Int("status", status), slog.String("path", r.URL.Path), slog.String("reason", msg))
-	h.log.LogAttrs(r.Context(), slog.LevelWarn, "auth refused", append(all, attrs...)...)
+	h.logRefusal(r, status, msg, attrs...)
 	writeJSON(w, status, errorResponse{Error: msg})
+}
+
+func (h *Handler) logRefusal(r *http.Request, status int, reason string, attrs ...slog.Attr) {
+	all := make([]slog.Attr, 0, 3+len(attrs))
+	all = append(all, slog.Int("status", status), slog.String("path", r.URL.Path), slog.String("reason", reason))
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "auth refused", append(all, attrs...)...)
 }

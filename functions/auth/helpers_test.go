@@ -70,9 +70,15 @@ func env(extra map[string]string) map[string]string {
 
 func newHandler(t testing.TB, extra map[string]string) *auth.Handler {
 	t.Helper()
+	return newLoggingHandler(t, extra, quiet)
+}
+
+// newLoggingHandler is newHandler logging to log.
+func newLoggingHandler(t testing.TB, extra map[string]string, log *slog.Logger) *auth.Handler {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, err := auth.FromEnv(ctx, config.Map(env(extra)), auth.Deps{Logger: quiet})
+	h, err := auth.FromEnv(ctx, config.Map(env(extra)), auth.Deps{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,12 @@ type errorResponse struct {
 	Error string `json:"error"`
 }
 
+// forbiddenResponse is a 403: Rule only with AUTH_DEBUG.
+type forbiddenResponse struct {
+	Error string `json:"error"`
+	Rule  string `json:"rule,omitempty"`
+}
+
 // answerOptions write the answers byte for byte as they have always been
 // written (encoding/json's defaults): '<', '>', '&', U+2028 and U+2029
 // escaped, invalid UTF-8 replaced by U+FFFD rather than failing the answer.

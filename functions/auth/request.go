@@ -151,7 +151,7 @@ func validateSocketID(s string) error {
 	case s == "":
 		return badRequest("socket_id is missing")
 	case !protocol.ValidSocketID(s):
-		return badRequest("socket_id %q is not a socket id (digits.digits)", abbreviate(s))
+		return badRequest("socket_id %q is not a socket id (digits.digits)", protocol.Abbreviate(s))
 	}
 	return nil
 }
@@ -171,12 +171,4 @@ func validateChannel(name string) error {
 	default:
 		return badRequest("%q is a public channel and needs no authorization; only private-, presence- and private-encrypted- channels do", name)
 	}
-}
-
-// abbreviate keeps an echoed value short; %q takes care of control bytes.
-func abbreviate(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	return s[:37] + "..."
 }

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +68,8 @@ func (i *rsaIssuer) token(t testing.TB, c jwt.MapClaims) string {
 // must pass so the table cannot pass by refusing everything.
 func TestSecurity(t *testing.T) {
 	idp := newRSAIssuer(t)
-	hs := newHandler(t, nil)
+	var refusals bytes.Buffer // a 403 says only "forbidden"; its reason is logged
+	hs := newLoggingHandler(t, nil, slog.New(slog.NewTextHandler(&refusals, nil)))
 	rs := newHandler(t, map[string]string{auth.EnvJWTSecret: "", auth.EnvJWKSURL: idp.url})
 
 	user1 := hsToken(t, claims("1", nil))
@@ -105,7 +108,7 @@ func TestSecurity(t *testing.T) {
 		body        string
 		tok         string
 		status      int
-		msg         string // substring of the error
+		msg         string // substring of the error (of the logged reason for a 403)
 	}{
 		// Baselines: these must pass.
 		{"baseline HS256", hs, auth.PathAuth, formType, channelForm("private-App.Models.User.1"), user1, 200, ""},
@@ -174,6 +177,7 @@ func TestSecurity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			refusals.Reset()
 			got := post(t, tt.h, tt.path, tt.contentType, tt.body, tt.tok)
 			if got.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", got.status, tt.status, got.raw)
@@ -187,7 +191,12 @@ func TestSecurity(t *testing.T) {
 			if got.body["auth"] != "" || got.body["channel_data"] != "" || got.body["user_data"] != "" {
 				t.Errorf("a refusal carries a signature: %s", got.raw)
 			}
-			if !strings.Contains(got.body["error"], tt.msg) {
+			switch {
+			case got.status == 403:
+				if got.body["error"] != "forbidden" || !strings.Contains(refusals.String(), tt.msg) {
+					t.Errorf("403 %s, logged %q: want forbidden, and a reason containing %q in the log", got.raw, refusals.String(), tt.msg)
+				}
+			case !strings.Contains(got.body["error"], tt.msg):
 				t.Errorf("error %q does not contain %q", got.body["error"], tt.msg)
 			}
 			if tt.tok != "" && strings.Contains(got.raw, tt.tok) {

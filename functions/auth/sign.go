@@ -60,7 +60,7 @@ func userData(m rules.Member) (string, error) {
 	// The id names the user's "#server-to-user-" channel, so it must be
 	// usable in one.
 	if err := protocol.ValidateChannel(protocol.UserChannel(m.ID)); err != nil {
-		return "", fmt.Errorf("id %q cannot name a user channel: %s", abbreviate(m.ID), protocol.ChannelCharsetMessage)
+		return "", fmt.Errorf("id %q cannot name a user channel: %s", protocol.Abbreviate(m.ID), protocol.ChannelCharsetMessage)
 	}
 	return memberJSON(signedInUser{ID: m.ID, UserInfo: info})
 }

@@ -78,9 +78,14 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now replaces time.Now for the auth_timestamp check.
 	Now func() time.Time
+	// Querier answers the channel queries and terminate_connections; nil
+	// means Driver's when it has them, else those of the driver
+	// BROADCAST_CONNECTION selects.
+	Querier broadcast.Querier
 }
 
-// Handler serves the Pusher HTTP API's publish routes.
+// Handler serves the Pusher HTTP API: the publish routes, the channel
+// queries and terminate_connections.
 type Handler struct {
 	cfg    Config
 	core   *delivery.Trigger // direct mode
@@ -88,6 +93,13 @@ type Handler struct {
 	limits broadcast.Limits
 	now    func() time.Time
 	log    *slog.Logger
+	mux    *http.ServeMux
+
+	replay *replayGuard // nil: PUBLISH_REPLAY_WINDOW unset
+
+	// query answers the queries; when nil, noQuery says why.
+	query   broadcast.Querier
+	noQuery error
 }
 
 // FromEnv builds the PublishFunction's handler from its configuration
@@ -108,7 +120,11 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, now: deps.Now, log: deps.Logger, limits: broadcast.Limits{
+	replay, err := replayFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{replay: replay, cfg: cfg, now: deps.Now, log: deps.Logger, limits: broadcast.Limits{
 		MaxDataBytes:       protocol.MaxDataBytes,
 		MaxChannelsPerCall: protocol.MaxChannelsPerTrigger,
 		MaxEventsPerCall:   protocol.MaxBatchEvents,
@@ -118,6 +134,18 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	h.routes()
+	h.query = deps.Querier
+	if h.query == nil {
+		if q, ok := deps.Driver.(broadcast.Querier); ok {
+			h.query = q
+		} else {
+			h.query, h.noQuery = querierFromEnv(env)
+			if h.noQuery != nil && !errors.Is(h.noQuery, errNoProvider) {
+				h.log.WarnContext(ctx, "channel queries unavailable", "reason", h.noQuery.Error())
+			}
+		}
 	}
 	if cfg.Mode == ModeDirect {
 		d := deps.Driver
@@ -144,11 +172,50 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 			return nil, err
 		}
 	}
-	if env.Get("BROADCAST_CONNECTION") == "ably" {
+	if broadcast.Connection(env) == "ably" {
 		h.limits = broadcast.Limits{MaxDataBytes: protocol.AblyMaxMessageBytes, MaxChannelsPerCall: protocol.AblyMaxBatchChannels}
 	}
 	return h, nil
 }
+
+// errNoProvider is why the log and null drivers answer no query.
+var errNoProvider = errors.New("channel queries need a provider to ask")
+
+// querierFromEnv builds the Querier of the driver BROADCAST_CONNECTION
+// selects. Publishing in queue mode does not need the provider's settings,
+// so settings the queries cannot use are not a start-up failure: the
+// queries answer with the reason.
+func querierFromEnv(env config.Lookup) (broadcast.Querier, error) {
+	cfg, err := broadcast.LoadConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("channel queries need the provider's settings: %w", err)
+	}
+	q, ok, err := broadcast.NewQuerier(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("channel queries need the provider's settings: %w", err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: BROADCAST_CONNECTION=%s has none", errNoProvider, cfg.Connection)
+	}
+	return q, nil
+}
+
+// routes are the Pusher HTTP API's; anything else is a JSON 404 (or 405
+// for a known route's other method).
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /apps/{app}/events", h.signed("events", h.publish))
+	m.HandleFunc("POST /apps/{app}/batch_events", h.signed("batch_events", h.publish))
+	m.HandleFunc("GET /apps/{app}/channels", h.signed("channels", h.channels))
+	m.HandleFunc("GET /apps/{app}/channels/{channel}", h.signed("channel", h.channel))
+	m.HandleFunc("GET /apps/{app}/channels/{channel}/users", h.signed("users", h.users))
+	m.HandleFunc("POST /apps/{app}/users/{user}/terminate_connections", h.signed("terminate_connections", h.terminate))
+	m.HandleFunc("/", h.unknownRoute)
+	h.mux = m
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // pusherError writes an error as Pusher's API does: a status and a short
 // plain-text body.
@@ -158,55 +225,134 @@ func pusherError(w http.ResponseWriter, status int, msg string) {
 	io.WriteString(w, msg+"\n")
 }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	appID, route, ok := parsePath(r.URL.Path)
-	if !ok {
-		pusherError(w, http.StatusNotFound, "Not found")
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		pusherError(w, http.StatusMethodNotAllowed, "Method not allowed: use POST")
-		return
-	}
-	if !signature.Equal(appID, h.cfg.AppID) {
-		pusherError(w, http.StatusNotFound, "Unknown app")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+// writeJSON answers 200 with v.
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		pusherError(w, http.StatusBadRequest, "Could not read the request body")
+		pusherError(w, http.StatusInternalServerError, "encoding the answer failed")
 		return
 	}
-	if len(body) > MaxBodyBytes || r.ContentLength > MaxBodyBytes {
-		pusherError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes))
-		return
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// refuse logs a refusal with its reason and answers it. Reasons never hold
+// a secret: they come from signature, events and broadcast, which leave
+// secrets out.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, route string, status int, reason string) {
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
 	}
-	secretFor := func(key string) (string, bool) {
-		if signature.Equal(key, h.cfg.Key) {
-			return h.cfg.Secret, true
+	h.log.Log(r.Context(), level, "publish request refused", "route", route, "method", r.Method, "status", status, "reason", reason)
+	pusherError(w, status, reason)
+}
+
+// routeShapes are the API's routes by shape, for telling a wrong method
+// from an unknown route.
+var routeShapes = []struct{ method, shape string }{
+	{http.MethodPost, "/apps/{app_id}/events"},
+	{http.MethodPost, "/apps/{app_id}/batch_events"},
+	{http.MethodGet, "/apps/{app_id}/channels"},
+	{http.MethodGet, "/apps/{app_id}/channels/{channel_name}"},
+	{http.MethodGet, "/apps/{app_id}/channels/{channel_name}/users"},
+	{http.MethodPost, "/apps/{app_id}/users/{user_id}/terminate_connections"},
+}
+
+// matches reports whether path has shape's literal segments where shape
+// has them and one segment for each {placeholder}.
+func matches(path, shape string) bool {
+	ps, ss := strings.Split(path, "/"), strings.Split(shape, "/")
+	if len(ps) != len(ss) {
+		return false
+	}
+	for i := range ss {
+		if strings.HasPrefix(ss[i], "{") {
+			if ps[i] == "" {
+				return false
+			}
+		} else if ps[i] != ss[i] {
+			return false
 		}
-		return "", false
 	}
-	if err := signature.VerifyRequest(r.Method, r.URL.Path, r.URL.Query(), body, secretFor, h.now()); err != nil {
-		h.log.InfoContext(r.Context(), "publish request refused", "status", 401, "reason", err.Error())
-		pusherError(w, http.StatusUnauthorized, "Unauthorized: "+err.Error())
-		return
+	return true
+}
+
+// unknownRoute answers a request no route takes: 405 naming the method a
+// known route takes, else a JSON 404 listing the routes.
+func (h *Handler) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	var routes []string
+	for _, rs := range routeShapes {
+		if matches(r.URL.Path, rs.shape) {
+			w.Header().Set("Allow", rs.method)
+			h.refuse(w, r, rs.shape, http.StatusMethodNotAllowed, fmt.Sprintf("Method not allowed: use %s for %s", rs.method, rs.shape))
+			return
+		}
+		routes = append(routes, rs.method+" "+rs.shape)
 	}
+	msg := fmt.Sprintf("Not found: %s %s is not a route of the Pusher HTTP API; this endpoint serves %s", r.Method, r.URL.Path, strings.Join(routes, ", "))
+	h.log.InfoContext(r.Context(), "publish request refused", "route", "unknown", "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
+	b, _ := json.Marshal(map[string]string{"error": msg}) // a string map always encodes
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write(b)
+}
+
+// signHint follows every signature refusal: the usual cause is an SDK
+// configured with the provider's credentials instead of herald's.
+const signHint = "requests to herald are signed with PUBLISH_APP_KEY and PUBLISH_APP_SECRET (the publish credentials), not the Pusher or Ably account's"
+
+// signed checks what every route shares (the app id, the body's size and
+// the request's signature) and then runs next with the body.
+func (h *Handler) signed(route string, next func(w http.ResponseWriter, r *http.Request, route string, body []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		appID := r.PathValue("app")
+		if !signature.Equal(appID, h.cfg.AppID) {
+			h.refuse(w, r, route, http.StatusNotFound, fmt.Sprintf("Unknown app: app id %q is not the PUBLISH_APP_ID this endpoint serves; give the SDK that value as its app id", appID))
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+		if err != nil {
+			h.refuse(w, r, route, http.StatusBadRequest, "Could not read the request body")
+			return
+		}
+		if len(body) > MaxBodyBytes || r.ContentLength > MaxBodyBytes {
+			h.refuse(w, r, route, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes))
+			return
+		}
+		secretFor := func(key string) (string, bool) {
+			if signature.Equal(key, h.cfg.Key) {
+				return h.cfg.Secret, true
+			}
+			return "", false
+		}
+		if err := signature.VerifyRequest(r.Method, r.URL.Path, r.URL.Query(), body, secretFor, h.now()); err != nil {
+			h.refuse(w, r, route, http.StatusUnauthorized, "Unauthorized: "+err.Error()+"; "+signHint)
+			return
+		}
+		if status, err := h.replay.check(r.Context(), r.Method, r.URL.Query(), h.now()); err != nil {
+			h.refuse(w, r, route, status, err.Error())
+			return
+		}
+		next(w, r, route, body)
+	}
+}
+
+// publish serves /events and /batch_events.
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, route string, body []byte) {
 	envs, status, err := decode(route, body, h.limits)
 	if err != nil {
-		h.log.InfoContext(r.Context(), "publish request refused", "status", status, "reason", err.Error())
-		pusherError(w, status, err.Error())
+		h.refuse(w, r, route, status, err.Error())
 		return
 	}
+	h.logEnvelopes(r.Context(), route, envs)
 	if h.cfg.Mode == ModeQueue {
 		status, err = h.enqueue(r.Context(), envs)
 	} else {
 		status, err = h.broadcast(r.Context(), envs)
 	}
 	if err != nil {
-		h.log.WarnContext(r.Context(), "publish failed", "status", status, "reason", err.Error(), "events", len(envs))
+		h.log.WarnContext(r.Context(), "publish failed", "route", route, "status", status, "reason", err.Error(), "events", len(envs))
 		pusherError(w, status, err.Error())
 		return
 	}
@@ -214,17 +360,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "{}")
 }
 
-// parsePath splits /apps/{app_id}/{events|batch_events}.
-func parsePath(p string) (appID, route string, ok bool) {
-	rest, found := strings.CutPrefix(p, "/apps/")
-	if !found {
-		return "", "", false
+// logEnvelopes logs the request in one info line counting the channels of
+// each kind and, in queue mode, each event at debug level with its
+// channels (in direct mode the driver logs them as it broadcasts; see
+// broadcast.New).
+func (h *Handler) logEnvelopes(ctx context.Context, route string, envs []events.Envelope) {
+	var kinds [protocol.User + 1]int
+	for i := range envs {
+		chans := envs[i].Channels
+		if envs[i].Channel != "" {
+			chans = append([]string{envs[i].Channel}, chans...)
+		}
+		if h.cfg.Mode == ModeQueue {
+			h.log.DebugContext(ctx, "queued", "event", envs[i].Name, "channels", chans)
+		}
+		for _, ch := range chans {
+			kinds[protocol.KindOf(ch)]++
+		}
 	}
-	appID, route, found = strings.Cut(rest, "/")
-	if !found || appID == "" || (route != "events" && route != "batch_events") {
-		return "", "", false
+	attrs := []any{"route", route, "mode", h.cfg.Mode, "events", len(envs)}
+	var counts []any
+	for k, n := range kinds {
+		if n > 0 {
+			counts = append(counts, slog.Int(protocol.Kind(k).String(), n))
+		}
 	}
-	return appID, route, true
+	h.log.InfoContext(ctx, "publish", append(attrs, slog.Group("channels", counts...))...)
 }
 
 // decode parses the body of either route into validated envelopes. It
@@ -302,6 +463,15 @@ func (h *Handler) broadcast(ctx context.Context, envs []events.Envelope) (int, e
 		return http.StatusServiceUnavailable, fmt.Errorf("broadcast failed, try again: %s", out.Reason)
 	}
 	var pe *broadcast.Error
+	if errors.As(out.Err, &pe) && pe.Op == "validate" {
+		// Refused by the driver before any request: the event cannot go
+		// through this provider as it is.
+		status := http.StatusBadRequest
+		if pe.StatusCode == http.StatusRequestEntityTooLarge {
+			status = pe.StatusCode
+		}
+		return status, fmt.Errorf("the %s driver cannot broadcast this event: %v", pe.Provider, pe.Err)
+	}
 	if errors.As(out.Err, &pe) && (pe.StatusCode == http.StatusBadRequest || pe.StatusCode == http.StatusRequestEntityTooLarge) {
 		return pe.StatusCode, errors.New(out.Reason)
 	}

@@ -67,11 +67,17 @@ func handler(t *testing.T, mode string, more map[string]string, deps publish.Dep
 func direct(t *testing.T, now func() time.Time) (*publish.Handler, *testkit.PusherAPI) {
 	t.Helper()
 	api := testkit.NewPusherAPI(t, upstreamID, upstreamKey, upstreamSecret)
+	return handler(t, publish.ModeDirect, nil, publish.Deps{Driver: newUpstreamDriver(t, api), Now: now}), api
+}
+
+// newUpstreamDriver is a pusher driver publishing to api.
+func newUpstreamDriver(t *testing.T, api *testkit.PusherAPI) *broadcast.Pusher {
+	t.Helper()
 	d, err := broadcast.NewPusher(broadcast.PusherConfig{AppID: upstreamID, Key: upstreamKey, Secret: upstreamSecret, Host: api.Host(), Port: api.Port(), Scheme: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return handler(t, publish.ModeDirect, nil, publish.Deps{Driver: d, Now: now}), api
+	return d
 }
 
 // broadcastQueue is the broadcast queue in the package's moto, behind a
@@ -239,8 +245,9 @@ func TestRefusals(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"unknown app", signed(t, "POST", "/apps/4/events", event, nil), 404, "Unknown app"},
-		{"unknown route", signed(t, "POST", "/apps/3/channels", event, nil), 404, "Not found"},
+		{"unknown app", signed(t, "POST", "/apps/4/events", event, nil), 404, `app id "4" is not the PUBLISH_APP_ID`},
+		{"unknown route", signed(t, "POST", "/apps/3/webhooks", event, nil), 404, `{"error":"Not found: POST /apps/3/webhooks is not a route`},
+		{"POST to a query route", signed(t, "POST", "/apps/3/channels", event, nil), 405, "use GET"},
 		{"GET", signed(t, "GET", "/apps/3/events", "", nil), 405, "use POST"},
 		{"body over 1 MB", signed(t, "POST", "/apps/3/events", big, nil), 413, "larger than 1048576 bytes"},
 		{"no signature", httptest.NewRequest("POST", "/apps/3/events", strings.NewReader(event)), 401, "missing authentication parameter: auth_key"},
@@ -249,7 +256,7 @@ func TestRefusals(t *testing.T) {
 			s := []byte(q.Get("auth_signature"))
 			s[len(s)-1] ^= 1 // one character off
 			q.Set("auth_signature", string(s))
-		}), 401, "invalid auth_signature"},
+		}), 401, "invalid auth_signature; requests to herald are signed with PUBLISH_APP_KEY and PUBLISH_APP_SECRET"},
 		{"tampered body", func() *http.Request {
 			r := signed(t, "POST", "/apps/3/events", event, nil)
 			r.Body = io.NopCloser(strings.NewReader(strings.Replace(event, "42", "43", 1)))

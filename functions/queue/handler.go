@@ -40,12 +40,8 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	items := make([]delivery.Item, len(ev.Records))
 	for i, r := range ev.Records {
-		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body}
-		if body, err := Unwrap([]byte(r.Body)); err != nil {
-			items[i].Err = err
-		} else {
-			items[i].Body = body
-		}
+		body, err := Unwrap([]byte(r.Body)) // nil when err is not
+		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body, Body: body, Err: err}
 	}
 	results, err := h.core.Run(ctx, items)
 	if err != nil {

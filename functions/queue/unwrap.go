@@ -13,18 +13,20 @@ const maxWrapping = 3
 
 // Unwrap returns the envelope body inside an SNS notification (its Message)
 // or an EventBridge event (its detail), peeling nested wrappers; any other
-// body is returned as it is, for events.Parse to judge.
+// body is returned as it is, for events.Parse to judge. On error it
+// returns nil.
 func Unwrap(body []byte) ([]byte, error) {
 	for range maxWrapping {
 		inner, wrapped, err := unwrapOnce(body)
 		if err != nil || !wrapped {
-			return body, err
+			return inner, err
 		}
 		body = inner
 	}
 	return body, nil
 }
 
+// unwrapOnce peels one wrapper; a body that is none comes back as it is.
 func unwrapOnce(body []byte) ([]byte, bool, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {

@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/json/jsontext"
+	"errors"
 	"fmt"
 	"math/big"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // ToJSON converts one DynamoDB attribute value in its JSON wire form
@@ -16,6 +18,11 @@ import (
 // exact), NULL as nil, sets as arrays (string and number sets sorted, as
 // sets have no order), binary as its base64 text, maps and lists
 // recursively.
+//
+// aws-lambda-go's events.DynamoDBAttributeValue reads the same wire form,
+// but it panics on a binary set holding a non-string (v1.55.1) and its
+// errors do not say where in the item the fault is; a stream record is
+// untrusted input whose faults are reported in dead letters.
 func ToJSON(raw json.RawMessage) (any, error) {
 	var av map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &av); err != nil {
@@ -33,76 +40,56 @@ func ToJSON(raw json.RawMessage) (any, error) {
 func convert(typ string, v json.RawMessage) (any, error) {
 	switch typ {
 	case "S":
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, fmt.Errorf("S: must be a string")
-		}
-		return s, nil
+		return decode[string](v, "S: must be a string")
 	case "N":
 		return number(v)
 	case "B":
 		return binary(v)
 	case "BOOL":
-		var b bool
-		if err := json.Unmarshal(v, &b); err != nil {
-			return nil, fmt.Errorf("BOOL: must be a boolean")
-		}
-		return b, nil
+		return decode[bool](v, "BOOL: must be a boolean")
 	case "NULL":
 		return nil, nil
-	case "SS", "NS", "BS":
-		var items []json.RawMessage
-		if err := json.Unmarshal(v, &items); err != nil {
-			return nil, fmt.Errorf("%s: must be an array", typ)
-		}
-		out := make([]any, len(items))
-		for i, it := range items {
-			var err error
-			switch typ {
-			case "SS":
-				var s string
-				if json.Unmarshal(it, &s) != nil {
-					return nil, fmt.Errorf("SS[%d]: must be a string", i)
-				}
-				out[i] = s
-			case "NS":
-				out[i], err = number(it)
-			case "BS":
-				out[i], err = binary(it)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s[%d]: %w", typ, i, err)
-			}
-		}
-		switch typ {
-		case "SS":
-			sort.Slice(out, func(i, j int) bool { return out[i].(string) < out[j].(string) })
-		case "NS":
-			sort.Slice(out, func(i, j int) bool { return numLess(out[i].(json.Number), out[j].(json.Number)) })
-		}
-		return out, nil
-	case "L":
-		var items []json.RawMessage
-		if err := json.Unmarshal(v, &items); err != nil {
-			return nil, fmt.Errorf("L: must be an array")
-		}
-		out := make([]any, len(items))
-		for i, it := range items {
-			x, err := ToJSON(it)
-			if err != nil {
-				return nil, fmt.Errorf("L[%d]: %w", i, err)
-			}
-			out[i] = x
-		}
-		return out, nil
+	case "SS", "NS", "BS", "L":
+		return list(typ, v)
 	case "M":
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(v, &m); err != nil {
-			return nil, fmt.Errorf("M: must be an object")
+		m, err := decode[map[string]json.RawMessage](v, "M: must be an object")
+		if err != nil {
+			return nil, err
 		}
 		return Image(m)
 	}
 	return nil, fmt.Errorf("unknown attribute type %q", typ)
+}
+
+// list converts a set or a list, sorting string and number sets.
+func list(typ string, v json.RawMessage) ([]any, error) {
+	items, err := decode[[]json.RawMessage](v, typ+": must be an array")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		switch typ {
+		case "SS":
+			out[i], err = decode[string](it, "S: must be a string")
+		case "NS":
+			out[i], err = number(it)
+		case "BS":
+			out[i], err = binary(it)
+		default:
+			out[i], err = ToJSON(it)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", typ, i, err)
+		}
+	}
+	switch typ {
+	case "SS":
+		slices.SortFunc(out, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	case "NS":
+		slices.SortFunc(out, func(a, b any) int { return numCmp(a.(json.Number), b.(json.Number)) })
+	}
+	return out, nil
 }
 
 // Image converts an item (NewImage, OldImage, Keys) to a JSON object.
@@ -118,10 +105,19 @@ func Image(item map[string]json.RawMessage) (map[string]any, error) {
 	return out, nil
 }
 
+// decode reads v as a T; msg is the error when it is not one.
+func decode[T any](v json.RawMessage, msg string) (T, error) {
+	var x T
+	if json.Unmarshal(v, &x) != nil {
+		return x, errors.New(msg)
+	}
+	return x, nil
+}
+
 func number(v json.RawMessage) (json.Number, error) {
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", fmt.Errorf("N: must be a string holding a number")
+	s, err := decode[string](v, "N: must be a string holding a number")
+	if err != nil {
+		return "", err
 	}
 	// DynamoDB numbers are decimal text; JSON accepts nearly the same text.
 	// Anything else (" 1", "0 ", "0x10", "NaN") is refused rather than
@@ -144,22 +140,22 @@ func isNumber(s string) bool {
 }
 
 func binary(v json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", fmt.Errorf("B: must be a base64 string")
+	s, err := decode[string](v, "B: must be a base64 string")
+	if err != nil {
+		return "", err
 	}
 	if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-		return "", fmt.Errorf("B: is not valid base64")
+		return "", errors.New("B: is not valid base64")
 	}
 	return s, nil
 }
 
-// numLess orders decimal texts by value, exactly.
-func numLess(a, b json.Number) bool {
+// numCmp orders decimal texts by value, exactly.
+func numCmp(a, b json.Number) int {
 	x, _, errA := big.ParseFloat(string(a), 10, 256, big.ToNearestEven)
 	y, _, errB := big.ParseFloat(string(b), 10, 256, big.ToNearestEven)
 	if errA != nil || errB != nil {
-		return a < b
+		return strings.Compare(string(a), string(b))
 	}
-	return x.Cmp(y) < 0
+	return x.Cmp(y)
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,18 +100,10 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEv
 // ignores, and poison for a record that is none of these.
 func (h *Handler) item(raw json.RawMessage) delivery.Item {
 	var r record
+	// A field of the wrong type fails the decoding but, as encoding/json
+	// documents, not the other fields: the identity is still there for
+	// reporting.
 	decodeErr := json.Unmarshal(raw, &r)
-	if decodeErr != nil {
-		// The identity may still be there for reporting.
-		var probe struct {
-			EventID  string `json:"eventID"`
-			Dynamodb struct {
-				SequenceNumber string `json:"SequenceNumber"`
-			} `json:"dynamodb"`
-		}
-		json.Unmarshal(raw, &probe)
-		r.EventID, r.Dynamodb.SequenceNumber = probe.EventID, probe.Dynamodb.SequenceNumber
-	}
 	table, named := TableName(r.SourceARN)
 	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw)}
 	cfg, configured := h.tables[table]
@@ -167,20 +160,18 @@ func outboxBody(cfg Table, r record) ([]byte, error) {
 	return json.Marshal(env)
 }
 
+// modelSuffix ends a model event's name, by the record's eventName.
+var modelSuffix = map[string]string{"INSERT": "Created", "MODIFY": "Updated", "REMOVE": "Deleted"}
+
 // modelEnvelopes builds the model event of a record.
 func modelEnvelopes(cfg Table, r record) ([]events.Envelope, error) {
-	var suffix string
-	image, imageName := r.Dynamodb.NewImage, "NewImage"
-	switch r.EventName {
-	case "INSERT":
-		suffix = "Created"
-	case "MODIFY":
-		suffix = "Updated"
-	case "REMOVE":
-		suffix = "Deleted"
-		image, imageName = r.Dynamodb.OldImage, "OldImage"
-	default:
+	suffix, ok := modelSuffix[r.EventName]
+	if !ok {
 		return nil, fmt.Errorf("eventName %q is not INSERT, MODIFY or REMOVE", r.EventName)
+	}
+	image, imageName := r.Dynamodb.NewImage, "NewImage"
+	if r.EventName == "REMOVE" {
+		image, imageName = r.Dynamodb.OldImage, "OldImage"
 	}
 	if image == nil {
 		return nil, fmt.Errorf("%s record has no %s (the stream view type must be NEW_AND_OLD_IMAGES)", r.EventName, imageName)
@@ -237,13 +228,9 @@ func fill(tpl string, item map[string]any) (string, error) {
 		case json.Number:
 			return v.String()
 		case nil:
-			if ferr == nil {
-				ferr = fmt.Errorf("channel %q: the item has no attribute %q", tpl, name)
-			}
+			ferr = cmp.Or(ferr, fmt.Errorf("channel %q: the item has no attribute %q", tpl, name))
 		default:
-			if ferr == nil {
-				ferr = fmt.Errorf("channel %q: attribute %q is not a string or a number", tpl, name)
-			}
+			ferr = cmp.Or(ferr, fmt.Errorf("channel %q: attribute %q is not a string or a number", tpl, name))
 		}
 		return ""
 	})

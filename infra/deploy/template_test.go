@@ -275,10 +275,14 @@ func TestHTTPAPI(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"POST /broadcasting/auth":          "AuthFunction",
-		"POST /broadcasting/user-auth":     "AuthFunction",
-		"POST /apps/{app_id}/events":       "PublishFunction",
-		"POST /apps/{app_id}/batch_events": "PublishFunction",
+		"POST /broadcasting/auth":                                   "AuthFunction",
+		"POST /broadcasting/user-auth":                              "AuthFunction",
+		"POST /apps/{app_id}/events":                                "PublishFunction",
+		"POST /apps/{app_id}/batch_events":                          "PublishFunction",
+		"GET /apps/{app_id}/channels":                               "PublishFunction",
+		"GET /apps/{app_id}/channels/{channel_name}":                "PublishFunction",
+		"GET /apps/{app_id}/channels/{channel_name}/users":          "PublishFunction",
+		"POST /apps/{app_id}/users/{user_id}/terminate_connections": "PublishFunction",
 	}
 	if !mapsEqual(routes, want) {
 		t.Errorf("routes = %v, want %v", routes, want)

@@ -1,10 +1,14 @@
 // Package server is a Pusher Channels compatible server for local runs and
 // tests: the WebSocket protocol 7 that pusher-js speaks, the signed Pusher
-// HTTP API that the server SDKs call, and the part of Ably's REST API that
-// ably-go uses to publish, mapped onto Pusher channels the way Ably's Pusher
-// adapter maps them. It plays the part soketi or Laravel Reverb play for a
-// Laravel app, so herald runs end to end on one machine without a Pusher or
-// Ably account.
+// HTTP API that the server SDKs call (publishing, channel queries,
+// terminate_connections), and the part of Ably's REST API that ably-go uses
+// to publish and to ask about channels (status and occupancy, enumeration,
+// presence), mapped onto Pusher channels the way Ably's Pusher adapter maps
+// them. An event that reaches no subscriber is logged, with a hint when a
+// private- or presence- channel of the same name has subscribers.
+//
+// It plays the part soketi or Laravel Reverb play for a Laravel app, so
+// herald runs end to end on one machine without a Pusher or Ably account.
 //
 // It keeps everything in memory in one process: no clustering, no
 // persistence, no webhooks, no cache channels, no watchlists, no

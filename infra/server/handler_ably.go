@@ -30,6 +30,7 @@ const (
 	ablyInvalidEncoding    = 40013
 	ablyUnauthorized       = 40100
 	ablyInvalidCredentials = 40101
+	ablyNotFound           = 40400
 
 	contentJSON    = "application/json"
 	contentMsgpack = "application/x-msgpack"
@@ -256,6 +257,9 @@ func (a *ablyEndpoint) deliver(ablyChannel string, msgs []ablyMessage) []string 
 		}
 		if mapped {
 			a.hub.publish(pusherName, m.name, m.data, "")
+		} else {
+			a.hub.log.Info("event reached no subscriber", "ably_channel", ablyChannel, "event", m.name,
+				"hint", "no Pusher channel maps to this Ably channel: the adapter uses public:, private: and presence:")
 		}
 	}
 	return serials
@@ -398,4 +402,129 @@ func (a *ablyEndpoint) batchPublish(w http.ResponseWriter, r *http.Request) {
 // no authentication, as Ably answers.
 func (a *ablyEndpoint) time(w http.ResponseWriter, r *http.Request) {
 	reply(w, r, http.StatusOK, []int64{time.Now().UnixMilli()})
+}
+
+// ablyDetails is Ably's ChannelDetails: what GET /channels/{name} and a
+// channel enumeration answer. The occupancy counts the Pusher channel's
+// subscriptions; every subscriber may publish through the adapter.
+type ablyDetails struct {
+	ChannelID string `json:"channelId" msgpack:"channelId"`
+	Name      string `json:"name" msgpack:"name"`
+	Status    struct {
+		IsActive  bool `json:"isActive" msgpack:"isActive"`
+		Occupancy struct {
+			Metrics ablyMetrics `json:"metrics" msgpack:"metrics"`
+		} `json:"occupancy" msgpack:"occupancy"`
+	} `json:"status" msgpack:"status"`
+}
+
+type ablyMetrics struct {
+	Connections         int `json:"connections" msgpack:"connections"`
+	Publishers          int `json:"publishers" msgpack:"publishers"`
+	Subscribers         int `json:"subscribers" msgpack:"subscribers"`
+	PresenceConnections int `json:"presenceConnections" msgpack:"presenceConnections"`
+	PresenceMembers     int `json:"presenceMembers" msgpack:"presenceMembers"`
+	PresenceSubscribers int `json:"presenceSubscribers" msgpack:"presenceSubscribers"`
+}
+
+func details(ablyChannel string, info ChannelInfo) ablyDetails {
+	d := ablyDetails{ChannelID: ablyChannel, Name: ablyChannel}
+	d.Status.IsActive = info.SubscriptionCount > 0
+	m := &d.Status.Occupancy.Metrics
+	m.Connections, m.Publishers, m.Subscribers = info.SubscriptionCount, info.SubscriptionCount, info.SubscriptionCount
+	if protocol.KindOf(info.Name) == protocol.Presence {
+		m.PresenceConnections, m.PresenceSubscribers = info.SubscriptionCount, info.SubscriptionCount
+		m.PresenceMembers = info.UserCount
+	}
+	return d
+}
+
+// listChannels is GET /channels: the active channels, optionally under a
+// prefix, as names (by=id) or ChannelDetails (by=value, the default here).
+// Everything comes in one page.
+func (a *ablyEndpoint) listChannels(w http.ResponseWriter, r *http.Request) {
+	if e := a.authorize(r); e != nil {
+		a.hub.log.Info("refused Ably request", "path", r.URL.Path, "reason", e.Message)
+		replyError(w, r, e)
+		return
+	}
+	prefix, by := r.URL.Query().Get("prefix"), r.URL.Query().Get("by")
+	ids := []string{}
+	list := []ablyDetails{}
+	for _, info := range a.hub.channelsInfo("") {
+		ch, err := protocol.AblyChannel(info.Name)
+		if err != nil || !strings.HasPrefix(ch, prefix) {
+			continue
+		}
+		ids = append(ids, ch)
+		list = append(list, details(ch, info))
+	}
+	if by == "id" {
+		reply(w, r, http.StatusOK, ids)
+		return
+	}
+	reply(w, r, http.StatusOK, list)
+}
+
+// pusherChannel maps the Ably channel of a request to the Pusher channel
+// its subscribers are on, or answers 404 as Ably does for a channel that is
+// not active.
+func (a *ablyEndpoint) pusherChannel(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if e := a.authorize(r); e != nil {
+		a.hub.log.Info("refused Ably request", "path", r.URL.Path, "reason", e.Message)
+		replyError(w, r, e)
+		return "", false
+	}
+	ch := r.PathValue("channel")
+	name, ok := protocol.PusherChannel(ch)
+	if !ok || a.hub.channelInfo(name).SubscriptionCount == 0 {
+		replyError(w, r, newAblyError(http.StatusNotFound, ablyNotFound, "Channel %q is not active", ch))
+		return "", false
+	}
+	return name, true
+}
+
+// channelDetails is GET /channels/{name}: the channel's status and
+// occupancy.
+func (a *ablyEndpoint) channelDetails(w http.ResponseWriter, r *http.Request) {
+	name, ok := a.pusherChannel(w, r)
+	if !ok {
+		return
+	}
+	reply(w, r, http.StatusOK, details(r.PathValue("channel"), a.hub.channelInfo(name)))
+}
+
+// ablyPresence is a PresenceMessage as GET /channels/{name}/presence
+// answers it: one per member, "present".
+type ablyPresence struct {
+	ID           string `json:"id" msgpack:"id"`
+	ClientID     string `json:"clientId" msgpack:"clientId"`
+	ConnectionID string `json:"connectionId" msgpack:"connectionId"`
+	Action       int    `json:"action" msgpack:"action"`
+	Data         string `json:"data,omitempty" msgpack:"data,omitempty"`
+	Timestamp    int64  `json:"timestamp" msgpack:"timestamp"`
+}
+
+// ablyPresent is Ably's presence action "present".
+const ablyPresent = 1
+
+// presence is GET /channels/{name}/presence: the members of the presence
+// channel, each member's user_id as its clientId (as the adapter sets it)
+// and its user_info as data. Channels that are not presence channels have
+// no members.
+func (a *ablyEndpoint) presence(w http.ResponseWriter, r *http.Request) {
+	ch := r.PathValue("channel")
+	out := []ablyPresence{}
+	if e := a.authorize(r); e != nil {
+		a.hub.log.Info("refused Ably request", "path", r.URL.Path, "reason", e.Message)
+		replyError(w, r, e)
+		return
+	}
+	if name, ok := protocol.PusherChannel(ch); ok {
+		now := time.Now().UnixMilli()
+		for i, m := range a.hub.presenceMembers(name) {
+			out = append(out, ablyPresence{ID: fmt.Sprintf("%s:%d", m.id, i), ClientID: m.id, ConnectionID: m.id, Action: ablyPresent, Data: string(m.info), Timestamp: now})
+		}
+	}
+	reply(w, r, http.StatusOK, out)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/heraldrt/herald/shared/protocol"
@@ -102,27 +101,18 @@ type checkedEvent struct {
 
 type infoAttrs struct{ subscriptionCount, userCount bool }
 
-// parseInfo reads a comma-separated info parameter. user_count is only
-// defined on presence channels, as Pusher answers.
+// parseInfo reads an info parameter (protocol.ParseInfo) for channels.
 func parseInfo(s string, channels []string) (infoAttrs, error) {
-	var a infoAttrs
-	for _, f := range strings.Split(s, ",") {
-		switch strings.TrimSpace(f) {
-		case "":
-		case "subscription_count":
-			a.subscriptionCount = true
-		case "user_count":
-			a.userCount = true
-			for _, c := range channels {
-				if protocol.KindOf(c) != protocol.Presence {
-					return a, badRequest("user_count may only be requested for presence channels, not %q", c)
-				}
-			}
-		default:
-			return a, badRequest("Unknown info attribute %q", f)
+	i, err := protocol.ParseInfo(s)
+	if err != nil {
+		return infoAttrs{}, badRequest("%v", err)
+	}
+	for _, c := range channels {
+		if err := protocol.CheckInfo(i, c); err != nil {
+			return infoAttrs{}, badRequest("%v", err)
 		}
 	}
-	return a, nil
+	return infoAttrs{subscriptionCount: i.SubscriptionCount, userCount: i.UserCount}, nil
 }
 
 // check applies Pusher's limits to one event.
@@ -267,8 +257,8 @@ func (s *Server) listChannels(r *http.Request, h *hub, _ []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.userCount && !strings.HasPrefix(prefix, protocol.PrefixPresence) {
-		return nil, badRequest("user_count may only be requested with filter_by_prefix=presence-")
+	if err := protocol.CheckInfo(protocol.Info{UserCount: a.userCount}, prefix); err != nil {
+		return nil, badRequest("%v", err)
 	}
 	out := map[string]channelAttrs{}
 	for _, c := range h.channelsInfo(prefix) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -185,20 +186,45 @@ func (h *hub) sendLocked(ch *channelState, frame []byte, except *conn) int {
 
 // publish delivers an event to a channel's subscribers, except the
 // connection with socket id exceptSocketID. It returns how many connections
-// the event was queued for.
+// the event was queued for. An event on a channel nobody subscribes to is
+// logged (see unheard).
 func (h *hub) publish(name, event, data, exceptSocketID string) int {
+	n, occupied := h.fanout(name, event, data, exceptSocketID)
+	if !occupied {
+		h.unheard(name, event)
+	}
+	return n
+}
+
+func (h *hub) fanout(name, event, data, exceptSocketID string) (n int, occupied bool) {
 	frame := eventFrame(name, event, data, "")
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	ch := h.channels[name]
 	if ch == nil {
-		return 0
+		return 0, false
 	}
 	var except *conn
 	if exceptSocketID != "" {
 		except = h.conns[exceptSocketID]
 	}
-	return h.sendLocked(ch, frame, except)
+	return h.sendLocked(ch, frame, except), true
+}
+
+// unheard logs an event that reached no subscriber. A public channel's
+// name without the private- or presence- prefix its subscribers use is the
+// usual cause (an event sent to App.Models.User.42 while the browser listens
+// on private-App.Models.User.42), so such a channel is named in a hint.
+func (h *hub) unheard(name, event string) {
+	attrs := []any{"channel", name, "event", event}
+	if protocol.KindOf(name) == protocol.Public {
+		for _, k := range []protocol.Kind{protocol.Private, protocol.Presence} {
+			if n := h.channelInfo(k.Prefix() + name).SubscriptionCount; n > 0 {
+				attrs = append(attrs, "hint", fmt.Sprintf("%s%s has %d subscriber(s): did the event mean that channel?", k.Prefix(), name, n))
+			}
+		}
+	}
+	h.log.Info("event reached no subscriber", attrs...)
 }
 
 // clientEvent relays a client-* event from c to the channel's other
@@ -316,6 +342,22 @@ func (h *hub) presenceUsers(name string) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// presenceMembers lists a presence channel's members, by user id.
+func (h *hub) presenceMembers(name string) []member {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ch := h.channels[name]
+	if ch == nil {
+		return nil
+	}
+	out := make([]member, 0, len(ch.members))
+	for _, m := range ch.members {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
 }
 
 // connections counts the app's connections.

@@ -27,6 +27,7 @@ var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
 // drivers use (pusher-http-go, ably-go), so that pusher-js receives what
 // those SDKs produced.
 type nodeHarness struct {
+	t    testing.TB
 	ts   *testServer
 	pc   *pusher.Client
 	ably *ably.REST
@@ -39,13 +40,16 @@ func startNodeHarness(t *testing.T) *nodeHarness {
 	ts := startServer(t, testConfig())
 	pc := pusherClient(ts)
 	pc.EncryptionMasterKeyBase64 = base64.StdEncoding.EncodeToString(testMasterKey)
-	h := &nodeHarness{ts: ts, pc: pc, ably: ablyClient(t, ts, testAblyKey)}
+	h := &nodeHarness{t: t, ts: ts, pc: pc, ably: ablyClient(t, ts, testAblyKey)}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/channel", h.channelAuth)
 	mux.HandleFunc("POST /auth/user", h.userAuth)
 	mux.HandleFunc("POST /trigger", h.trigger)
+	mux.HandleFunc("POST /query", h.query)
 	mux.HandleFunc("POST /ably", h.ablyPublish)
+	mux.HandleFunc("GET /browser", h.browserPage)
+	mux.HandleFunc("GET /pusher.js", h.pusherJS)
 	l := testkit.Listen(t)
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(l)
@@ -124,7 +128,8 @@ func (h *nodeHarness) userAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // trigger publishes through pusher-http-go; private-encrypted channels are
-// encrypted by it with the master key.
+// encrypted by it with the master key. batch, when given, goes in one
+// TriggerBatch.
 func (h *nodeHarness) trigger(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Channel  string `json:"channel"`
@@ -132,12 +137,23 @@ func (h *nodeHarness) trigger(w http.ResponseWriter, r *http.Request) {
 		Event    string `json:"event"`
 		Data     string `json:"data"`
 		SocketID string `json:"socket_id"`
+		Batch    []struct {
+			Channel string `json:"channel"`
+			Event   string `json:"event"`
+			Data    string `json:"data"`
+		} `json:"batch"`
 	}
 	if !decodeJSON(w, r, &req) {
 		return
 	}
 	var err error
 	switch {
+	case len(req.Batch) > 0:
+		batch := make([]pusher.Event, len(req.Batch))
+		for i, e := range req.Batch {
+			batch[i] = pusher.Event{Channel: e.Channel, Name: e.Event, Data: e.Data}
+		}
+		_, err = h.pc.TriggerBatch(batch)
 	case req.User != "":
 		err = h.pc.SendToUser(req.User, req.Event, req.Data)
 	case req.SocketID != "":
@@ -150,6 +166,57 @@ func (h *nodeHarness) trigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("{}"))
+}
+
+// query asks with pusher-http-go's channel queries and answers what the
+// SDK returned, or the SDK's error with status 502.
+func (h *nodeHarness) query(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Op      string `json:"op"`
+		Channel string `json:"channel"`
+		Prefix  string `json:"prefix"`
+		Info    string `json:"info"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	var out any
+	var err error
+	var info *string
+	if req.Info != "" {
+		info = &req.Info
+	}
+	switch req.Op {
+	case "channels":
+		var prefix *string
+		if req.Prefix != "" {
+			prefix = &req.Prefix
+		}
+		out, err = h.pc.Channels(pusher.ChannelsParams{FilterByPrefix: prefix, Info: info})
+	case "channel":
+		out, err = h.pc.Channel(req.Channel, pusher.ChannelParams{Info: info})
+	case "users":
+		out, err = h.pc.GetChannelUsers(req.Channel)
+	default:
+		http.Error(w, "unknown op "+req.Op, http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+// browserPage is a page for Chromium: pusher-js (with encryption) from
+// /pusher.js, subscriptions authorized by this harness.
+func (h *nodeHarness) browserPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><title>herald</title><script src="/pusher.js"></script>`)
+}
+
+func (h *nodeHarness) pusherJS(w http.ResponseWriter, r *http.Request) {
+	http.ServeFile(w, r, filepath.Join(testkit.NodeModules(h.t), "pusher-js", "dist", "web", "pusher-with-encryption.min.js"))
 }
 
 // ablyPublish publishes through ably-go: one message, or a batch through
@@ -190,11 +257,17 @@ func (h *nodeHarness) ablyPublish(w http.ResponseWriter, r *http.Request) {
 // runScript runs a script from testdata and checks it reported every step.
 func (h *nodeHarness) runScript(t *testing.T, script string, steps ...string) {
 	t.Helper()
+	h.runScriptWith(t, script, nil, steps...)
+}
+
+// runScriptWith is runScript with more environment variables.
+func (h *nodeHarness) runScriptWith(t *testing.T, script string, env []string, steps ...string) {
+	t.Helper()
 	path, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := testkit.RunNode(t, 120*time.Second, h.env(), path)
+	out := testkit.RunNode(t, 120*time.Second, append(h.env(), env...), path)
 	done := map[string]bool{}
 	for _, l := range testkit.Lines(out) {
 		if step, ok := strings.CutPrefix(l, "ok "); ok {

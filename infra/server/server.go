@@ -71,6 +71,9 @@ func (s *Server) routes() {
 		m.HandleFunc("POST /channels/{channel}/messages", s.ably.publish)
 		m.HandleFunc("POST /messages", s.ably.batchPublish)
 		m.HandleFunc("GET /time", s.ably.time)
+		m.HandleFunc("GET /channels", s.ably.listChannels)
+		m.HandleFunc("GET /channels/{channel}", s.ably.channelDetails)
+		m.HandleFunc("GET /channels/{channel}/presence", s.ably.presence)
 	}
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -81,7 +84,8 @@ func (s *Server) routes() {
 
 // Handler returns the server's HTTP handler: WebSocket connections under
 // /app/{key}, the Pusher HTTP API under /apps/{id}, Ably's REST API under
-// /channels, /messages and /time.
+// /channels (publish, status and occupancy, enumeration, presence),
+// /messages and /time.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Serve serves HTTP and WebSocket connections on l until ctx ends, then

@@ -76,8 +76,9 @@ func TestNew(t *testing.T) {
 		{Config{Connection: "null", Pusher: PusherConfig{AppID: "ignored"}}, "null", ""},
 		{Config{Connection: "pusher"}, "", "PUSHER_APP_ID is empty"},
 		{Config{Connection: "ably"}, "", "ABLY_KEY is empty"},
-		{Config{Connection: "reverb"}, "", `BROADCAST_CONNECTION "reverb" is not one of pusher, ably, log, null`},
-		{Config{}, "", "BROADCAST_CONNECTION is empty (want one of pusher, ably, log, null)"},
+		{Config{Connection: "reverb", Pusher: PusherConfig{AppID: "1", Key: "k", Secret: "s", Host: "127.0.0.1", Reverb: true}}, "pusher", ""},
+		{Config{Connection: "soketi"}, "", `BROADCAST_CONNECTION "soketi" is not one of pusher, reverb, ably, log, null`},
+		{Config{}, "", "BROADCAST_CONNECTION is empty (want one of pusher, reverb, ably, log, null)"},
 	} {
 		d, err := New(c.cfg, nil)
 		if c.err != "" {
@@ -89,5 +90,23 @@ func TestNew(t *testing.T) {
 		if err != nil || d.Name() != c.name {
 			t.Errorf("%s: %v, %v", c.cfg.Connection, d, err)
 		}
+	}
+}
+
+// The network drivers New builds log each message's event and channels at
+// debug level, never its data.
+func TestNewLogsBroadcasts(t *testing.T) {
+	s := newPusherStandIn(t)
+	var buf bytes.Buffer
+	d, err := New(Config{Connection: "pusher", Pusher: s.config()}, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Broadcast(context.Background(), []Message{{Name: "EmailSent", Channels: []string{"App.Models.User.42"}, Data: `{"secret":"s3"}`}}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, `level=DEBUG msg=broadcast driver=pusher event=EmailSent channels=[App.Models.User.42]`) || strings.Contains(out, "s3") {
+		t.Fatalf("log:\n%s\nwant the event and channel, not the data", out)
 	}
 }

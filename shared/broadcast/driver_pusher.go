@@ -3,6 +3,7 @@ package broadcast
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -37,29 +38,44 @@ type PusherConfig struct {
 	// HTTPClient replaces the driver's own keep-alive client; its Timeout,
 	// when set, bounds each request.
 	HTTPClient *http.Client
+	// Reverb marks the settings as read from Laravel's REVERB_* variables
+	// (BROADCAST_CONNECTION=reverb): a Pusher-compatible server of the
+	// app's own, so the host is required and messages name REVERB_*.
+	Reverb bool
+}
+
+// vars is the prefix of the variables the settings come from.
+func (c PusherConfig) vars() string {
+	if c.Reverb {
+		return "REVERB_"
+	}
+	return "PUSHER_"
 }
 
 // Validate reports the first setting that cannot work, naming its
 // environment variable. It never includes the secret or the master key.
 func (c PusherConfig) Validate() error {
+	v := c.vars()
 	switch {
 	case strings.TrimSpace(c.AppID) == "":
-		return errors.New("PUSHER_APP_ID is empty")
+		return errors.New(v + "APP_ID is empty")
 	case strings.TrimSpace(c.Key) == "":
-		return errors.New("PUSHER_APP_KEY is empty")
+		return errors.New(v + "APP_KEY is empty")
 	case c.Secret == "":
-		return errors.New("PUSHER_APP_SECRET is empty")
+		return errors.New(v + "APP_SECRET is empty")
+	case c.Reverb && c.Host == "":
+		return errors.New("REVERB_HOST is empty: it names the Reverb (or other Pusher-compatible) server to publish to")
 	}
 	if strings.ContainsAny(c.Host, "/ ") {
-		return fmt.Errorf("PUSHER_HOST %q must be a host name, without scheme or path", c.Host)
+		return fmt.Errorf("%sHOST %q must be a host name, without scheme or path", v, c.Host)
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("PUSHER_PORT %d is not a TCP port (1-65535)", c.Port)
+		return fmt.Errorf("%sPORT %d is not a TCP port (1-65535)", v, c.Port)
 	}
 	switch c.Scheme {
 	case "", "http", "https":
 	default:
-		return fmt.Errorf("PUSHER_SCHEME %q must be http or https", c.Scheme)
+		return fmt.Errorf("%sSCHEME %q must be http or https", v, c.Scheme)
 	}
 	if c.EncryptionMasterKeyBase64 != "" {
 		key, err := base64.StdEncoding.DecodeString(c.EncryptionMasterKeyBase64)
@@ -95,6 +111,11 @@ func (c PusherConfig) Validate() error {
 // private-encrypted- channels are end-to-end encrypted by pusher-http-go with
 // the master key (both Trigger and TriggerBatch encrypt per channel); such a
 // message must name no other channel, since each channel has its own key.
+// Data already in Pusher's encrypted form ({"nonce", "ciphertext"}, from a
+// server SDK that holds the master key and published through the
+// PublishFunction) is sent as it is, so it is encrypted once; that needs no
+// master key here. pusher-http-go encrypts every event of such a channel, so
+// those events are sent by the driver's own signed request.
 type Pusher struct {
 	base        pusher.Client
 	transport   *recordingTransport // admits Concurrency requests at a time; see newHTTPClient
@@ -189,6 +210,8 @@ func (p *Pusher) plan(msgs []Message) (pre []error, calls []call) {
 			}
 		}
 		switch {
+		case len(rest) == 1 && protocol.KindOf(rest[0]) == protocol.PrivateEncrypted && encryptedForm(msgs[i].Data):
+			units = append(units, pusherUnit{msg: i, op: "trigger_encrypted", channels: rest})
 		case len(rest) == 1:
 			units = append(units, pusherUnit{msg: i, op: "batch_events", channels: rest})
 		case len(rest) > 1:
@@ -255,10 +278,14 @@ func (p *Pusher) check(m *Message) ([]string, error) {
 		if len(chans) > 1 {
 			return fail("a private-encrypted- channel must be the only channel of its event (each channel has its own key)")
 		}
-		if !p.hasKey {
-			return fail("%s: encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64", chans[0])
+		switch {
+		case encryptedForm(m.Data):
+			// Encrypted by the sender; sent as it is.
+		case !p.hasKey:
+			return fail("%s: encrypted channels need PUSHER_ENCRYPTION_MASTER_KEY_BASE64, or data the sender encrypted ({\"nonce\", \"ciphertext\"})", chans[0])
+		default:
+			size = encryptedSize(len(m.Data))
 		}
-		size = encryptedSize(len(m.Data))
 	}
 	if size > p.limits.MaxDataBytes {
 		return nil, &Error{Provider: "pusher", Op: "validate", StatusCode: http.StatusRequestEntityTooLarge,
@@ -308,6 +335,18 @@ func (p *Pusher) send(ctx context.Context, msgs []Message, c *call) error {
 	case "send_to_user":
 		m := &msgs[c.msgs[0]]
 		err = client.SendToUser(strings.TrimPrefix(c.channels[0], protocol.PrefixUser), m.Name, m.Data)
+	case "trigger_encrypted":
+		m := &msgs[c.msgs[0]]
+		body, merr := json.Marshal(struct {
+			Name     string   `json:"name"`
+			Channels []string `json:"channels"`
+			Data     string   `json:"data"`
+			SocketID string   `json:"socket_id,omitempty"`
+		}{m.Name, c.channels, m.Data, m.SocketID})
+		if merr != nil {
+			return &Error{Provider: "pusher", Op: c.op, Err: merr}
+		}
+		return p.post(ctx, c.op, "/events", body)
 	}
 	return classify("pusher", c.op, rec, err)
 }
@@ -333,6 +372,29 @@ func classify(provider, op string, rec *response, sdkErr error) error {
 		return &Error{Provider: provider, Op: op, Err: sdkErr}
 	}
 	return nil
+}
+
+// encryptedForm reports whether data is already what Pusher delivers on a
+// private-encrypted- channel: a JSON object of exactly a base64 24-byte
+// "nonce" and a base64 "ciphertext" of at least secretbox's 16-byte tag.
+func encryptedForm(data string) bool {
+	if !strings.HasPrefix(data, "{") {
+		return false
+	}
+	var v map[string]json.RawMessage
+	if json.Unmarshal([]byte(data), &v) != nil || len(v) != 2 {
+		return false
+	}
+	var nonce, ciphertext string
+	if json.Unmarshal(v["nonce"], &nonce) != nil || json.Unmarshal(v["ciphertext"], &ciphertext) != nil {
+		return false
+	}
+	n, err := base64.StdEncoding.DecodeString(nonce)
+	if err != nil || len(n) != 24 {
+		return false
+	}
+	c, err := base64.StdEncoding.DecodeString(ciphertext)
+	return err == nil && len(c) >= 16
 }
 
 // isUserChannel reports whether ch is a #server-to-user- channel, which

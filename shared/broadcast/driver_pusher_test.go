@@ -357,6 +357,51 @@ func TestPusherEncryptedChannel(t *testing.T) {
 	})
 }
 
+// Data a server SDK already encrypted with the master key reaches Pusher as
+// it is, with or without a master key here: encrypted once.
+func TestPusherEncryptedBySender(t *testing.T) {
+	masterKey := []byte("0123456789abcdef0123456789abcdef")
+	const ch = "private-encrypted-App.Models.User.42"
+	var nonce [24]byte
+	copy(nonce[:], "a nonce of 24 bytes.....")
+	var key [32]byte
+	shared, _ := base64.StdEncoding.DecodeString(signature.SharedSecret(ch, masterKey))
+	copy(key[:], shared)
+	sealed := `{"nonce":"` + base64.StdEncoding.EncodeToString(nonce[:]) + `","ciphertext":"` +
+		base64.StdEncoding.EncodeToString(secretbox.Seal(nil, []byte(`{"subject":"Welcome"}`), &nonce, &key)) + `"}`
+	for _, withKey := range []bool{false, true} {
+		t.Run(fmt.Sprintf("master key here %v", withKey), func(t *testing.T) {
+			s := newPusherStandIn(t)
+			cfg := s.config()
+			if withKey {
+				cfg.EncryptionMasterKeyBase64 = base64.StdEncoding.EncodeToString(masterKey)
+			}
+			d := newTestPusher(t, cfg)
+			sid := "1234.5678"
+			if err := d.Broadcast(context.Background(), []Message{{Name: "EmailSent", Channels: []string{ch}, Data: sealed, SocketID: sid}}); err != nil {
+				t.Fatal(err)
+			}
+			reqs := s.accepted()
+			if len(reqs) != 1 || reqs[0].Trigger == nil {
+				t.Fatalf("requests %+v, want one signed trigger", reqs)
+			}
+			tr := reqs[0].Trigger
+			if tr.Data != sealed || tr.SocketID != sid || fmt.Sprint(tr.Channels) != "["+ch+"]" {
+				t.Fatalf("sent %+v, want the sender's ciphertext unchanged", tr)
+			}
+		})
+	}
+	for _, data := range []string{
+		`{"nonce":"short","ciphertext":"AAAAAAAAAAAAAAAAAAAAAA=="}`,
+		`{"nonce":"` + base64.StdEncoding.EncodeToString(nonce[:]) + `","ciphertext":"AAAAAAAAAAAAAAAAAAAAAA==","extra":1}`,
+		`{"subject":"Welcome"}`,
+	} {
+		if encryptedForm(data) {
+			t.Errorf("encryptedForm(%s) = true, want false: it would reach subscribers unencrypted", data)
+		}
+	}
+}
+
 func TestPusherValidationFailsAlone(t *testing.T) {
 	s := newPusherStandIn(t)
 	d := newTestPusher(t, s.config())

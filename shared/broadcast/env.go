@@ -9,14 +9,22 @@ import (
 	"github.com/heraldrt/herald/shared/config"
 )
 
-// LoadConfig reads the driver configuration under Laravel's names and
-// validates the selected connection. BROADCAST_CONNECTION defaults to null,
+// Connection returns the selected connection: config.Lookup.Connection
+// (BROADCAST_CONNECTION, else Laravel 10's BROADCAST_DRIVER), else "null",
 // as in Laravel: an unconfigured function runs and sends nothing.
-func LoadConfig(l config.Lookup) (Config, error) {
-	cfg := Config{Connection: l.Get("BROADCAST_CONNECTION")}
-	if cfg.Connection == "" {
-		cfg.Connection = "null"
+func Connection(l config.Lookup) string {
+	if c := l.Connection(); c != "" {
+		return c
 	}
+	return "null"
+}
+
+// LoadConfig reads the driver configuration under Laravel's names and
+// validates the selected connection (see Connection).
+// BROADCAST_CONNECTION=reverb reads Laravel's REVERB_* variables into the
+// pusher driver's settings.
+func LoadConfig(l config.Lookup) (Config, error) {
+	cfg := Config{Connection: Connection(l)}
 	var errs []error
 	intVar := func(key string, dst *int, minimum, maximum int) {
 		s := l.Get(key)
@@ -37,6 +45,17 @@ func LoadConfig(l config.Lookup) (Config, error) {
 	intVar("BROADCAST_CONCURRENCY", &concurrency, 1, MaxConcurrency)
 
 	switch cfg.Connection {
+	case "reverb":
+		p := &cfg.Pusher
+		p.Reverb = true
+		p.AppID = l.Get("REVERB_APP_ID")
+		p.Key = l.Get("REVERB_APP_KEY")
+		p.Secret = l.Get("REVERB_APP_SECRET")
+		p.Host = l.Get("REVERB_HOST")
+		p.Scheme = strings.ToLower(l.Get("REVERB_SCHEME"))
+		p.EncryptionMasterKeyBase64 = l.Get("PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+		intVar("REVERB_PORT", &p.Port, 1, 65535)
+		p.Concurrency = concurrency
 	case "pusher":
 		p := &cfg.Pusher
 		p.AppID = l.Get("PUSHER_APP_ID")

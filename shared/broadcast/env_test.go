@@ -21,6 +21,16 @@ func TestBroadcastVariables(t *testing.T) {
 		"PUSHER_APP_SECRET":    secretValue,
 	}
 	ablyBase := map[string]string{"BROADCAST_CONNECTION": "ably", "ABLY_KEY": "appid.keyid:" + ablySecret}
+	// Laravel 11's .env after `php artisan install:broadcasting`.
+	reverbBase := map[string]string{
+		"BROADCAST_CONNECTION": "reverb",
+		"REVERB_APP_ID":        "316154",
+		"REVERB_APP_KEY":       "qdpfmxmjvpxbzxa1nqxd",
+		"REVERB_APP_SECRET":    secretValue,
+		"REVERB_HOST":          "localhost",
+		"REVERB_PORT":          "8080",
+		"REVERB_SCHEME":        "http",
+	}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -37,7 +47,13 @@ func TestBroadcastVariables(t *testing.T) {
 		want string
 	}{
 		{"unset connection is null", map[string]string{}, ""},
-		{"unknown connection", map[string]string{"BROADCAST_CONNECTION": "reverb"}, `BROADCAST_CONNECTION "reverb" is not one of pusher, ably, log, null`},
+		{"unknown connection", map[string]string{"BROADCAST_CONNECTION": "soketi"}, `BROADCAST_CONNECTION "soketi" is not one of pusher, reverb, ably, log, null`},
+		{"unknown BROADCAST_DRIVER", map[string]string{"BROADCAST_DRIVER": "soketi"}, `BROADCAST_CONNECTION "soketi" is not one of pusher, reverb, ably, log, null`},
+		{"reverb ok", reverbBase, ""},
+		{"REVERB_APP_KEY", with(reverbBase, "REVERB_APP_KEY", ""), "REVERB_APP_KEY is empty"},
+		{"REVERB_HOST", with(reverbBase, "REVERB_HOST", ""), "REVERB_HOST is empty: it names the Reverb (or other Pusher-compatible) server to publish to"},
+		{"REVERB_PORT", with(reverbBase, "REVERB_PORT", "eighty"), `REVERB_PORT "eighty" is not a whole number`},
+		{"REVERB_SCHEME", with(reverbBase, "REVERB_SCHEME", "wss"), `REVERB_SCHEME "wss" must be http or https`},
 		{"log ignores pusher settings", with(pusherBase, "BROADCAST_CONNECTION", "log", "PUSHER_PORT", "x"), ""},
 		{"pusher ok", pusherBase, ""},
 		{"PUSHER_APP_ID", with(pusherBase, "PUSHER_APP_ID", ""), "PUSHER_APP_ID is empty"},
@@ -95,6 +111,33 @@ func TestBroadcastVariables(t *testing.T) {
 		}
 		if cfg, _ := LoadConfig(config.Map(nil)); cfg.Connection != "null" {
 			t.Fatalf("default connection %q", cfg.Connection)
+		}
+		cfg, err = LoadConfig(config.Map(reverbBase))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = PusherConfig{AppID: "316154", Key: "qdpfmxmjvpxbzxa1nqxd", Secret: secretValue, Host: "localhost", Port: 8080, Scheme: "http", Reverb: true}
+		if cfg.Pusher != want || cfg.Connection != "reverb" {
+			t.Fatalf("reverb: got %+v\nwant %+v", cfg.Pusher, want)
+		}
+	})
+
+	t.Run("BROADCAST_DRIVER is read when BROADCAST_CONNECTION is unset", func(t *testing.T) {
+		for _, c := range []struct {
+			env  map[string]string
+			want string
+		}{
+			{map[string]string{"BROADCAST_DRIVER": "log"}, "log"},
+			{map[string]string{"BROADCAST_DRIVER": "log", "BROADCAST_CONNECTION": "null"}, "null"},
+			{map[string]string{"BROADCAST_DRIVER": ""}, "null"},
+		} {
+			if got := Connection(config.Map(c.env)); got != c.want {
+				t.Errorf("Connection(%v) = %q, want %q", c.env, got, c.want)
+			}
+		}
+		cfg, err := LoadConfig(config.Map(with(pusherBase, "BROADCAST_CONNECTION", "", "BROADCAST_DRIVER", "pusher")))
+		if err != nil || cfg.Connection != "pusher" || cfg.Pusher.AppID != "3" {
+			t.Fatalf("BROADCAST_DRIVER=pusher: %+v, %v", cfg, err)
 		}
 	})
 }

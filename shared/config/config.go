@@ -114,6 +114,14 @@ func WithSecret(ctx context.Context, base Lookup, client SecretsClient) (Lookup,
 	}, nil
 }
 
+// SecretsClient is the part of Secrets Manager Load needs;
+// *secretsmanager.Client implements it.
+type SecretsClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+var _ SecretsClient = (*secretsmanager.Client)(nil)
+
 // parseSecret decodes the secret's JSON object. Its errors say where the
 // object is wrong, never what it holds.
 func parseSecret(s string) (map[string]string, error) {
@@ -139,4 +147,15 @@ func parseSecret(s string) (map[string]string, error) {
 		}
 	}
 	return values, nil
+}
+
+// Connection is the broadcast connection as Laravel names it:
+// BROADCAST_CONNECTION (Laravel 11 and later), else BROADCAST_DRIVER
+// (Laravel 10 and earlier); "" when neither is set, for the caller's
+// default.
+func (l Lookup) Connection() string {
+	if c := l.Get("BROADCAST_CONNECTION"); c != "" {
+		return c
+	}
+	return l.Get("BROADCAST_DRIVER")
 }

@@ -180,3 +180,19 @@ func TestDurationAndCount(t *testing.T) {
 		}
 	}
 }
+
+func TestConnection(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"BROADCAST_CONNECTION": "reverb", "BROADCAST_DRIVER": "pusher"}, "reverb"},
+		{map[string]string{"BROADCAST_DRIVER": "pusher"}, "pusher"},
+		{map[string]string{"BROADCAST_CONNECTION": "", "BROADCAST_DRIVER": "ably"}, "ably"},
+		{nil, ""},
+	} {
+		if got := Map(c.env).Connection(); got != c.want {
+			t.Errorf("Connection() with %v = %q, want %q", c.env, got, c.want)
+		}
+	}
+}

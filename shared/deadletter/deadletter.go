@@ -105,9 +105,7 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	if n < 0 {
-		n = 0
-	}
+	n = max(n, 0)
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -95,22 +96,17 @@ type Batch struct {
 func Plan(items []Item, lim broadcast.Limits) *Batch {
 	parsed := make([][]broadcast.Message, len(items))
 	errs := make([]error, len(items))
-	parse := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			parsed[i], errs[i] = messages(items[i], lim)
-		}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(items)/parallelItems))
+	per := (len(items) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(items); lo += per {
+		wg.Go(func() {
+			for i := lo; i < min(lo+per, len(items)); i++ {
+				parsed[i], errs[i] = messages(items[i], lim)
+			}
+		})
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(items)/parallelItems)
-	if workers > 1 {
-		var wg sync.WaitGroup
-		per := (len(items) + workers - 1) / workers
-		for lo := 0; lo < len(items); lo += per {
-			wg.Go(func() { parse(lo, min(lo+per, len(items))) })
-		}
-		wg.Wait()
-	} else {
-		parse(0, len(items))
-	}
+	wg.Wait()
 
 	b := &Batch{Outcomes: make([]Outcome, len(items)), Messages: make([]broadcast.Message, 0, len(items)), Owner: make([]int, 0, len(items))}
 	for i, msgs := range parsed {
@@ -151,10 +147,7 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 			}
 		}
 	}
-	base := it.MessageID
-	if base == "" {
-		base = it.ID
-	}
+	base := cmp.Or(it.MessageID, it.ID)
 	out := make([]broadcast.Message, 0, len(envs))
 	for i := range envs {
 		// Envelopes of one item share its identity; each needs its own, or
@@ -179,13 +172,7 @@ func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, error) {
 // otherwise Delivered.
 //
 // Temporary is the driver's answer (broadcast.IsTemporary), taken where the
-// failure happened; Settle decides nothing of its own. Failures that are
-// not the item's fault are temporary there: an ended context (the
-// invocation is going away), and a provider's refusal of herald's account
-// rather than of the message (401, 403: wrong credentials, a disabled app, a
-// spent quota). A misconfigured deployment then fails invocations, which
-// alarms, and the queue's redrive policy decides, instead of every event
-// being dead-lettered as if it were bad.
+// failure happened; Settle decides nothing of its own.
 func (b *Batch) Settle(err error) []Outcome {
 	out := append([]Outcome(nil), b.Outcomes...)
 	if err == nil {

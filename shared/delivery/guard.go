@@ -27,16 +27,11 @@ func Guard(d broadcast.Driver, p retry.Policy, store *idempotency.Store, log *sl
 	return out
 }
 
-// GuardFromEnv is Guard configured from env (the function's configuration,
-// config.Load's): BROADCAST_RETRY_* for the policy (see retry.LoadPolicy)
-// and IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL and IDEMPOTENCY_NAMESPACE for the
-// store (see idempotency.LoadConfig). With IDEMPOTENCY_TABLE unset there is
-// no store and no AWS configuration is read; otherwise the SDK's DynamoDB
-// client is built from config.AWS (AWS_ENDPOINT_URL_DYNAMODB points it
-// elsewhere) and the table is read once, so that a missing one stops the
-// start with an error naming IDEMPOTENCY_TABLE.
-// Call it once per process, at init: the store is one claimant. ctx bounds
-// the read of the table.
+// GuardFromEnv is Guard configured from env: the policy from
+// retry.LoadPolicy, the store from idempotency.LoadConfig and, when
+// IDEMPOTENCY_TABLE is set, a DynamoDB client from config.AWS. Call it once
+// per process, at init: the store is one claimant. ctx bounds the start-up
+// read of the table.
 func GuardFromEnv(ctx context.Context, d broadcast.Driver, env config.Lookup, log *slog.Logger) (broadcast.Driver, error) {
 	p, err := retry.LoadPolicy(env)
 	if err != nil {

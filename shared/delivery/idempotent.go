@@ -1,10 +1,12 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/idempotency"
@@ -37,9 +39,9 @@ var ErrNotClaimed = errors.New("delivery: message id not claimed")
 // way round: retries then happen inside one claim, and the retry driver's
 // safety margin leaves the time to complete and release.
 type Idempotent struct {
-	next  broadcast.Driver
-	store Claims
-	log   *slog.Logger
+	broadcast.Driver // the wrapped driver, whose Name and Limits are these
+	store            Claims
+	log              *slog.Logger
 }
 
 var _ broadcast.Driver = (*Idempotent)(nil)
@@ -51,17 +53,8 @@ func NewIdempotent(next broadcast.Driver, store Claims, log *slog.Logger) *Idemp
 	if next == nil || store == nil {
 		panic("delivery: NewIdempotent needs a driver and a store")
 	}
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Idempotent{next: next, store: store, log: log}
+	return &Idempotent{Driver: next, store: store, log: cmp.Or(log, slog.Default())}
 }
-
-// Name implements broadcast.Driver with the wrapped driver's name.
-func (d *Idempotent) Name() string { return d.next.Name() }
-
-// Limits implements broadcast.Driver with the wrapped driver's limits.
-func (d *Idempotent) Limits() broadcast.Limits { return d.next.Limits() }
 
 // Broadcast implements broadcast.Driver. Every message needs an ID (Plan
 // always sets one); a message without one is refused as permanent, since
@@ -75,7 +68,7 @@ func (d *Idempotent) Broadcast(ctx context.Context, msgs []broadcast.Message) er
 	asked := make([]int, 0, len(msgs)) // asked[j] is the message of keys[j]
 	for i, m := range msgs {
 		if m.ID == "" {
-			errs[i] = &broadcast.Error{Provider: d.next.Name(), Op: "claim", Err: errors.New("message has no id to deduplicate by")}
+			errs[i] = &broadcast.Error{Provider: d.Name(), Op: "claim", Err: errors.New("message has no id to deduplicate by")}
 			continue
 		}
 		keys = append(keys, m.ID)
@@ -94,18 +87,15 @@ func (d *Idempotent) Broadcast(ctx context.Context, msgs []broadcast.Message) er
 		case idempotency.Completed:
 			// Broadcast by an earlier delivery: nothing to do.
 		case idempotency.InProgress:
-			errs[i] = notClaimed(d.next.Name(), fmt.Errorf("%w: id %q is being broadcast by another invocation", ErrNotClaimed, msgs[i].ID))
+			errs[i] = notClaimed(d.Name(), fmt.Errorf("%w: id %q is being broadcast by another invocation", ErrNotClaimed, msgs[i].ID))
 		default:
-			cause := claimErr
-			if cause == nil {
-				cause = errors.New("no decision")
-			}
-			errs[i] = notClaimed(d.next.Name(), fmt.Errorf("%w: id %q: %w", ErrNotClaimed, msgs[i].ID, cause))
+			cause := cmp.Or(claimErr, errors.New("no decision"))
+			errs[i] = notClaimed(d.Name(), fmt.Errorf("%w: id %q: %w", ErrNotClaimed, msgs[i].ID, cause))
 		}
 	}
 
 	if len(send) > 0 {
-		fails := broadcast.Failures(d.next.Broadcast(ctx, send), len(send))
+		fails := broadcast.Failures(d.Driver.Broadcast(ctx, send), len(send))
 		var done, failed []string
 		for k, err := range fails {
 			errs[sent[k]] = err
@@ -126,10 +116,8 @@ func (d *Idempotent) Broadcast(ctx context.Context, msgs []broadcast.Message) er
 			d.log.WarnContext(ctx, "idempotency: failed messages not released; their retry waits for the claim to expire", "error", err)
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return &broadcast.BatchError{Errs: errs}
-		}
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return &broadcast.BatchError{Errs: errs}
 	}
 	return nil
 }

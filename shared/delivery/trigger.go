@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,22 +69,17 @@ func (t *Trigger) Run(ctx context.Context, items []Item) ([]Result, error) {
 	}
 	outcomes := Deliver(ctx, t.Driver, items)
 	res := make([]Result, len(items))
-	firstRetry, retries := len(items), 0
-	for i, o := range outcomes {
-		res[i].Outcome = o
-		if o.Status == Retry {
-			firstRetry = min(firstRetry, i)
-			retries++
-		}
-	}
+	retries := 0
 	var poison []int
 	for i, o := range outcomes {
+		res[i].Outcome = o
 		switch o.Status {
 		case Retry:
+			retries++
 			res[i].Failed = true
 			t.Log.WarnContext(ctx, "broadcast failed, will retry", t.attrs(items[i], "reason", o.Reason)...)
 		case Poison:
-			if t.Ordered && i > firstRetry && items[i].ID != "" {
+			if t.Ordered && retries > 0 && items[i].ID != "" {
 				t.Log.WarnContext(ctx, "poison "+t.Noun+" after a "+t.Noun+" to retry; it is dead-lettered when the source delivers it again", t.attrs(items[i], "reason", o.Reason)...)
 				continue
 			}
@@ -109,11 +105,8 @@ func (t *Trigger) deadLetter(ctx context.Context, items []Item, outcomes []Outco
 	}
 	letters := make([]deadletter.Letter, len(poison))
 	for n, i := range poison {
-		id := items[i].MessageID
-		if id == "" {
-			id = items[i].ID
-		}
-		letters[n] = deadletter.Letter{Body: items[i].Raw, Reason: outcomes[i].Reason, SourceID: id, Source: items[i].Source}
+		it := items[i]
+		letters[n] = deadletter.Letter{Body: it.Raw, Reason: outcomes[i].Reason, SourceID: cmp.Or(it.MessageID, it.ID), Source: it.Source}
 	}
 	var failed []int
 	for n, err := range t.DeadLetters.Send(ctx, letters) {
@@ -153,10 +146,7 @@ type Deps struct {
 // IDEMPOTENCY_*, BROADCAST_DLQ_URL), filling in what deps leave out. The
 // caller names its items (Noun, IDKey, MessageIDKey, Ordered).
 func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Trigger, error) {
-	t := &Trigger{Driver: deps.Driver, DeadLetters: deps.DeadLetters, Log: deps.Logger}
-	if t.Log == nil {
-		t.Log = slog.Default()
-	}
+	t := &Trigger{Driver: deps.Driver, DeadLetters: deps.DeadLetters, Log: cmp.Or(deps.Logger, slog.Default())}
 	if t.Driver == nil {
 		d, err := DriverFromEnv(ctx, env, t.Log)
 		if err != nil {

@@ -8,10 +8,6 @@ import (
 
 type eventKey struct{}
 
-func withEvent(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) context.Context {
-	return context.WithValue(ctx, eventKey{}, ev)
-}
-
 // Event returns the HTTP API event a request was built from, if it was.
 // Handlers must not modify it.
 func Event(ctx context.Context) (*events.APIGatewayV2HTTPRequest, bool) {
@@ -58,5 +54,5 @@ func WithClaims(ctx context.Context, claims map[string]string) context.Context {
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
 	}
-	return withEvent(ctx, ev)
+	return context.WithValue(ctx, eventKey{}, ev)
 }

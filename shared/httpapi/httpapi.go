@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -73,7 +74,7 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		}
 	}
 
-	r, err := http.NewRequestWithContext(withEvent(ctx, &ev), method, u.String(), bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(context.WithValue(ctx, eventKey{}, &ev), method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
@@ -120,10 +121,9 @@ func stripStage(path, stage string) string {
 // ResponseWriter is an http.ResponseWriter that buffers the answer for an
 // HTTP API response.
 type ResponseWriter struct {
-	header      http.Header
-	status      int
-	wroteHeader bool
-	body        bytes.Buffer
+	header http.Header
+	status int // 0 until WriteHeader
+	body   bytes.Buffer
 }
 
 var _ http.ResponseWriter = (*ResponseWriter)(nil)
@@ -139,11 +139,7 @@ func (w *ResponseWriter) Header() http.Header { return w.header }
 // WriteHeader implements http.ResponseWriter; only the first call counts,
 // as with net/http.
 func (w *ResponseWriter) WriteHeader(status int) {
-	if w.wroteHeader {
-		return
-	}
-	w.wroteHeader = true
-	w.status = status
+	w.status = cmp.Or(w.status, status)
 }
 
 // Write implements http.ResponseWriter.
@@ -157,11 +153,7 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 // with ", " as payload 2.0 expects. A body that is not valid UTF-8 is sent
 // base64-encoded.
 func (w *ResponseWriter) Response() events.APIGatewayV2HTTPResponse {
-	status := w.status
-	if !w.wroteHeader {
-		status = http.StatusOK
-	}
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: make(map[string]string, len(w.header))}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: cmp.Or(w.status, http.StatusOK), Headers: make(map[string]string, len(w.header))}
 	body := w.body.Bytes()
 	if len(body) > 0 && w.header.Get("Content-Type") == "" {
 		w.header.Set("Content-Type", http.DetectContentType(body))

@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -107,15 +108,9 @@ func LoadConfig(env config.Lookup) (Config, error) {
 }
 
 func (c Config) withDefaults() Config {
-	if c.TTL == 0 {
-		c.TTL = DefaultTTL
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxInProgress == 0 {
-		c.MaxInProgress = DefaultMaxInProgress
-	}
+	c.TTL = cmp.Or(c.TTL, DefaultTTL)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.MaxInProgress = cmp.Or(c.MaxInProgress, DefaultMaxInProgress)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,7 +120,7 @@ func (s *Store) Check(ctx context.Context) error {
 	}
 	_, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.cfg.Table),
-		Key:                      map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: "herald#check"}},
+		Key:                      record{attrID: str("herald#check")},
 		ProjectionExpression:     aws.String("#id"),
 		ExpressionAttributeNames: map[string]string{"#id": attrID},
 	})
@@ -127,14 +128,6 @@ func (s *Store) Check(ctx context.Context) error {
 		return &Error{Op: "check", Table: s.cfg.Table, Err: err, Temporary: temporary(err)}
 	}
 	return nil
-}
-
-// Table returns the table's name, "" for the off store.
-func (s *Store) Table() string {
-	if s == nil {
-		return ""
-	}
-	return s.cfg.Table
 }
 
 // Claim decides, for each key, whether the caller may broadcast it; the
@@ -164,9 +157,7 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 	}
 	if !until.After(now) {
 		// A claim born expired protects nothing; the invocation is over.
-		for i := range out {
-			out[i] = Unavailable
-		}
+		// Every status is still the zero Unavailable.
 		return out, &Error{Op: "claim", Table: s.cfg.Table, Key: keys[0], Failed: len(keys), Temporary: true, Err: context.DeadlineExceeded}
 	}
 	// The record's TTL must not end the claim early: a TTL shorter than
@@ -184,24 +175,17 @@ func (s *Store) Claim(ctx context.Context, keys []string) ([]Status, error) {
 		},
 	}
 
-	// pending holds the index of each key's first occurrence; repeats wait
-	// for the first's holder like any other in-progress key.
-	pending := make([]int, 0, len(keys))
-	seen := make(map[string]struct{}, len(keys))
-	ids := make([]string, len(keys))
+	ids, pending := s.uniqueIDs(keys)
 	errs := make([]error, len(keys))
 	for i, k := range keys {
-		if k == "" {
+		switch {
+		case k == "":
 			errs[i] = errEmptyKey
-			continue
-		}
-		if _, dup := seen[k]; dup {
+		case ids[i] == "":
+			// A repeat waits for the first's holder like any other
+			// in-progress key.
 			out[i] = InProgress
-			continue
 		}
-		seen[k] = struct{}{}
-		ids[i] = s.id(k)
-		pending = append(pending, i)
 	}
 
 	if !s.cfg.NoPrefetch {
@@ -272,7 +256,8 @@ func (s *Store) claim(ctx context.Context, id string, c *claimValues, now time.T
 
 // classify says what a stored record means at now: Completed or InProgress
 // while it lasts, Unavailable when there is none or it expired (the key may
-// be claimed).
+// be claimed). now is this host's clock and the record's times another's:
+// skew of milliseconds shifts when an abandoned claim is reclaimable.
 func classify(item record, now time.Time) Status {
 	if len(item) == 0 {
 		return Unavailable
@@ -296,9 +281,9 @@ func classify(item record, now time.Time) Status {
 // whose live record already decides them, and returns the rest. A failed
 // read settles nothing: the conditional write decides those keys anyway.
 func (s *Store) prefetch(ctx context.Context, ids []string, pending []int, out []Status, now time.Time) []int {
-	chunks := (len(pending) + batchGetMax - 1) / batchGetMax
-	parallel(chunks, s.cfg.Concurrency, func(c int) {
-		part := pending[c*batchGetMax : min((c+1)*batchGetMax, len(pending))]
+	parts := slices.Collect(slices.Chunk(pending, batchGetMax))
+	parallel(len(parts), s.cfg.Concurrency, func(c int) {
+		part := parts[c]
 		byID := make(map[string]int, len(part))
 		keys := make([]record, len(part))
 		for j, i := range part {
@@ -317,11 +302,7 @@ func (s *Store) prefetch(ctx context.Context, ids []string, pending []int, out [
 				return
 			}
 			for _, item := range got.Responses[s.cfg.Table] {
-				id := stringOf(item[attrID])
-				if id == "" {
-					continue
-				}
-				if i, ok := byID[id]; ok {
+				if i, ok := byID[stringOf(item[attrID])]; ok {
 					out[i] = classify(item, now)
 				}
 			}
@@ -350,17 +331,16 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 	if s == nil || len(keys) == 0 {
 		return nil
 	}
-	ids, idx := s.uniqueIDs(keys)
+	ids, first := s.uniqueIDs(keys)
 	exp := num(s.cfg.Now().Add(s.cfg.TTL).Unix())
 	completed := str(statusCompleted)
 	errs := make([]error, len(keys))
-	chunks := (len(ids) + batchWriteMax - 1) / batchWriteMax
-	parallel(chunks, s.cfg.Concurrency, func(c int) {
-		lo, hi := c*batchWriteMax, min((c+1)*batchWriteMax, len(ids))
-		writes := make([]types.WriteRequest, 0, hi-lo)
-		for _, id := range ids[lo:hi] {
+	parts := slices.Collect(slices.Chunk(first, batchWriteMax))
+	parallel(len(parts), s.cfg.Concurrency, func(c int) {
+		writes := make([]types.WriteRequest, 0, len(parts[c]))
+		for _, i := range parts[c] {
 			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: record{
-				attrID:         str(id),
+				attrID:         str(ids[i]),
 				attrStatus:     completed,
 				attrExpiration: exp,
 			}}})
@@ -376,9 +356,9 @@ func (s *Store) Complete(ctx context.Context, keys []string) error {
 				unsent[stringOf(w.PutRequest.Item[attrID])] = true
 			}
 		}
-		for j := lo; j < hi; j++ {
-			if unsent[ids[j]] {
-				errs[idx[j]] = err
+		for _, i := range parts[c] {
+			if unsent[ids[i]] {
+				errs[i] = err
 			}
 		}
 	})
@@ -425,17 +405,18 @@ func (s *Store) Release(ctx context.Context, keys []string) error {
 	if s == nil || len(keys) == 0 {
 		return nil
 	}
-	ids, idx := s.uniqueIDs(keys)
+	ids, first := s.uniqueIDs(keys)
 	errs := make([]error, len(keys))
 	names := map[string]string{"#owner": attrOwner, "#st": attrStatus}
 	values := record{
 		":owner":      str(s.owner),
 		":inprogress": str(statusInProgress),
 	}
-	parallel(len(ids), s.cfg.Concurrency, func(j int) {
+	parallel(len(first), s.cfg.Concurrency, func(j int) {
+		i := first[j]
 		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 			TableName:                 aws.String(s.cfg.Table),
-			Key:                       record{attrID: str(ids[j])},
+			Key:                       record{attrID: str(ids[i])},
 			ConditionExpression:       aws.String(releaseCondition),
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,
@@ -443,7 +424,7 @@ func (s *Store) Release(ctx context.Context, keys []string) error {
 		if _, refused := conditionFailed(err); refused {
 			err = ErrNotHeld
 		}
-		errs[idx[j]] = err
+		errs[i] = err
 	})
 	return s.errorOf("release", keys, errs)
 }
@@ -462,35 +443,34 @@ func (s *Store) id(key string) string {
 	return id
 }
 
-// uniqueIDs returns the stored ids of the distinct non-empty keys, and for
-// each the index of its first occurrence in keys.
-func (s *Store) uniqueIDs(keys []string) (ids []string, idx []int) {
+// uniqueIDs returns, by position in keys, the stored id of each distinct
+// non-empty key's first occurrence ("" for repeats and empty keys), and
+// those positions.
+func (s *Store) uniqueIDs(keys []string) (ids []string, first []int) {
+	ids = make([]string, len(keys))
 	seen := make(map[string]struct{}, len(keys))
 	for i, k := range keys {
 		if _, dup := seen[k]; dup || k == "" {
 			continue
 		}
 		seen[k] = struct{}{}
-		ids = append(ids, s.id(k))
-		idx = append(idx, i)
+		ids[i] = s.id(k)
+		first = append(first, i)
 	}
-	return ids, idx
+	return ids, first
 }
 
 // errorOf sums up per-key failures as one *Error, nil when there are none.
 func (s *Store) errorOf(op string, keys []string, errs []error) error {
-	var e *Error
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		if e == nil {
-			e = &Error{Op: op, Table: s.cfg.Table, Key: keys[i], Err: err, Temporary: temporary(err)}
-		}
-		e.Failed++
-	}
-	if e == nil {
+	i := slices.IndexFunc(errs, func(err error) bool { return err != nil })
+	if i < 0 {
 		return nil
+	}
+	e := &Error{Op: op, Table: s.cfg.Table, Key: keys[i], Err: errs[i], Temporary: temporary(errs[i])}
+	for _, err := range errs[i:] {
+		if err != nil {
+			e.Failed++
+		}
 	}
 	return e
 }

@@ -431,8 +431,8 @@ func TestOffStore(t *testing.T) {
 	if err := s.Release(context.Background(), []string{"a"}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Table() != "" {
-		t.Fatalf("Table() = %q", s.Table())
+	if err := s.Check(context.Background()); err != nil {
+		t.Fatalf("Check of the off store: %v", err)
 	}
 }
 

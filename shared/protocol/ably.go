@@ -90,3 +90,28 @@ func ParseAblyKey(key string) (AblyKey, error) {
 func ablyKeyPart(s string) bool {
 	return s != "" && !strings.ContainsAny(s, ".: \t\r\n\v\f")
 }
+
+// AblyPrefix returns the Ably channel-name prefix under which Ably's Pusher
+// adapter keeps the Pusher channels starting with prefix ("presence-" gives
+// "presence:"). It reports false when no one Ably prefix covers them: an
+// empty prefix, one that stops inside a kind's prefix ("pri" starts both
+// public and private channels), or a kind the adapter cannot carry. Callers
+// then list every channel and filter the mapped names.
+func AblyPrefix(prefix string) (string, bool) {
+	if prefix == "" {
+		return "", false
+	}
+	// private-encrypted- channels never reach Ably, so "private-" covers
+	// every private one.
+	for _, p := range []string{PrefixPrivate, PrefixPresence, PrefixUser} {
+		if len(prefix) < len(p) && strings.HasPrefix(p, prefix) {
+			return "", false
+		}
+	}
+	// Any one character completes the prefix into a channel name.
+	ch, err := AblyChannel(prefix + "x")
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(ch, "x"), true
+}

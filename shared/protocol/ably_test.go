@@ -112,3 +112,25 @@ func TestParseAblyKey(t *testing.T) {
 		})
 	}
 }
+
+func TestAblyPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"presence-", "presence:", true},
+		{"presence-chat.", "presence:chat.", true},
+		{"private-", "private:", true},
+		{"news", "public:news", true},
+		{"", "", false},
+		{"pri", "", false},
+		{"private-encrypted", "private:encrypted", true},
+		{"private-encrypted-", "", false},
+		{"#server-to-user-", "", false},
+	} {
+		got, ok := AblyPrefix(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("AblyPrefix(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -126,7 +126,7 @@ func ValidateChannel(name string) error {
 		return fmt.Errorf("channel name is empty")
 	}
 	if len(name) > MaxChannelNameLength {
-		return fmt.Errorf("%q: channel name is %d characters, the limit is %d", abbreviate(name), len(name), MaxChannelNameLength)
+		return fmt.Errorf("%q: channel name is %d characters, the limit is %d", Abbreviate(name), len(name), MaxChannelNameLength)
 	}
 	rest := name
 	if strings.HasPrefix(name, PrefixUser) {
@@ -149,7 +149,9 @@ func ValidateChannel(name string) error {
 	return nil
 }
 
-func abbreviate(s string) string {
+// Abbreviate keeps a value echoed in an error short; %q takes care of
+// control bytes.
+func Abbreviate(s string) string {
 	if len(s) <= 40 {
 		return s
 	}

@@ -11,22 +11,13 @@
 //	for i, err := range broadcast.Failures(err, len(msgs)) { ... }
 //
 // Waits are exponential with full jitter, so that many invocations hit by
-// the same outage do not retry in step. Each retry carries only the
-// messages still failing temporarily; a permanent failure (400, 404, 413,
-// a refused message) is returned after its first call and never re-sent.
-// Once ctx is cancelled nothing is re-sent either: the cancelled messages
-// come back temporary, for the trigger to redeliver. Retrying stops after Policy.MaxAttempts calls, or when the next
-// call could not end before ctx's deadline minus Policy.SafetyMargin;
-// every call runs under that earlier deadline, so the invocation keeps the
-// margin to report batch item failures and release idempotency claims, and
-// no provider call outlives the claims (which expire at ctx's deadline).
-// What still fails comes back as a *broadcast.BatchError with one entry
-// per message.
+// the same outage do not retry in step. Every call ends Policy.SafetyMargin
+// before ctx's deadline, so the invocation keeps the time to report batch
+// item failures and release idempotency claims, and no provider call
+// outlives the claims (which expire at ctx's deadline).
 //
-// The functions read their policy from the environment with LoadPolicy
-// (BROADCAST_RETRY_BASE, _CAP, _MAX_ATTEMPTS, _SAFETY_MARGIN; unset means
-// the defaults) and stack the decorator under the idempotency check with
-// delivery.Guard.
+// The functions read their policy with LoadPolicy and stack the decorator
+// under the idempotency check with delivery.Guard.
 //
 // What this package is not: it does not classify failures (the drivers do,
 // in *broadcast.Error), remember what was sent (package idempotency does),

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -54,18 +55,10 @@ func (p Policy) Validate() error {
 }
 
 func (p Policy) withDefaults() Policy {
-	if p.Base == 0 {
-		p.Base = DefaultBase
-	}
-	if p.Cap == 0 {
-		p.Cap = DefaultCap
-	}
-	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.SafetyMargin == 0 {
-		p.SafetyMargin = DefaultSafetyMargin
-	}
+	p.Base = cmp.Or(p.Base, DefaultBase)
+	p.Cap = cmp.Or(p.Cap, DefaultCap)
+	p.MaxAttempts = cmp.Or(p.MaxAttempts, DefaultMaxAttempts)
+	p.SafetyMargin = cmp.Or(p.SafetyMargin, DefaultSafetyMargin)
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/heraldrt/herald/shared/broadcast"
@@ -18,7 +19,9 @@ var ErrNoTime = errors.New("retry: no time left before the invocation's safety m
 // Driver is a broadcast.Driver that retries the temporary failures of the
 // driver it wraps, re-sending only the messages that failed.
 type Driver struct {
-	next   broadcast.Driver
+	// The wrapped driver; its Name and Limits are the decorator's, since
+	// configuration selects the provider, not the decorator.
+	broadcast.Driver
 	policy Policy
 }
 
@@ -34,19 +37,13 @@ func New(next broadcast.Driver, p Policy) *Driver {
 	if err := p.Validate(); err != nil {
 		panic(err)
 	}
-	return &Driver{next: next, policy: p.withDefaults()}
+	return &Driver{Driver: next, policy: p.withDefaults()}
 }
-
-// Name implements broadcast.Driver: the wrapped driver's name, since
-// configuration selects the provider, not the decorator.
-func (d *Driver) Name() string { return d.next.Name() }
-
-// Limits implements broadcast.Driver with the wrapped driver's limits.
-func (d *Driver) Limits() broadcast.Limits { return d.next.Limits() }
 
 // Broadcast sends msgs through the wrapped driver and re-sends those that
 // failed temporarily, after a backoff, until all are sent, MaxAttempts
-// calls were made, or the next call could not end before ctx's deadline
+// calls were made, ctx was cancelled (what it cut short comes back
+// temporary), or the next call could not end before ctx's deadline
 // minus the safety margin. Every call to the wrapped driver runs under
 // that earlier deadline, so nothing is sent in the margin.
 //
@@ -58,7 +55,7 @@ func (d *Driver) Limits() broadcast.Limits { return d.next.Limits() }
 // that followed them in msgs.
 func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error {
 	if len(msgs) == 0 {
-		return d.next.Broadcast(ctx, msgs)
+		return d.Driver.Broadcast(ctx, msgs)
 	}
 	errs := make([]error, len(msgs))
 	if dl, ok := ctx.Deadline(); ok {
@@ -81,7 +78,7 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 	}
 	batch, own := msgs, false // batch aliases the caller's msgs until own
 	for attempt := 1; ; attempt++ {
-		fails := broadcast.Failures(d.next.Broadcast(ctx, batch), len(batch))
+		fails := broadcast.Failures(d.Driver.Broadcast(ctx, batch), len(batch))
 		retry := pending[:0] // filtered in place: writes trail reads
 		for j, err := range fails {
 			i := pending[j]
@@ -114,10 +111,8 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 			batch = append(batch, msgs[i])
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return &broadcast.BatchError{Errs: errs}
-		}
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return &broadcast.BatchError{Errs: errs}
 	}
 	return nil
 }
@@ -141,6 +136,6 @@ func (d *Driver) wait(ctx context.Context, n int) bool {
 
 // noTime is the error of messages never sent for lack of time.
 func (d *Driver) noTime(attempts int) error {
-	return &broadcast.Error{Provider: d.next.Name(), Op: "broadcast", Temporary: true,
+	return &broadcast.Error{Provider: d.Name(), Op: "broadcast", Temporary: true,
 		Err: fmt.Errorf("%w (%d attempt(s) made)", ErrNoTime, attempts)}
 }

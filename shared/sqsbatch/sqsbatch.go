@@ -79,9 +79,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // the order of messages is kept.
 func Send(ctx context.Context, api API, queueURL string, msgs []Message, attempts int) []error {
 	errs := make([]error, len(msgs))
-	if attempts < 1 {
-		attempts = 1
-	}
+	attempts = max(attempts, 1)
 	pending := make([]int, 0, len(msgs))
 	for i, m := range msgs {
 		if m.Size() > MaxBytes {
@@ -152,29 +150,24 @@ func sendChunk(ctx context.Context, api API, queueURL string, msgs []Message, ch
 		}
 		return nil
 	}
-	seen := make([]bool, len(chunk))
+	// An entry SQS mentions neither as sent nor as failed was not sent.
+	missing := &Error{Err: errors.New("entry missing from the SendMessageBatch response")}
+	for _, i := range chunk {
+		errs[i] = missing
+	}
 	for _, s := range out.Successful {
 		if n, ok := entry(s.Id, chunk); ok {
-			seen[n] = true
 			errs[chunk[n]] = nil
 		}
 	}
-	var retry []int
 	for _, f := range out.Failed {
-		n, ok := entry(f.Id, chunk)
-		if !ok {
-			continue
-		}
-		seen[n] = true
-		errs[chunk[n]] = &Error{Code: aws.ToString(f.Code), SenderFault: f.SenderFault, Err: errors.New(aws.ToString(f.Message))}
-		if !f.SenderFault {
-			retry = append(retry, chunk[n])
+		if n, ok := entry(f.Id, chunk); ok {
+			errs[chunk[n]] = &Error{Code: aws.ToString(f.Code), SenderFault: f.SenderFault, Err: errors.New(aws.ToString(f.Message))}
 		}
 	}
-	// An entry SQS mentioned neither as sent nor as failed was not sent.
-	for n, i := range chunk {
-		if !seen[n] {
-			errs[i] = &Error{Err: errors.New("entry missing from the SendMessageBatch response")}
+	var retry []int
+	for _, i := range chunk {
+		if e, _ := errs[i].(*Error); e != nil && !e.SenderFault {
 			retry = append(retry, i)
 		}
 	}

@@ -1,33 +1,20 @@
-// Command bootstrap is the AuthFunction's Lambda entry point: it loads the
-// configuration (environment plus the provider secret) and builds the
-// handler once per cold start, then serves HTTP API events with it.
+// Command bootstrap is the AuthFunction's Lambda entry point: it builds the
+// handler once per cold start and serves HTTP API events with it.
 package main
 
 import (
 	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"log/slog"
 
 	"github.com/heraldrt/herald/functions/auth"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
-	"github.com/heraldrt/herald/shared/logging"
+	"github.com/heraldrt/herald/shared/lambdamain"
 )
 
 func main() {
-	log := logging.New()
-	ctx := context.Background()
-	env, err := config.Load(ctx)
-	if err != nil {
-		// An init failure: Lambda reports it and retries the cold start.
-		log.Error("auth: configuration", "error", err)
-		os.Exit(1)
-	}
-	h, err := auth.FromEnv(ctx, env, auth.Deps{Logger: log})
-	if err != nil {
-		log.Error("auth: configuration", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(httpapi.Handler(h))
+	lambdamain.Start("auth", func(ctx context.Context, env config.Lookup, log *slog.Logger) (any, error) {
+		h, err := auth.FromEnv(ctx, env, auth.Deps{Logger: log})
+		return httpapi.Handler(h), err
+	})
 }

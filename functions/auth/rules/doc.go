@@ -21,7 +21,8 @@
 // and each pattern parameter as a string variable.
 //
 // Everything is compiled once by Parse; a rule that does not compile is an
-// error naming the rule. Evaluation is bounded in cost, so a rule cannot make
-// a request run away. The package does not verify tokens and does not sign:
+// error naming the rule. Evaluation is bounded in steps and in memory
+// (MaxBytes), so a rule cannot make a request run away or exhaust the
+// function's memory. The package does not verify tokens and does not sign:
 // it only answers yes or no and says who a member is.
 package rules

@@ -3,8 +3,10 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/heraldrt/herald/functions/auth/rules/expr"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -16,17 +18,6 @@ type pattern struct {
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// reserved are names a parameter may not take: the variables every rule
-// sees, and CEL's reserved words (an expression could not refer to them).
-var reserved = map[string]bool{
-	"user": true, "channel": true, "kind": true,
-	"as": true, "break": true, "const": true, "continue": true, "else": true,
-	"false": true, "for": true, "function": true, "if": true, "import": true,
-	"in": true, "let": true, "loop": true, "package": true, "namespace": true,
-	"null": true, "return": true, "true": true, "var": true, "void": true,
-	"while": true,
-}
 
 func compilePattern(src string) (*pattern, error) {
 	if src == "" {
@@ -71,7 +62,9 @@ func compilePattern(src string) (*pattern, error) {
 		switch {
 		case !identRE.MatchString(name):
 			return nil, fmt.Errorf("pattern %q: parameter {%s} is not a name (letters, digits, _; not starting with a digit)", src, name)
-		case reserved[name]:
+		case expr.Reserved(name) || slices.ContainsFunc(baseVars, func(v expr.Var) bool { return v.Name == name }):
+			// A reserved word or a variable every rule sees: an expression
+			// could not refer to the parameter.
 			return nil, fmt.Errorf("pattern %q: parameter {%s} uses a reserved name", src, name)
 		case seen[name]:
 			return nil, fmt.Errorf("pattern %q: parameter {%s} appears twice", src, name)
@@ -108,7 +101,7 @@ func checkLiteral(src, lit string) error {
 // match reports whether base (a channel name without its prefix) matches,
 // and the parameters it binds.
 func (p *pattern) match(base string) (map[string]string, bool) {
-	m := p.submatch(base)
+	m := p.re.FindStringSubmatch(base)
 	if m == nil {
 		return nil, false
 	}
@@ -117,10 +110,4 @@ func (p *pattern) match(base string) (map[string]string, bool) {
 		params[name] = m[i+1]
 	}
 	return params, true
-}
-
-// submatch is the whole of base and then each parameter's value, nil when
-// base does not match.
-func (p *pattern) submatch(base string) []string {
-	return p.re.FindStringSubmatch(base)
 }

@@ -69,9 +69,18 @@ type Decision struct {
 
 // Set is a compiled rules file, safe for concurrent use.
 type Set struct {
-	rules []*rule
-	user  *memberProgram
+	rules  []*rule
+	user   *memberProgram
+	budget expr.Budget
 }
+
+// Option changes how a Set evaluates.
+type Option func(*Set)
+
+// MaxBytes bounds what one expression's evaluation may allocate (zero:
+// expr.MemoryLimit). An evaluation over it is refused, as one over its
+// steps is.
+func MaxBytes(n int) Option { return func(s *Set) { s.budget.Bytes = n } }
 
 type rule struct {
 	name    string
@@ -101,14 +110,14 @@ const DefaultMemberID = "user.sub"
 
 // Parse reads and compiles a rules file. source names it in errors (a path,
 // "CHANNELS", "embedded default").
-func Parse(data []byte, source string) (*Set, error) {
+func Parse(data []byte, source string, opts ...Option) (*Set, error) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("rules %s: %w", source, err)
 	}
-	s, err := Compile(f)
+	s, err := Compile(f, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rules %s: %w", source, err)
 	}
@@ -116,8 +125,11 @@ func Parse(data []byte, source string) (*Set, error) {
 }
 
 // Compile compiles a File.
-func Compile(f File) (*Set, error) {
+func Compile(f File, opts ...Option) (*Set, error) {
 	s := &Set{}
+	for _, o := range opts {
+		o(s)
+	}
 	for i, cr := range f.Channels {
 		r, err := compileRule(i, cr)
 		if err != nil {
@@ -125,13 +137,8 @@ func Compile(f File) (*Set, error) {
 		}
 		s.rules = append(s.rules, r)
 	}
-	um := f.User
-	if um == nil {
-		um = &MemberRule{}
-	}
 	var err error
-	s.user, err = compileMember(baseVars, *um)
-	if err != nil {
+	if s.user, err = compileMember(baseVars, f.User); err != nil {
 		return nil, fmt.Errorf("user: %w", err)
 	}
 	return s, nil
@@ -160,17 +167,17 @@ func compileRule(i int, cr ChannelRule) (*rule, error) {
 	if r.allow, err = compileExpr(vars, cr.Allow, expr.Bool); err != nil {
 		return nil, fmt.Errorf("%s: allow: %w", r.name, err)
 	}
-	m := MemberRule{}
-	if cr.Member != nil {
-		m = *cr.Member
-	}
-	if r.member, err = compileMember(vars, m); err != nil {
+	if r.member, err = compileMember(vars, cr.Member); err != nil {
 		return nil, fmt.Errorf("%s: member: %w", r.name, err)
 	}
 	return r, nil
 }
 
-func compileMember(vars []expr.Var, m MemberRule) (*memberProgram, error) {
+// compileMember compiles m, which may be nil: the defaults then.
+func compileMember(vars []expr.Var, m *MemberRule) (*memberProgram, error) {
+	if m == nil {
+		m = &MemberRule{}
+	}
 	id := m.ID
 	if strings.TrimSpace(id) == "" {
 		id = DefaultMemberID
@@ -222,35 +229,28 @@ func (s *Set) Authorize(ctx context.Context, name string, claims map[string]any)
 	}
 
 	d := Decision{Rule: r.name}
-	out, err := r.allow.Eval(ctx, vars)
-	if err != nil {
-		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
-		return d
-	}
+	out, err := r.allow.EvalBudget(ctx, vars, s.budget)
 	ok, isBool := out.(bool)
-	if !isBool {
+	switch {
+	case err != nil:
+		d.Reason = fmt.Sprintf("rule %s: allow: %v", r.name, err)
+	case !isBool:
 		d.Reason = fmt.Sprintf("rule %s: allow yields %s, not a bool", r.name, expr.TypeName(out))
-		return d
-	}
-	if !ok {
+	case !ok:
 		d.Reason = fmt.Sprintf("rule %s denies %q", r.name, name)
-		return d
-	}
-	if kind == protocol.Presence {
-		m, err := r.member.eval(ctx, vars)
-		if err != nil {
+	case kind == protocol.Presence:
+		if d.Member, err = r.member.eval(ctx, vars, s.budget); err != nil {
 			d.Reason = fmt.Sprintf("rule %s: member: %v", r.name, err)
-			return d
 		}
-		d.Member = m
 	}
-	d.Allowed = true
+	// Every refusal above gives its reason.
+	d.Allowed = d.Reason == ""
 	return d
 }
 
 // User says who the user with these claims is, for user sign-in.
 func (s *Set) User(ctx context.Context, claims map[string]any) (Member, error) {
-	m, err := s.user.eval(ctx, []any{claims, "", "user"})
+	m, err := s.user.eval(ctx, []any{claims, "", "user"}, s.budget)
 	if err != nil {
 		return Member{}, fmt.Errorf("user: %w", err)
 	}
@@ -286,31 +286,30 @@ func (s *Set) match(kind protocol.Kind, base string) (*rule, []string) {
 		if len(r.kinds) > 0 && !slices.Contains(r.kinds, kind) {
 			continue
 		}
-		if m := r.pattern.submatch(base); m != nil {
+		if m := r.pattern.re.FindStringSubmatch(base); m != nil {
 			return r, m
 		}
 	}
 	return nil, nil
 }
 
-func (mp *memberProgram) eval(ctx context.Context, vars []any) (Member, error) {
-	out, err := mp.id.Eval(ctx, vars)
+func (mp *memberProgram) eval(ctx context.Context, vars []any, budget expr.Budget) (Member, error) {
+	var m Member
+	out, err := mp.id.EvalBudget(ctx, vars, budget)
+	if err == nil {
+		m.ID, err = idString(out)
+	}
 	if err != nil {
 		return Member{}, fmt.Errorf("id: %w", err)
 	}
-	id, err := idString(out)
-	if err != nil {
-		return Member{}, fmt.Errorf("id: %w", err)
-	}
-	m := Member{ID: id}
 	if mp.info == nil {
 		return m, nil
 	}
-	out, err = mp.info.Eval(ctx, vars)
-	if err != nil {
-		return Member{}, fmt.Errorf("info: %w", err)
+	out, err = mp.info.EvalBudget(ctx, vars, budget)
+	var v any
+	if err == nil {
+		v, err = native(out, 0)
 	}
-	v, err := native(out, 0)
 	if err != nil {
 		return Member{}, fmt.Errorf("info: %w", err)
 	}

@@ -39,6 +39,7 @@ func native(v any, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
 	}
+	var err error
 	switch x := v.(type) {
 	case nil, bool, string, int64, uint64:
 		return x, nil
@@ -50,21 +51,17 @@ func native(v any, depth int) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			val, err := native(e, depth+1)
-			if err != nil {
+			if out[k], err = native(e, depth+1); err != nil {
 				return nil, err
 			}
-			out[k] = val
 		}
 		return out, nil
 	case []any:
-		out := make([]any, 0, len(x))
-		for _, e := range x {
-			val, err := native(e, depth+1)
-			if err != nil {
+		out := make([]any, len(x))
+		for i, e := range x {
+			if out[i], err = native(e, depth+1); err != nil {
 				return nil, err
 			}
-			out = append(out, val)
 		}
 		return out, nil
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/heraldrt/herald/shared/httpapi"
 )
 
 // Config says how tokens are verified. At least one of Secret and JWKSURL
@@ -73,7 +75,11 @@ func (c Config) Validate() error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("JWKS URL: %w", err))
 		case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
-			errs = append(errs, fmt.Errorf("JWKS URL %q is not an http(s) URL", c.JWKSURL))
+			errs = append(errs, fmt.Errorf("JWKS URL %q is not an https URL", c.JWKSURL))
+		case u.Scheme == "http" && !httpapi.Loopback(u.Hostname()):
+			// Keys fetched in the clear can be replaced on the way, and
+			// whoever replaces them signs tokens for any user.
+			errs = append(errs, fmt.Errorf("JWKS URL %q must use https (plain http only on a loopback address)", c.JWKSURL))
 		}
 	}
 	if c.Leeway < 0 || c.Leeway > MaxLeeway {

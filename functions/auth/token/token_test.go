@@ -267,7 +267,15 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"nothing", token.Config{}, "no way to verify"},
 		{"short secret", token.Config{Secret: "short"}, "at least 32"},
-		{"bad url", token.Config{JWKSURL: "ftp://x/keys"}, "not an http(s) URL"},
+		{"bad url", token.Config{JWKSURL: "ftp://x/keys"}, "not an https URL"},
+		// Keys fetched in the clear can be swapped on the way: anyone on
+		// the path could then sign tokens for any user.
+		{"plain http", token.Config{JWKSURL: "http://idp.example.com/.well-known/jwks.json"}, "must use https"},
+		{"plain http to a name that merely starts like loopback", token.Config{JWKSURL: "http://127.0.0.1.nip.io/jwks"}, "must use https"},
+		{"plain http on loopback", token.Config{JWKSURL: "http://127.0.0.1:8080/jwks"}, ""},
+		{"plain http on localhost", token.Config{JWKSURL: "http://localhost:8080/jwks"}, ""},
+		{"plain http on ::1", token.Config{JWKSURL: "http://[::1]:8080/jwks"}, ""},
+		{"https", token.Config{JWKSURL: "https://idp.example.com/.well-known/jwks.json"}, ""},
 		{"leeway", token.Config{Secret: secret, Leeway: time.Hour}, "leeway"},
 		{"ok", token.Config{Secret: secret}, ""},
 	}

@@ -65,7 +65,7 @@ func TestAPIGatewayEvent(t *testing.T) {
 // CORS preflights for a page on another origin, Pusher's 413 for a body
 // over the publish function's limit, a refused publish signature.
 func TestAPIGatewayRoutes(t *testing.T) {
-	st := start(t, nil)
+	st := start(t, map[string]string{"AUTH_CORS_ORIGINS": "http://localhost:8000"})
 	base := st.URLs().HTTP
 
 	req, _ := http.NewRequest(http.MethodOptions, base+"/broadcasting/auth", nil)

@@ -21,7 +21,7 @@ func (s *Stack) printBanner(w io.Writer) {
 	}
 	fmt.Fprintf(w, "herald local stack: BROADCAST_CONNECTION=%s, broadcasting to %s\n\n", pc.Connection, target)
 	fmt.Fprintf(w, "  Demo page        %s/\n", u.HTTP)
-	fmt.Fprintf(w, "  HTTP functions   %s  (POST /broadcasting/auth, /broadcasting/user-auth, /apps/{app_id}/events, /apps/{app_id}/batch_events)\n", u.HTTP)
+	fmt.Fprintf(w, "  HTTP functions   %s  (POST /broadcasting/auth, /broadcasting/user-auth; the Pusher HTTP API under /apps/{app_id})\n", u.HTTP)
 	fmt.Fprintf(w, "  Pusher server    %s  (ws://%s/app/{key}, Pusher HTTP API, Ably REST)\n", u.Server, strings.TrimPrefix(u.Server, "http://"))
 	fmt.Fprintf(w, "  Demo token       %s/dev/token?sub=42&name=Alice\n\n", u.HTTP)
 
@@ -47,6 +47,8 @@ func (s *Stack) printBanner(w io.Writer) {
 	for _, k := range s.env.Keys() {
 		v := s.env.Get(k)
 		switch src := s.env.source(k); {
+		case src == sourceGenerated:
+			v += "  (random for this run: the provider credentials are real; set it in the environment to keep one)"
 		case secretKey(k) && src == sourceEnvironment:
 			v = "(set in the environment)"
 		case secretKey(k) && src == sourceSecret:

@@ -35,7 +35,9 @@ func TestDevRefusals(t *testing.T) {
 			if strings.HasPrefix(tc.name, "DELETE ") {
 				method = http.MethodDelete
 			}
-			status, body := do(t, mustRequest(t, method, base+tc.path, strings.NewReader(tc.body)))
+			req := mustRequest(t, method, base+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Origin", base) // as the page sends it
+			status, body := do(t, req)
 			if status != tc.want {
 				t.Fatalf("%d %s, want %d", status, body, tc.want)
 			}

@@ -23,8 +23,12 @@
 // defaults, which point the drivers at the embedded server and AWS at
 // moto. The stack prints them at start-up, secrets included only when they
 // are its own. Provider credentials given without a host reach hosted
-// Pusher or Ably instead.
+// Pusher or Ably instead; with them, the JWT and publish secrets are never
+// the public local ones (random for the run unless set).
 //
 // It is for development and tests, never for a Lambda: /dev/token signs a
-// JWT for whoever asks.
+// JWT for whoever asks on this machine. Every route answers only loopback
+// Host names (no DNS rebinding), the auth function answers only the page's
+// own origin by default, and the /dev writes take only JSON from the
+// page's own origin (no cross-site form posts).
 package stack

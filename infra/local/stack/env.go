@@ -2,6 +2,8 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"sort"
 	"strings"
@@ -11,7 +13,9 @@ import (
 )
 
 // Local defaults. They are not secrets: they only ever open the embedded
-// server on a loopback address, and the banner prints them.
+// server on a loopback address, and the banner prints them. With provider
+// credentials that are not the stack's own, the JWT and publish secrets
+// never keep these values (see guardSecrets).
 const (
 	localAppID     = "local"
 	localAppKey    = "local-key"
@@ -31,6 +35,7 @@ func localSecretValues() map[string]string {
 		"PUSHER_APP_CLUSTER": "mt1",
 		"ABLY_KEY":           localAblyKey,
 		"PUBLISH_APP_SECRET": localAppSecret,
+		"AUTH_JWT_SECRET":    localJWTSecret,
 	}
 }
 
@@ -58,32 +63,37 @@ const (
 	sourceLocal              // the stack's own: a default or its own secret
 	sourceEnvironment        // the process environment
 	sourceSecret             // a secret BROADCAST_SECRET_ARN named in the environment
+	sourceGenerated          // random for this run (guardSecrets)
 )
 
 // env is what the functions read, in this order: AWS_ENDPOINT_URL and
-// AWS_REGION (always the stack's moto), the process environment (non-empty
-// values), the provider secret BROADCAST_SECRET_ARN names (the stack's own
-// unless the environment names another), the stack's local defaults.
+// AWS_REGION (always the stack's moto), the secrets guardSecrets
+// generated, the process environment (non-empty values), the provider
+// secret BROADCAST_SECRET_ARN names (the stack's own unless the
+// environment names another), the stack's local defaults.
 type env struct {
 	process  config.Lookup
 	fixed    map[string]string
 	defaults map[string]string
+	// generated are the random secrets of guardSecrets.
+	generated map[string]string
 	// resolved is the process environment over the secret's values.
 	resolved    config.Lookup
 	localSecret bool
 }
 
-// newEnv derives the defaults from the addresses the stack listens on and
-// the resources it created in moto (awsEndpoint, res). Until loadSecret
-// reads the secret, the stack's own secret's values stand in for it.
+// newEnv derives the defaults from the addresses the stack listens on
+// (httpAddr, "" when it serves no HTTP, and server) and the resources it
+// created in moto (awsEndpoint, res). Until loadSecret reads the secret,
+// the stack's own secret's values stand in for it.
 //
 // Provider credentials from the environment (or a secret it names) without
 // a host mean the hosted service, as in production: PUSHER_APP_KEY alone
 // reaches Pusher by PUSHER_APP_CLUSTER, ABLY_KEY alone reaches Ably. Only
 // the stack's own credentials default to the embedded server.
-func newEnv(lookup config.Lookup, server, awsEndpoint string, res resources) *env {
+func newEnv(lookup config.Lookup, httpAddr, server, awsEndpoint string, res resources) *env {
 	host, port, _ := net.SplitHostPort(server)
-	e := &env{process: lookup, localSecret: true}
+	e := &env{process: lookup, localSecret: true, generated: map[string]string{}}
 	// The stack's resources are in its moto, in moto's region.
 	e.fixed = map[string]string{"AWS_ENDPOINT_URL": awsEndpoint, "AWS_REGION": moto.Region}
 	e.defaults = map[string]string{
@@ -94,10 +104,8 @@ func newEnv(lookup config.Lookup, server, awsEndpoint string, res resources) *en
 		"ABLY_HOST":            host,
 		"ABLY_PORT":            port,
 		"ABLY_SCHEME":          "http",
-		"AUTH_JWT_SECRET":      localJWTSecret,
-		// Any page on this machine may call the auth endpoint, e.g. an
-		// app under development on another port.
-		"AUTH_CORS_ORIGINS": "*",
+		// The 403 answers name the rule that refused.
+		"AUTH_DEBUG": "true",
 		// Apps reach the PublishFunction with these and the secret's
 		// PUBLISH_APP_SECRET; locally the same values as the embedded
 		// server's app, so one Pusher SDK configuration works against
@@ -112,6 +120,28 @@ func newEnv(lookup config.Lookup, server, awsEndpoint string, res resources) *en
 		"STREAM_TABLES":         localStreamTables,
 		"AWS_ACCESS_KEY_ID":     moto.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": moto.SecretAccessKey,
+	}
+	if httpAddr != "" {
+		// Only the stack's own page may read the auth function's answers:
+		// another page open in the same browser must not.
+		e.defaults["AUTH_CORS_ORIGINS"] = "http://" + httpAddr
+	}
+	// Laravel 10's BROADCAST_DRIVER selects the driver when
+	// BROADCAST_CONNECTION is unset, as in the functions.
+	if c := lookup.Connection(); c != "" {
+		e.defaults["BROADCAST_CONNECTION"] = c
+	}
+	if e.defaults["BROADCAST_CONNECTION"] == "reverb" {
+		// Laravel's Reverb variables, pointing at the embedded server with
+		// its app's credentials. Reverb is never a hosted service: without
+		// REVERB_HOST the embedded server plays it, whatever the app's
+		// credentials.
+		for k, v := range map[string]string{
+			"REVERB_HOST": host, "REVERB_PORT": port, "REVERB_SCHEME": "http",
+			"REVERB_APP_ID": localAppID, "REVERB_APP_KEY": localAppKey, "REVERB_APP_SECRET": localAppSecret,
+		} {
+			e.defaults[k] = v
+		}
 	}
 	local := localSecretValues()
 	e.resolved = func(key string) (string, bool) {
@@ -153,12 +183,47 @@ func (e *env) loadSecret(ctx context.Context) error {
 	}
 	arn, _ := base(config.SecretARNVar)
 	e.resolved, e.localSecret = resolved, arn == e.defaults[config.SecretARNVar]
+	e.guardSecrets()
 	return nil
+}
+
+// providerCredentials are the variables that reach a provider.
+var providerCredentials = []string{"PUSHER_APP_KEY", "PUSHER_APP_SECRET", "PUSHER_ENCRYPTION_MASTER_KEY_BASE64", "ABLY_KEY", "REVERB_APP_KEY", "REVERB_APP_SECRET"}
+
+// guardedSecrets are what let a caller obtain the provider's signatures:
+// a token the auth function accepts, a request the publish function takes.
+var guardedSecrets = []string{"AUTH_JWT_SECRET", "PUBLISH_APP_SECRET"}
+
+// guardSecrets replaces the public local JWT and publish secrets with
+// random ones for this run when any provider credential is real (from the
+// environment, or from a secret the environment names): with the public
+// values, any program or page on the machine could mint tokens for any
+// user and obtain provider-signed subscriptions to their channels. Values
+// set in the environment or that secret are kept.
+func (e *env) guardSecrets() {
+	fromOutside := !e.localSecret
+	for _, k := range providerCredentials {
+		fromOutside = fromOutside || e.source(k) == sourceEnvironment
+	}
+	if !fromOutside {
+		return
+	}
+	for _, k := range guardedSecrets {
+		if s := e.source(k); s == sourceEnvironment || s == sourceSecret {
+			continue
+		}
+		b := make([]byte, 32)
+		rand.Read(b)
+		e.generated[k] = hex.EncodeToString(b)
+	}
 }
 
 // Lookup returns the value the functions see; see env.
 func (e *env) Lookup(key string) (string, bool) {
 	if v, ok := e.fixed[key]; ok {
+		return v, true
+	}
+	if v, ok := e.generated[key]; ok {
 		return v, true
 	}
 	if v, ok := e.resolved(key); ok && v != "" {
@@ -189,6 +254,9 @@ func (e *env) hosted(key string) bool {
 
 // source says where key's value comes from.
 func (e *env) source(key string) source {
+	if _, ok := e.generated[key]; ok {
+		return sourceGenerated
+	}
 	if _, ok := e.fixed[key]; ok {
 		return sourceLocal
 	}
@@ -219,11 +287,19 @@ func (e *env) Get(key string) string {
 // Embedded reports whether the selected driver publishes to the embedded
 // server rather than a hosted service.
 func (e *env) Embedded(serverAddr string) bool {
-	prefix := "PUSHER_"
-	if e.Get("BROADCAST_CONNECTION") == "ably" {
-		prefix = "ABLY_"
-	}
+	prefix := e.prefix()
 	return net.JoinHostPort(e.Get(prefix+"HOST"), e.Get(prefix+"PORT")) == serverAddr
+}
+
+// prefix is that of the selected driver's host, port and scheme variables.
+func (e *env) prefix() string {
+	switch e.Get("BROADCAST_CONNECTION") {
+	case "ably":
+		return "ABLY_"
+	case "reverb":
+		return "REVERB_"
+	}
+	return "PUSHER_"
 }
 
 // Keys returns the variables the stack sets, sorted.

@@ -22,10 +22,13 @@ func TestPageConfig(t *testing.T) {
 		{"blank values keep defaults", map[string]string{"PUSHER_HOST": "", "PUSHER_APP_KEY": ""}, localAppKey, "127.0.0.1", 6001, false, true},
 		{"hosted pusher", map[string]string{"PUSHER_APP_ID": "1", "PUSHER_APP_KEY": "k", "PUSHER_APP_SECRET": "s", "PUSHER_APP_CLUSTER": "eu"}, "k", "", 0, true, false},
 		{"hosted ably", map[string]string{"BROADCAST_CONNECTION": "ably", "ABLY_KEY": "app.key:secret"}, "app.key", ablyPusherHost, 443, true, false},
+		{"reverb defaults", map[string]string{"BROADCAST_CONNECTION": "reverb"}, localAppKey, "127.0.0.1", 6001, false, true},
+		{"Laravel 10's BROADCAST_DRIVER", map[string]string{"BROADCAST_DRIVER": "ably"}, "herald.local", "127.0.0.1", 6001, false, true},
+		{"own Reverb", map[string]string{"BROADCAST_CONNECTION": "reverb", "REVERB_APP_KEY": "k", "REVERB_HOST": "localhost", "REVERB_PORT": "8080", "REVERB_SCHEME": "http"}, "k", "localhost", 8080, false, false},
 		{"own pusher-compatible server", map[string]string{"PUSHER_APP_KEY": "k", "PUSHER_HOST": "soketi.test", "PUSHER_PORT": "6002", "PUSHER_SCHEME": "https"}, "k", "soketi.test", 6002, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Stack{env: newEnv(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok }, server, "http://127.0.0.1:4566", resources{})}
+			s := &Stack{env: newEnv(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok }, "", server, "http://127.0.0.1:4566", resources{})}
 			c := s.pageConfig()
 			if c.Key != tc.key || c.WSHost != tc.wsHost || c.WSPort != tc.wsPort || c.ForceTLS != tc.tls || c.Cluster == "" {
 				t.Errorf("page config %+v; want key %q, wsHost %q, wsPort %d, forceTLS %t and a cluster", c, tc.key, tc.wsHost, tc.wsPort, tc.tls)

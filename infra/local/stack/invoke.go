@@ -59,7 +59,7 @@ func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byt
 	if err != nil {
 		return nil, fmt.Errorf("the local stack's AWS at %s (is `make dev` running?): %w", endpoint, err)
 	}
-	env := newEnv(c.Lookup, c.ServerAddr, endpoint, res)
+	env := newEnv(c.Lookup, "", c.ServerAddr, endpoint, res)
 	if err := env.loadSecret(ctx); err != nil {
 		return nil, err
 	}

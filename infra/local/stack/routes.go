@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/infra/local/web"
+	"github.com/heraldrt/herald/shared/httpapi"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -34,6 +36,10 @@ func (s *Stack) routes() {
 		{"AuthFunction", "OPTIONS /broadcasting/user-auth"},
 		{"PublishFunction", "POST /apps/{app_id}/events"},
 		{"PublishFunction", "POST /apps/{app_id}/batch_events"},
+		{"PublishFunction", "GET /apps/{app_id}/channels"},
+		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}"},
+		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}/users"},
+		{"PublishFunction", "POST /apps/{app_id}/users/{user_id}/terminate_connections"},
 	} {
 		h := s.fns.Auth
 		if r.fn == "PublishFunction" {
@@ -50,13 +56,51 @@ func (s *Stack) routes() {
 
 	m.HandleFunc("GET /dev/config", s.devConfig)
 	m.HandleFunc("GET /dev/token", s.devToken)
-	m.HandleFunc("POST /dev/send-email", s.devSendEmail)
+	m.Handle("POST /dev/send-email", pageOnly(s.devSendEmail))
 	m.HandleFunc("GET /dev/users", s.devUsers)
-	m.HandleFunc("POST /dev/users", s.devCreateUser)
-	m.HandleFunc("POST /dev/users/{id}", s.devRenameUser)
-	m.HandleFunc("DELETE /dev/users/{id}", s.devDeleteUser)
+	m.Handle("POST /dev/users", pageOnly(s.devCreateUser))
+	m.Handle("POST /dev/users/{id}", pageOnly(s.devRenameUser))
+	m.Handle("DELETE /dev/users/{id}", pageOnly(s.devDeleteUser))
 	m.HandleFunc("GET /dev/queues", s.devQueues)
 	s.mux = m
+}
+
+// loopbackOnly answers only requests addressed to a loopback name or
+// address. A site that makes its own name resolve to 127.0.0.1 (DNS
+// rebinding) reaches the port, but its requests carry its own name in
+// Host: without this check its page could read /dev/token and call the
+// functions as if it were the demo page.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !httpapi.Loopback(r.Host) {
+			writeError(w, http.StatusMisdirectedRequest, fmt.Sprintf("Host %q is not a loopback name: the local stack answers only 127.0.0.1, [::1] and localhost", r.Host))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// pageOnly guards the /dev writes: only the page itself, or a script that
+// says it is, may send them. A page on another site can send a "simple"
+// cross-site POST (text/plain, a form) without a preflight, and every
+// browser sends its Origin with a POST or DELETE; so a write must be JSON
+// (a cross-site JSON request needs a preflight, which nothing here
+// answers) and come from the page's own origin. curl:
+// -H 'Content-Type: application/json' -H 'Origin: http://127.0.0.1:3000'.
+func pageOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "send Content-Type: application/json")
+				return
+			}
+		}
+		if o := r.Header.Get("Origin"); o != "http://"+r.Host {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("Origin %q is not this page's (http://%s): the /dev writes are for the demo page", o, r.Host))
+			return
+		}
+		h(w, r)
+	})
 }
 
 func (s *Stack) file(name, contentType string) http.Handler {
@@ -133,7 +177,8 @@ const ablyPusherHost = "realtime-pusher.ably.io"
 
 // pageConfig connects the page where the selected driver publishes: the
 // embedded server or another Pusher-compatible host named by PUSHER_HOST
-// (or ABLY_HOST), hosted Pusher by cluster, or Ably's Pusher adapter.
+// (or ABLY_HOST, REVERB_HOST), hosted Pusher by cluster, or Ably's Pusher
+// adapter.
 func (s *Stack) pageConfig() PageConfig {
 	c := PageConfig{
 		Connection:        s.env.Get("BROADCAST_CONNECTION"),
@@ -148,14 +193,16 @@ func (s *Stack) pageConfig() PageConfig {
 	if c.Cluster == "" {
 		c.Cluster = "mt1" // pusher-js 8 insists on one, even with wsHost
 	}
-	prefix := "PUSHER_"
-	if c.Connection == "ably" {
-		prefix = "ABLY_"
+	prefix := s.env.prefix()
+	switch c.Connection {
+	case "ably":
 		// pusher-js connects with the key's name; the embedded server
 		// refused an invalid key at start-up.
 		k, _ := protocol.ParseAblyKey(s.env.Get("ABLY_KEY"))
 		c.Key = k.Name
-	} else {
+	case "reverb":
+		c.Key = s.env.Get("REVERB_APP_KEY")
+	default:
 		c.Key = s.env.Get("PUSHER_APP_KEY")
 	}
 	host := s.env.Get(prefix + "HOST")

@@ -64,6 +64,14 @@ func TestSecretFromEnvironment(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
+	// The secret named by the environment is real: its publish secret is
+	// kept, and the JWT secret it lacks is random, not the public local one.
+	if got := st.Env("PUBLISH_APP_SECRET"); got != "publish-from-the-secret" {
+		t.Errorf("PUBLISH_APP_SECRET = %q, want the secret's", got)
+	}
+	if got := st.Env("AUTH_JWT_SECRET"); got == localJWTSecret || len(got) < 32 {
+		t.Errorf("AUTH_JWT_SECRET = %q with a secret from the environment, want a random one", got)
+	}
 	var b bytes.Buffer
 	st.printBanner(&b)
 	if strings.Contains(b.String(), "secret-from-the-secret") {

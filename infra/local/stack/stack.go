@@ -98,7 +98,7 @@ func (s *Stack) setup() error {
 		return fmt.Errorf("local AWS: %w", err)
 	}
 	s.users = users{c: s.aws.ddb}
-	s.env = newEnv(cfg.Lookup, s.serverL.Addr().String(), s.moto.Endpoint, s.res)
+	s.env = newEnv(cfg.Lookup, s.httpL.Addr().String(), s.serverL.Addr().String(), s.moto.Endpoint, s.res)
 	if err = s.env.loadSecret(ctx); err != nil {
 		return err
 	}
@@ -171,7 +171,8 @@ func (s *Stack) Close() {
 
 // newServer serves the Pusher app of PUSHER_APP_* and the Ably app of
 // ABLY_KEY, whichever driver is selected, so switching drivers needs no
-// other change.
+// other change; with BROADCAST_CONNECTION=reverb, also the app of
+// REVERB_APP_*.
 func (s *Stack) newServer() (*server.Server, error) {
 	cfg := server.Config{
 		Apps: []server.App{{
@@ -183,6 +184,11 @@ func (s *Stack) newServer() (*server.Server, error) {
 	}
 	if k := s.env.Get("ABLY_KEY"); k != "" {
 		cfg.Ably = &server.AblyConfig{Key: k}
+	}
+	if id := s.env.Get("REVERB_APP_ID"); id != "" && id != cfg.Apps[0].ID && s.env.Get("BROADCAST_CONNECTION") == "reverb" {
+		// The app of Laravel's REVERB_* variables, when it is not the
+		// Pusher one: the embedded server plays Reverb.
+		cfg.Apps = append(cfg.Apps, server.App{ID: id, Key: s.env.Get("REVERB_APP_KEY"), Secret: s.env.Get("REVERB_APP_SECRET")})
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -245,7 +251,7 @@ func (s *Stack) run(ctx context.Context) error {
 	serverDone := make(chan error, 1)
 	go func() { serverDone <- s.server.Serve(serverCtx, s.serverL) }()
 
-	fnSrv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second,
+	fnSrv := &http.Server{Handler: loopbackOnly(s.mux), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	failed := make(chan error, 1)
 	go func() { failed <- serveHTTP("HTTP functions", fnSrv, s.httpL) }()

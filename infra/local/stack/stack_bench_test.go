@@ -86,7 +86,13 @@ func read(tb testing.TB, ctx context.Context, ws *websocket.Conn) frame {
 // private channel, signing the subscription with the app secret.
 func subscribe(tb testing.TB, ctx context.Context, st *Stack, channel string) *websocket.Conn {
 	tb.Helper()
-	url := "ws" + strings.TrimPrefix(st.URLs().Server, "http") + "/app/" + st.Env("PUSHER_APP_KEY") + "?protocol=7&client=go&version=1"
+	return subscribeWith(tb, ctx, st, st.Env("PUSHER_APP_KEY"), st.Env("PUSHER_APP_SECRET"), channel)
+}
+
+// subscribeWith is subscribe as the app of key and secret.
+func subscribeWith(tb testing.TB, ctx context.Context, st *Stack, key, secret, channel string) *websocket.Conn {
+	tb.Helper()
+	url := "ws" + strings.TrimPrefix(st.URLs().Server, "http") + "/app/" + key + "?protocol=7&client=go&version=1"
 	ws, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -98,7 +104,7 @@ func subscribe(tb testing.TB, ctx context.Context, st *Stack, channel string) *w
 	if err := json.Unmarshal([]byte(est.Data), &conn); err != nil || conn.SocketID == "" {
 		tb.Fatalf("connection_established: %+v", est)
 	}
-	auth := signature.ChannelAuth(st.Env("PUSHER_APP_KEY"), st.Env("PUSHER_APP_SECRET"), conn.SocketID, channel, "")
+	auth := signature.ChannelAuth(key, secret, conn.SocketID, channel, "")
 	msg, _ := json.Marshal(map[string]any{"event": "pusher:subscribe", "data": map[string]string{"channel": channel, "auth": auth}})
 	if err := ws.Write(ctx, websocket.MessageText, msg); err != nil {
 		tb.Fatal(err)

@@ -165,7 +165,7 @@ func TestAuthRoutes(t *testing.T) {
 		{"user sign-in", "/broadcasting/user-auth", alice, "", http.StatusOK},
 		{"another user's channel", "/broadcasting/auth", alice, "private-App.Models.User.43", http.StatusForbidden},
 		{"no token", "/broadcasting/auth", "", "private-App.Models.User.42", http.StatusUnauthorized},
-		{"token signed with another secret", "/broadcasting/auth", forged(t), "private-App.Models.User.42", http.StatusUnauthorized},
+		{"token signed with another secret", "/broadcasting/auth", forged(t, strings.Repeat("x", 40)), "private-App.Models.User.42", http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			form := url.Values{"socket_id": {"1234.5678"}}
@@ -194,15 +194,14 @@ func TestAuthRoutes(t *testing.T) {
 	}
 }
 
-// forged is a well-formed HS256 token for user 42 signed with a secret the
-// stack does not have.
-func forged(t *testing.T) string {
+// forged is a well-formed HS256 token for user 42 signed with secret.
+func forged(t *testing.T, secret string) string {
 	other := &Stack{env: newEnv(func(k string) (string, bool) {
 		if k == "AUTH_JWT_SECRET" {
-			return strings.Repeat("x", 40), true
+			return secret, true
 		}
 		return "", false
-	}, "127.0.0.1:1", "http://127.0.0.1:2", resources{})}
+	}, "", "127.0.0.1:1", "http://127.0.0.1:2", resources{})}
 	tok, _, err := other.signToken("42", "Mallory", time.Now())
 	if err != nil {
 		t.Fatal(err)

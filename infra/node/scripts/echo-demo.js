@@ -66,7 +66,8 @@ async function getJSON(path, init) {
   const subject = 'Echo check ' + Math.random().toString(36).slice(2, 8);
   await getJSON('/dev/send-email', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    // Node sends no Origin; the /dev writes take only the page's own.
+    headers: { 'Content-Type': 'application/json', Origin: base },
     body: JSON.stringify({ to: '42', subject, body: 'through Laravel Echo' }),
   });
   const e = await within(timeout, '.EmailSent', got);

@@ -1,8 +1,8 @@
 package expr
 
 import (
-	"fmt"
 	"regexp"
+	"strings"
 )
 
 // checker resolves names to slots, expands macros and gives every node a
@@ -28,44 +28,34 @@ func (c *checker) lookup(name string) (binding, bool) {
 	return binding{}, false
 }
 
-func errorf(n *node, format string, args ...any) error {
-	return &Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...)}
-}
-
-func unsupportedf(n *node, format string, args ...any) error {
-	return &Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
-}
-
 func noOverload(n *node, name string, args ...*Type) error {
-	s := ""
+	names := make([]string, len(args))
 	for i, a := range args {
-		if i > 0 {
-			s += ", "
-		}
-		s += a.String()
+		names[i] = a.String()
 	}
-	return errorf(n, "found no matching overload for '%s' applied to '(%s)'", name, s)
+	return errorAt(n.pos, "found no matching overload for '%s' applied to '(%s)'", name, strings.Join(names, ", "))
 }
 
 func (c *checker) check(n *node) error {
 	switch n.op {
+	case opList, opSelect, opIndex, opNot, opNeg, opCond, opBinary:
+		// Operands first; a map, && and || check each operand in turn.
+		if err := c.checkAll(n.args); err != nil {
+			return err
+		}
+	}
+	switch n.op {
 	case opLit:
-		n.typ = literalType(n.val)
+		k, _ := kindOf(n.val)
+		n.typ = scalars[k]
 	case opIdent:
 		b, ok := c.lookup(n.name)
 		if !ok {
-			return errorf(n, "undeclared reference to '%s'", n.name)
+			return errorAt(n.pos, "undeclared reference to '%s'", n.name)
 		}
 		n.slot, n.typ = b.slot, b.typ
 	case opList:
-		ts := make([]*Type, len(n.args))
-		for i, a := range n.args {
-			if err := c.check(a); err != nil {
-				return err
-			}
-			ts[i] = a.typ
-		}
-		n.typ = ListOf(join(ts))
+		n.typ = ListOf(join(typesOf(n.args)))
 	case opMap:
 		var ks, vs []*Type
 		for i, a := range n.args {
@@ -77,34 +67,23 @@ func (c *checker) check(n *node) error {
 				continue
 			}
 			if !a.typ.is(KindString, KindDyn) {
-				return unsupportedf(a, "map keys of type %s are not supported, only strings", a.typ)
+				return unsupportedAt(a.pos, "map keys of type %s are not supported, only strings", a.typ)
 			}
 			ks = append(ks, a.typ)
 		}
 		n.typ = MapOf(join(ks), join(vs))
 	case opSelect:
-		if err := c.check(n.args[0]); err != nil {
-			return err
-		}
-		t, err := selectType(n, n.args[0].typ)
-		if err != nil {
-			return err
-		}
-		n.typ = t
+		var err error
+		n.typ, err = selectType(n, n.args[0].typ)
+		return err
 	case opIndex:
 		return c.checkIndex(n)
 	case opNot:
-		if err := c.check(n.args[0]); err != nil {
-			return err
-		}
 		if !n.args[0].typ.is(KindBool, KindDyn) {
 			return noOverload(n, "!_", n.args[0].typ)
 		}
 		n.typ = Bool
 	case opNeg:
-		if err := c.check(n.args[0]); err != nil {
-			return err
-		}
 		t := n.args[0].typ
 		if !t.is(KindInt, KindDouble, KindDyn) {
 			return noOverload(n, "-_", t)
@@ -116,21 +95,13 @@ func (c *checker) check(n *node) error {
 				return err
 			}
 			if !a.typ.is(KindBool, KindDyn) {
-				return errorf(a, "expected type 'bool' but found '%s'", a.typ)
+				return errorAt(a.pos, "expected type 'bool' but found '%s'", a.typ)
 			}
 		}
 		n.typ = Bool
 	case opCond:
-		for _, a := range n.args {
-			if err := c.check(a); err != nil {
-				return err
-			}
-		}
-		if !n.args[0].typ.is(KindBool, KindDyn) {
-			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
-		}
-		if _, ok := unify(n.args[1].typ, n.args[2].typ); !ok {
-			return noOverload(n, "_?_:_", n.args[0].typ, n.args[1].typ, n.args[2].typ)
+		if _, ok := unify(n.args[1].typ, n.args[2].typ); !ok || !n.args[0].typ.is(KindBool, KindDyn) {
+			return noOverload(n, "_?_:_", typesOf(n.args)...)
 		}
 		n.typ = general(n.args[1].typ, n.args[2].typ)
 	case opBinary:
@@ -141,22 +112,6 @@ func (c *checker) check(n *node) error {
 	return nil
 }
 
-func literalType(v any) *Type {
-	switch v.(type) {
-	case bool:
-		return Bool
-	case int64:
-		return Int
-	case uint64:
-		return Uint
-	case float64:
-		return Double
-	case string:
-		return String
-	}
-	return Null
-}
-
 func selectType(n *node, t *Type) (*Type, error) {
 	switch {
 	case t.Kind == KindDyn:
@@ -164,18 +119,30 @@ func selectType(n *node, t *Type) (*Type, error) {
 	case t.Kind == KindMap && t.Key.is(KindString, KindDyn):
 		return t.Elem, nil
 	}
-	return nil, errorf(n, "type '%s' does not support field selection", t)
+	return nil, errorAt(n.pos, "type '%s' does not support field selection", t)
 }
 
-func (c *checker) checkIndex(n *node) error {
-	for _, a := range n.args {
+func (c *checker) checkAll(args []*node) error {
+	for _, a := range args {
 		if err := c.check(a); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+func typesOf(args []*node) []*Type {
+	ts := make([]*Type, len(args))
+	for i, a := range args {
+		ts[i] = a.typ
+	}
+	return ts
+}
+
+func (c *checker) checkIndex(n *node) error {
 	t, i := n.args[0].typ, n.args[1].typ
 	if i.Kind == KindNull && n.args[1].op == opLit {
-		return errorf(n.args[1], "invalid qualifier type: null")
+		return errorAt(n.args[1].pos, "invalid qualifier type: null")
 	}
 	switch t.Kind {
 	case KindDyn:
@@ -195,84 +162,71 @@ func (c *checker) checkIndex(n *node) error {
 	return noOverload(n, "_[_]", t, i)
 }
 
-func (c *checker) checkBinary(n *node) error {
-	for _, a := range n.args {
-		if err := c.check(a); err != nil {
-			return err
-		}
+// binaryOp is a binary operator's CEL name and the kinds its operands,
+// unified, may have (any when nil; dyn always fits). A comparison yields
+// bool, the others their operands' type.
+type binaryOp struct {
+	cel        string
+	kinds      []Kind
+	comparison bool
+}
+
+// Null passes for a timestamp or duration in cel-go's checker wherever
+// those may be (evaluating fails), hence KindNull below.
+var binaryOps = map[string]binaryOp{
+	"==": {"_==_", nil, true}, "!=": {"_!=_", nil, true},
+	"<": {"_<_", orderedKinds, true}, "<=": {"_<=_", orderedKinds, true},
+	">": {"_>_", orderedKinds, true}, ">=": {"_>=_", orderedKinds, true},
+	"in": {"@in", nil, true},
+	"+":  {"_+_", []Kind{KindInt, KindUint, KindDouble, KindString, KindList, KindNull}, false},
+	"-":  {"_-_", []Kind{KindInt, KindUint, KindDouble, KindNull}, false},
+	"*":  {"_*_", []Kind{KindInt, KindUint, KindDouble}, false},
+	"/":  {"_/_", []Kind{KindInt, KindUint, KindDouble}, false},
+	"%":  {"_%_", []Kind{KindInt, KindUint}, false},
+}
+
+var orderedKinds = []Kind{KindBool, KindInt, KindUint, KindDouble, KindString, KindNull}
+
+// members is the type of what a list or map holds as in and the macros
+// see it: a list's elements, a map's keys.
+func members(t *Type) (*Type, bool) {
+	switch t.Kind {
+	case KindList:
+		return t.Elem, true
+	case KindMap:
+		return t.Key, true
 	}
+	return Dyn, t.Kind == KindDyn
+}
+
+func (c *checker) checkBinary(n *node) error {
+	o := binaryOps[n.name]
 	l, r := n.args[0].typ, n.args[1].typ
-	fail := func() error { return noOverload(n, binaryNames[n.name], l, r) }
-	switch n.name {
-	case "==", "!=":
-		if _, ok := unify(l, r); !ok {
-			return fail()
-		}
+	other, holds := r, true
+	if n.name == "in" {
+		other, holds = members(r)
+	}
+	t, ok := unify(l, other)
+	switch {
+	case !ok || !holds || o.kinds != nil && t.Kind != KindDyn && !t.is(o.kinds...):
+		return noOverload(n, o.cel, l, r)
+	case o.comparison:
 		n.typ = Bool
-	case "<", "<=", ">", ">=":
-		// null passes for a timestamp or duration in cel-go's checker;
-		// evaluating fails.
-		t, ok := unify(l, r)
-		if !ok || !t.is(KindBool, KindInt, KindUint, KindDouble, KindString, KindDyn, KindNull) {
-			return fail()
-		}
-		n.typ = Bool
-	case "in":
-		switch r.Kind {
-		case KindList:
-			if _, ok := unify(l, r.Elem); !ok {
-				return fail()
-			}
-		case KindMap:
-			if _, ok := unify(l, r.Key); !ok {
-				return fail()
-			}
-		case KindDyn:
-		default:
-			return fail()
-		}
-		n.typ = Bool
-	case "+", "-":
-		t, ok := unify(l, r)
-		switch {
-		case ok && t.Kind == KindNull:
-			// null passes for a timestamp or duration in cel-go's
-			// checker; evaluating fails.
-			n.typ = Dyn
-		case !ok, n.name == "+" && !t.is(KindInt, KindUint, KindDouble, KindString, KindList, KindDyn),
-			n.name == "-" && !t.is(KindInt, KindUint, KindDouble, KindDyn):
-			return fail()
-		default:
-			n.typ = t
-		}
-	case "*", "/":
-		t, ok := unify(l, r)
-		if !ok || !t.is(KindInt, KindUint, KindDouble, KindDyn) {
-			return fail()
-		}
-		n.typ = t
-	case "%":
-		t, ok := unify(l, r)
-		if !ok || !t.is(KindInt, KindUint, KindDyn) {
-			return fail()
-		}
+	case t.Kind == KindNull:
+		n.typ = Dyn
+	default:
 		n.typ = t
 	}
 	return nil
 }
 
-var binaryNames = map[string]string{
-	"==": "_==_", "!=": "_!=_", "<": "_<_", "<=": "_<=_", ">": "_>_", ">=": "_>=_",
-	"in": "@in", "+": "_+_", "-": "_-_", "*": "_*_", "/": "_/_", "%": "_%_",
-}
-
 // macros are CEL's comprehension macros: target.name(var, ...).
-var macros = map[string]int{"all": 2, "exists": 2, "exists_one": 2, "filter": 2, "map": 2}
+var macros = map[string]bool{"all": true, "exists": true, "exists_one": true, "filter": true, "map": true}
 
 func (c *checker) checkCall(n *node) error {
 	if !n.recv && n.name == "has" {
 		if len(n.args) != 1 || n.args[0].op != opSelect {
-			return errorf(n, "invalid argument to has() macro")
+			return errorAt(n.pos, "invalid argument to has() macro")
 		}
 		sel := n.args[0]
 		if err := c.check(sel.args[0]); err != nil {
@@ -284,30 +238,27 @@ func (c *checker) checkCall(n *node) error {
 		n.op, n.name, n.args, n.typ = opHas, sel.name, sel.args, Bool
 		return nil
 	}
-	if _, ok := macros[n.name]; ok && n.recv && (len(n.args) == 3 || n.name == "map" && len(n.args) == 4) {
+	if macros[n.name] && n.recv {
+		if len(n.args) != 3 && (n.name != "map" || len(n.args) != 4) {
+			return errorAt(n.pos, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
+		}
 		if n.args[1].op != opIdent {
-			return errorf(n.args[1], "argument to %s is not an identifier", n.name)
+			return errorAt(n.args[1].pos, "argument to %s is not an identifier", n.name)
 		}
 		return c.checkLoop(n)
-	}
-	if _, ok := macros[n.name]; ok && n.recv {
-		return errorf(n, "%s takes an iteration variable and an expression (map also allows a filter before the expression)", n.name)
 	}
 	f, ok := functions[n.name]
 	if !ok {
 		if unsupportedFunctions[n.name] {
-			return unsupportedf(n, "function %s is not supported", n.name)
+			return unsupportedAt(n.pos, "function %s is not supported", n.name)
 		}
-		return errorf(n, "undeclared reference to '%s'", n.name)
+		return errorAt(n.pos, "undeclared reference to '%s'", n.name)
 	}
-	ts := make([]*Type, len(n.args))
-	for i, a := range n.args {
-		if err := c.check(a); err != nil {
-			return err
-		}
-		ts[i] = a.typ
+	if err := c.checkAll(n.args); err != nil {
+		return err
 	}
-	if (n.recv && !f.member) || (!n.recv && !f.global) || !f.arity(len(ts)) {
+	ts := typesOf(n.args)
+	if (n.recv && !f.member) || (!n.recv && !f.global) {
 		return noOverload(n, n.name, ts...)
 	}
 	t, ok := f.check(ts)
@@ -321,7 +272,7 @@ func (c *checker) checkCall(n *node) error {
 			if s, ok := lit.val.(string); ok {
 				re, err := regexp.Compile(s)
 				if err != nil {
-					return errorf(lit, "invalid regular expression: %v", err)
+					return errorAt(lit.pos, "invalid regular expression: %v", err)
 				}
 				lit.val = re
 			}
@@ -335,25 +286,16 @@ func (c *checker) checkLoop(n *node) error {
 	if err := c.check(target); err != nil {
 		return err
 	}
-	var elem *Type
-	switch t := target.typ; t.Kind {
-	case KindList:
-		elem = t.Elem
-	case KindMap:
-		elem = t.Key
-	case KindDyn:
-		elem = Dyn
-	default:
-		return errorf(target, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", t)
+	elem, ok := members(target.typ)
+	if !ok {
+		return errorAt(target.pos, "expression of type '%s' cannot be the range of a comprehension (must be list, map, or dynamic)", target.typ)
 	}
 	n.op, n.slot, n.args = opLoop, c.nslots, append([]*node{target}, n.args[2:]...)
 	c.nslots++
 	c.scope = append(c.scope, binding{name: iter, slot: n.slot, typ: elem})
 	defer func() { c.scope = c.scope[:len(c.scope)-1] }()
-	for _, a := range n.args[1:] {
-		if err := c.check(a); err != nil {
-			return err
-		}
+	if err := c.checkAll(n.args[1:]); err != nil {
+		return err
 	}
 	body := n.args[len(n.args)-1]
 	predicates := n.args[1:]
@@ -362,7 +304,7 @@ func (c *checker) checkLoop(n *node) error {
 	}
 	for _, p := range predicates {
 		if !p.typ.is(KindBool, KindDyn) {
-			return errorf(p, "expected type 'bool' but found '%s'", p.typ)
+			return errorAt(p.pos, "expected type 'bool' but found '%s'", p.typ)
 		}
 	}
 	switch n.name {

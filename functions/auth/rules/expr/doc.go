@@ -23,7 +23,9 @@
 // names, wrong argument counts, operands that can never fit.
 //
 // A compiled Program is evaluated many times over plain Go values, with a
-// step budget (CostLimit) so that no expression can make a request run
-// away. The package knows nothing of channels or tokens; package rules
+// budget of steps (CostLimit) and of memory (MemoryLimit, 1 MiB) so that
+// no expression can make a request run away: every builtin charges for the
+// string, list, map or compiled pattern it is about to build before
+// building it. The package knows nothing of channels or tokens; package rules
 // gives it those.
 package expr

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // evaluator walks a checked tree. Errors are ordinary Go errors, except
@@ -17,11 +18,18 @@ type evaluator struct {
 	slots []any
 	steps int
 	limit int
-	abort error
+	// bytes counts what the evaluation has allocated, maxBytes bounds it.
+	bytes, maxBytes int
+	abort           error
 }
 
-// ErrCostLimit is the error of an evaluation stopped by its step budget.
+// ErrCostLimit is the error of an evaluation stopped by its budget: its
+// steps, or (ErrMemoryLimit, which wraps it) its memory.
 var ErrCostLimit = errors.New("evaluation exceeds its cost limit")
+
+// ErrMemoryLimit is the error of an evaluation that would allocate more
+// than its memory budget.
+var ErrMemoryLimit = fmt.Errorf("%w: it would allocate more than its memory limit", ErrCostLimit)
 
 func (e *evaluator) charge(n int) {
 	e.steps += n
@@ -30,11 +38,34 @@ func (e *evaluator) charge(n int) {
 	}
 }
 
-func (e *evaluator) eval(n *node) (any, error) {
-	e.steps++
-	if e.steps > e.limit && e.abort == nil {
-		e.abort = ErrCostLimit
+// Sizes charged for what a builtin builds, on a 64-bit machine: an element
+// of a list (an interface value), an entry of a map (its key's string
+// header, its value, and the map's own overhead per entry).
+const (
+	valueBytes = 16
+	entryBytes = 64
+)
+
+// alloc charges n bytes that the caller is about to allocate, and reports
+// whether the budget (steps and memory) still allows it; when it does
+// not, the caller allocates nothing and returns e.abort. Every builtin
+// that builds a string, list, map or pattern calls it first, with a size
+// computed from its inputs, so an expression stops at its limit rather
+// than after building a result too big for the function's memory.
+func (e *evaluator) alloc(n int) bool {
+	if n < 0 || n > e.maxBytes-e.bytes {
+		e.bytes = e.maxBytes + 1
+		if e.abort == nil {
+			e.abort = ErrMemoryLimit
+		}
+	} else {
+		e.bytes += n
 	}
+	return e.abort == nil
+}
+
+func (e *evaluator) eval(n *node) (any, error) {
+	e.charge(1)
 	if e.abort != nil {
 		return nil, e.abort
 	}
@@ -44,13 +75,15 @@ func (e *evaluator) eval(n *node) (any, error) {
 	case opIdent:
 		return e.slots[n.slot], nil
 	case opList:
+		if !e.alloc(len(n.args) * valueBytes) {
+			return nil, e.abort
+		}
 		out := make([]any, len(n.args))
+		var err error
 		for i, a := range n.args {
-			v, err := e.eval(a)
-			if err != nil {
+			if out[i], err = e.eval(a); err != nil {
 				return nil, err
 			}
-			out[i] = v
 		}
 		e.charge(len(out))
 		return out, nil
@@ -68,7 +101,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 				// fails on a list.
 				return false, nil
 			}
-			return nil, fmt.Errorf("type '%s' does not support field selection", typeName(v))
+			return nil, fmt.Errorf("type '%s' does not support field selection", TypeName(v))
 		}
 		f, found := m[n.name]
 		if n.op == opHas {
@@ -78,24 +111,10 @@ func (e *evaluator) eval(n *node) (any, error) {
 			return nil, fmt.Errorf("no such key: %s", n.name)
 		}
 		return norm(f), nil
-	case opIndex:
-		v, err := e.eval(n.args[0])
-		if err != nil {
-			return nil, err
-		}
-		i, err := e.eval(n.args[1])
-		if err != nil {
-			return nil, err
-		}
-		return index(v, i)
 	case opNot:
-		v, err := e.eval(n.args[0])
+		b, err := e.predicate(n.args[0])
 		if err != nil {
 			return nil, err
-		}
-		b, ok := v.(bool)
-		if !ok {
-			return nil, errNoOverload
 		}
 		return !b, nil
 	case opNeg:
@@ -105,10 +124,7 @@ func (e *evaluator) eval(n *node) (any, error) {
 		}
 		switch x := v.(type) {
 		case int64:
-			if x == math.MinInt64 {
-				return nil, errIntOverflow
-			}
-			return -x, nil
+			return intArith("-", 0, x)
 		case float64:
 			return -x, nil
 		}
@@ -116,19 +132,15 @@ func (e *evaluator) eval(n *node) (any, error) {
 	case opAnd, opOr:
 		return e.evalLogic(n)
 	case opCond:
-		c, err := e.eval(n.args[0])
+		b, err := e.predicate(n.args[0])
 		if err != nil {
 			return nil, err
-		}
-		b, ok := c.(bool)
-		if !ok {
-			return nil, errNoOverload
 		}
 		if b {
 			return e.eval(n.args[1])
 		}
 		return e.eval(n.args[2])
-	case opBinary:
+	case opIndex, opBinary:
 		l, err := e.eval(n.args[0])
 		if err != nil {
 			return nil, err
@@ -136,6 +148,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 		r, err := e.eval(n.args[1])
 		if err != nil {
 			return nil, err
+		}
+		if n.op == opIndex {
+			return index(l, r)
 		}
 		return e.binary(n.name, l, r)
 	case opCall:
@@ -155,6 +170,9 @@ func (e *evaluator) eval(n *node) (any, error) {
 }
 
 func (e *evaluator) evalMap(n *node) (any, error) {
+	if !e.alloc(len(n.args) / 2 * entryBytes) {
+		return nil, e.abort
+	}
 	out := make(map[string]any, len(n.args)/2)
 	for i := 0; i < len(n.args); i += 2 {
 		k, err := e.eval(n.args[i])
@@ -167,7 +185,7 @@ func (e *evaluator) evalMap(n *node) (any, error) {
 		}
 		ks, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("map keys must be strings, not %s", typeName(k))
+			return nil, fmt.Errorf("map keys must be strings, not %s", TypeName(k))
 		}
 		out[ks] = v // a repeated key keeps its last value, as in cel-go
 	}
@@ -217,21 +235,15 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 		items = t
 	case map[string]any:
 		// Keys in order, so a result never depends on Go's map order.
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
+		if !e.alloc(len(t) * (valueBytes + 16)) {
+			return nil, e.abort
 		}
-		sort.Strings(keys)
-		items = make([]any, len(keys))
-		for i, k := range keys {
-			items[i] = k
-		}
+		items = anys(slices.Sorted(maps.Keys(t)))
 	default:
 		return nil, errNoOverload
 	}
 	body := n.args[len(n.args)-1]
-	switch n.name {
-	case "all", "exists":
+	if n.name == "all" || n.name == "exists" {
 		// all is a chain of &&, exists of ||: a decisive result ends the
 		// loop, an error is kept unless a decisive result follows.
 		decisive := n.name == "exists"
@@ -259,31 +271,15 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 			return nil, kept
 		}
 		return !decisive, nil
-	case "exists_one":
-		count := 0
-		for i, it := range items {
-			if err := e.tick(i); err != nil {
-				return nil, err
-			}
-			e.slots[n.slot] = it
-			ok, err := e.predicate(body)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				count++
-			}
-		}
-		return count == 1, nil
 	}
-	// map and filter build a list.
-	out := []any{}
+	// exists_one counts the items that pass; map and filter build a list.
+	out, count := []any{}, 0
 	for i, it := range items {
 		if err := e.tick(i); err != nil {
 			return nil, err
 		}
 		e.slots[n.slot] = it
-		if n.name == "filter" || len(n.args) == 3 {
+		if n.name != "map" || len(n.args) == 3 {
 			ok, err := e.predicate(n.args[1])
 			if err != nil {
 				return nil, err
@@ -292,6 +288,10 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 				continue
 			}
 		}
+		if n.name == "exists_one" {
+			count++
+			continue
+		}
 		v := it
 		if n.name == "map" {
 			var err error
@@ -299,8 +299,15 @@ func (e *evaluator) evalLoop(n *node) (any, error) {
 				return nil, err
 			}
 		}
+		// Twice the element: append's growth copies the list as it goes.
+		if !e.alloc(2 * valueBytes) {
+			return nil, e.abort
+		}
 		out = append(out, v)
 		e.charge(1)
+	}
+	if n.name == "exists_one" {
+		return count == 1, nil
 	}
 	return out, nil
 }
@@ -354,12 +361,9 @@ func index(v, i any) (any, error) {
 		return norm(c[at]), nil
 	case map[string]any:
 		k, ok := i.(string)
-		if !ok {
-			return nil, fmt.Errorf("no such key: %v", display(i))
-		}
 		f, found := c[k]
-		if !found {
-			return nil, fmt.Errorf("no such key: %s", k)
+		if !ok || !found {
+			return nil, fmt.Errorf("no such key: %v", i)
 		}
 		return norm(f), nil
 	}
@@ -420,14 +424,20 @@ func (e *evaluator) binary(op string, l, r any) (any, error) {
 				return nil, errNoOverload
 			}
 			e.charge((len(x) + len(y)) / 64)
+			if !e.alloc(len(x) + len(y)) {
+				return nil, e.abort
+			}
 			return x + y, nil
 		case []any:
 			y, ok := r.([]any)
 			if !ok {
 				return nil, errNoOverload
 			}
-			out := make([]any, 0, len(x)+len(y))
 			e.charge(len(x) + len(y))
+			if !e.alloc((len(x) + len(y)) * valueBytes) {
+				return nil, e.abort
+			}
+			out := make([]any, 0, len(x)+len(y))
 			return append(append(out, x...), y...), nil
 		}
 	}
@@ -449,31 +459,25 @@ func (e *evaluator) equal(a, b any) bool {
 func arith(op string, l, r any) (any, error) {
 	switch x := l.(type) {
 	case int64:
-		y, ok := r.(int64)
-		if !ok {
-			return nil, errNoOverload
+		if y, ok := r.(int64); ok {
+			return intArith(op, x, y)
 		}
-		return intArith(op, x, y)
 	case uint64:
-		y, ok := r.(uint64)
-		if !ok {
-			return nil, errNoOverload
+		if y, ok := r.(uint64); ok {
+			return uintArith(op, x, y)
 		}
-		return uintArith(op, x, y)
 	case float64:
-		y, ok := r.(float64)
-		if !ok {
-			return nil, errNoOverload
-		}
-		switch op {
-		case "+":
-			return x + y, nil
-		case "-":
-			return x - y, nil
-		case "*":
-			return x * y, nil
-		case "/":
-			return x / y, nil
+		if y, ok := r.(float64); ok {
+			switch op {
+			case "+":
+				return x + y, nil
+			case "-":
+				return x - y, nil
+			case "*":
+				return x * y, nil
+			case "/":
+				return x / y, nil
+			}
 		}
 	}
 	return nil, errNoOverload
@@ -503,19 +507,10 @@ func intArith(op string, x, y int64) (any, error) {
 		}
 		return p, nil
 	case "/", "%":
-		if y == 0 {
-			if op == "/" {
-				return nil, errors.New("division by zero")
-			}
-			return nil, errors.New("modulus by zero")
-		}
 		if x == math.MinInt64 && y == -1 {
 			return nil, errIntOverflow
 		}
-		if op == "/" {
-			return x / y, nil
-		}
-		return x % y, nil
+		return divide(op, x, y)
 	}
 	return nil, errNoOverload
 }
@@ -540,16 +535,20 @@ func uintArith(op string, x, y uint64) (any, error) {
 		}
 		return lo, nil
 	case "/", "%":
-		if y == 0 {
-			if op == "/" {
-				return nil, errors.New("division by zero")
-			}
-			return nil, errors.New("modulus by zero")
-		}
-		if op == "/" {
-			return x / y, nil
-		}
-		return x % y, nil
+		return divide(op, x, y)
 	}
 	return nil, errNoOverload
+}
+
+// divide is / or % on integers; a zero divisor is an error.
+func divide[T int64 | uint64](op string, x, y T) (any, error) {
+	switch {
+	case y == 0 && op == "/":
+		return nil, errors.New("division by zero")
+	case y == 0:
+		return nil, errors.New("modulus by zero")
+	case op == "/":
+		return x / y, nil
+	}
+	return x % y, nil
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 )
@@ -20,6 +21,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("at offset %d: %s", e.Pos, e.Msg)
 }
 
+func errorAt(pos int, format string, args ...any) error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
 func unsupportedAt(pos int, format string, args ...any) error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
 }
@@ -35,6 +40,20 @@ type Var struct {
 // bytes of string handled. Conditions over a token's claims take a few
 // dozen; the limit only stops loops over loops.
 const CostLimit = 100_000
+
+// MemoryLimit bounds what one evaluation allocates, in bytes, by default:
+// the strings, lists and maps it builds and the patterns it compiles, each
+// charged before it is built. 1 MiB is a thousand times what a rule over a
+// token's claims builds, and small beside a 128 MB function.
+const MemoryLimit = 1 << 20
+
+// Budget bounds one evaluation. A zero field takes its default.
+type Budget struct {
+	// Steps defaults to CostLimit.
+	Steps int
+	// Bytes defaults to MemoryLimit.
+	Bytes int
+}
 
 // Program is a compiled expression, safe for concurrent use.
 type Program struct {
@@ -68,13 +87,20 @@ func (p *Program) Type() *Type { return p.root.typ }
 // the order given to Compile. Values are nil, bool, int64, uint64,
 // float64, string, []any and map[string]any (other integer and float
 // types are accepted and widened); so is the result. Evaluation stops
-// with ErrCostLimit when it exceeds CostLimit, and with an error wrapping
-// ctx.Err() when ctx is done; && and || never absorb those.
+// with ErrCostLimit when it exceeds CostLimit, with ErrMemoryLimit (which
+// wraps ErrCostLimit) when it would allocate more than MemoryLimit, and
+// with an error wrapping ctx.Err() when ctx is done; && and || never
+// absorb those.
 func (p *Program) Eval(ctx context.Context, vals []any) (any, error) {
+	return p.EvalBudget(ctx, vals, Budget{})
+}
+
+// EvalBudget is Eval within budget instead of the default limits.
+func (p *Program) EvalBudget(ctx context.Context, vals []any, budget Budget) (any, error) {
 	if len(vals) != p.nvars {
 		return nil, fmt.Errorf("expression takes %d variables, got %d", p.nvars, len(vals))
 	}
-	e := &evaluator{ctx: ctx, limit: CostLimit, slots: vals}
+	e := &evaluator{ctx: ctx, limit: cmp.Or(budget.Steps, CostLimit), maxBytes: cmp.Or(budget.Bytes, MemoryLimit), slots: vals}
 	// The caller's slice is used as it is unless the macros need slots of
 	// their own or a value needs widening; it is never written to.
 	if p.slots != len(vals) || !normal(vals) {
@@ -92,9 +118,7 @@ func (p *Program) Eval(ctx context.Context, vals []any) (any, error) {
 
 func normal(vals []any) bool {
 	for _, v := range vals {
-		switch v.(type) {
-		case nil, bool, int64, uint64, float64, string, []any, map[string]any:
-		default:
+		if _, ok := kindOf(v); !ok {
 			return false
 		}
 	}

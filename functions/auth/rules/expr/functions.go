@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -13,26 +15,19 @@ import (
 // the receiver first; missing ones are absent.
 type function struct {
 	global, member bool
-	arity          func(n int) bool
-	check          func(args []*Type) (*Type, bool)
-	eval           func(e *evaluator, a, b, c, d any) (any, error)
+	// check takes the arguments' types, the receiver's first, and gives
+	// the result's type; ok is false when there is no such overload.
+	check func(args []*Type) (t *Type, ok bool)
+	eval  func(e *evaluator, a, b, c, d any) (any, error)
 }
 
-func arity(want ...int) func(int) bool {
-	return func(n int) bool {
-		for _, w := range want {
-			if n == w {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// sig accepts arguments of the given kinds (dyn always fits) and yields
-// out.
-func sig(out *Type, kinds ...[]Kind) func([]*Type) (*Type, bool) {
+// sig accepts at least min arguments, of the given kinds (dyn always
+// fits), and yields out; the kinds past min are of optional arguments.
+func sig(out *Type, min int, kinds ...[]Kind) func([]*Type) (*Type, bool) {
 	return func(args []*Type) (*Type, bool) {
+		if len(args) < min || len(args) > len(kinds) {
+			return nil, false
+		}
 		for i, a := range args {
 			if a.Kind != KindDyn && !a.is(kinds[i]...) {
 				return nil, false
@@ -49,32 +44,32 @@ var (
 )
 
 var functions = map[string]*function{
-	"size":       {global: true, member: true, arity: arity(1), check: sig(Int, kSized), eval: evalSize},
-	"startsWith": {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasPrefix)},
-	"endsWith":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.HasSuffix)},
-	"contains":   {member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: stringPredicate(strings.Contains)},
-	"matches":    {global: true, member: true, arity: arity(2), check: sig(Bool, kString, kString), eval: evalMatches},
+	"size":       {global: true, member: true, check: sig(Int, 1, kSized), eval: evalSize},
+	"startsWith": {member: true, check: sig(Bool, 2, kString, kString), eval: stringPredicate(strings.HasPrefix)},
+	"endsWith":   {member: true, check: sig(Bool, 2, kString, kString), eval: stringPredicate(strings.HasSuffix)},
+	"contains":   {member: true, check: sig(Bool, 2, kString, kString), eval: stringPredicate(strings.Contains)},
+	"matches":    {global: true, member: true, check: sig(Bool, 2, kString, kString), eval: evalMatches},
 	// int and string accept null because cel-go's checker lets it
 	// pass for a timestamp (or duration); evaluating fails.
-	"int":    {global: true, arity: arity(1), check: sig(Int, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
-	"uint":   {global: true, arity: arity(1), check: sig(Uint, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
-	"double": {global: true, arity: arity(1), check: sig(Double, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
-	"string": {global: true, arity: arity(1), check: sig(String, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
-	"bool":   {global: true, arity: arity(1), check: sig(Bool, []Kind{KindBool, KindString}), eval: toBool},
-	"dyn": {global: true, arity: arity(1), check: func([]*Type) (*Type, bool) { return Dyn, true },
+	"int":    {global: true, check: sig(Int, 1, []Kind{KindInt, KindUint, KindDouble, KindString, KindNull}), eval: toInt},
+	"uint":   {global: true, check: sig(Uint, 1, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toUint},
+	"double": {global: true, check: sig(Double, 1, []Kind{KindInt, KindUint, KindDouble, KindString}), eval: toDouble},
+	"string": {global: true, check: sig(String, 1, []Kind{KindInt, KindUint, KindDouble, KindString, KindBool, KindNull}), eval: toString},
+	"bool":   {global: true, check: sig(Bool, 1, []Kind{KindBool, KindString}), eval: toBool},
+	"dyn": {global: true, check: func(a []*Type) (*Type, bool) { return Dyn, len(a) == 1 },
 		eval: func(_ *evaluator, a, _, _, _ any) (any, error) { return a, nil }},
-	"lowerAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiLower)},
-	"upperAscii":  {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(asciiUpper)},
-	"charAt":      {member: true, arity: arity(2), check: sig(String, kString, kInt), eval: evalCharAt},
-	"indexOf":     {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: evalIndexOf},
-	"lastIndexOf": {member: true, arity: arity(2, 3), check: sig(Int, kString, kString, kInt), eval: evalLastIndexOf},
-	"split":       {member: true, arity: arity(2, 3), check: sig(ListOf(String), kString, kString, kInt), eval: evalSplit},
-	"substring":   {member: true, arity: arity(2, 3), check: sig(String, kString, kInt, kInt), eval: evalSubstring},
-	"replace":     {member: true, arity: arity(3, 4), check: sig(String, kString, kString, kString, kInt), eval: evalReplace},
-	"trim":        {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(strings.TrimSpace)},
-	"reverse":     {member: true, arity: arity(1), check: sig(String, kString), eval: stringMap(reverse)},
-	"join": {member: true, arity: arity(1, 2), check: func(a []*Type) (*Type, bool) {
-		ok := a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn)
+	"lowerAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('A', 'a'), 1)},
+	"upperAscii":  {member: true, check: sig(String, 1, kString), eval: stringMap(asciiCase('a', 'A'), 1)},
+	"charAt":      {member: true, check: sig(String, 2, kString, kInt), eval: evalCharAt},
+	"indexOf":     {member: true, check: sig(Int, 2, kString, kString, kInt), eval: search(false)},
+	"lastIndexOf": {member: true, check: sig(Int, 2, kString, kString, kInt), eval: search(true)},
+	"split":       {member: true, check: sig(ListOf(String), 2, kString, kString, kInt), eval: evalSplit},
+	"substring":   {member: true, check: sig(String, 2, kString, kInt, kInt), eval: evalSubstring},
+	"replace":     {member: true, check: sig(String, 3, kString, kString, kString, kInt), eval: evalReplace},
+	"trim":        {member: true, check: sig(String, 1, kString), eval: stringMap(strings.TrimSpace, 0)},
+	"reverse":     {member: true, check: sig(String, 1, kString), eval: stringMap(reverse, 5)},
+	"join": {member: true, check: func(a []*Type) (*Type, bool) {
+		ok := len(a) <= 2 && (a[0].Kind == KindDyn || a[0].Kind == KindList && a[0].Elem.is(KindString, KindDyn))
 		return String, ok && (len(a) == 1 || a[1].is(KindString, KindDyn))
 	}, eval: evalJoin},
 }
@@ -94,6 +89,16 @@ var errNoOverload = fmt.Errorf("no such overload")
 
 // absent stands for an argument that was not given, as opposed to null.
 var absent any = struct{ absent bool }{true}
+
+// optional is an argument that may be left out, def then; ok is false
+// when it is given with another type.
+func optional[T any](v any, def T) (T, bool) {
+	if v == absent {
+		return def, true
+	}
+	t, ok := v.(T)
+	return t, ok
+}
 
 func evalSize(e *evaluator, a, _, _, _ any) (any, error) {
 	switch x := a.(type) {
@@ -120,33 +125,32 @@ func stringPredicate(f func(s, t string) bool) func(*evaluator, any, any, any, a
 	}
 }
 
-func stringMap(f func(string) string) func(*evaluator, any, any, any, any) (any, error) {
+// stringMap is a function of one string that allocates up to perByte
+// bytes for each byte of it (reverse: its code points, then the result).
+func stringMap(f func(string) string, perByte int) func(*evaluator, any, any, any, any) (any, error) {
 	return func(e *evaluator, a, _, _, _ any) (any, error) {
 		s, ok := a.(string)
 		if !ok {
 			return nil, errNoOverload
 		}
 		e.charge(len(s) / 64)
+		if !e.alloc(perByte * len(s)) {
+			return nil, e.abort
+		}
 		return f(s), nil
 	}
 }
 
-func asciiLower(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}, s)
-}
-
-func asciiUpper(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' {
-			return r - 'a' + 'A'
-		}
-		return r
-	}, s)
+// asciiCase maps the 26 ASCII letters from one case to the other.
+func asciiCase(from, to rune) func(string) string {
+	return func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= from && r < from+26 {
+				return r - from + to
+			}
+			return r
+		}, s)
+	}
 }
 
 func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
@@ -161,7 +165,15 @@ func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
 			return nil, errNoOverload
 		}
 		e.charge(len(p))
-		var err error
+		parsed, err := syntax.Parse(p, syntax.Perl)
+		if err != nil {
+			return nil, err
+		}
+		// A short pattern can compile to a huge program ('(xy...){1000}'
+		// is a million instructions): charge for the program first.
+		if !e.alloc(len(p) + regexpBytes(parsed)) {
+			return nil, e.abort
+		}
 		if re, err = regexp.Compile(p); err != nil {
 			return nil, err
 		}
@@ -171,6 +183,39 @@ func evalMatches(e *evaluator, a, b, _, _ any) (any, error) {
 		return nil, e.abort
 	}
 	return re.MatchString(s), nil
+}
+
+// instBytes bounds what RE2 allocates per instruction of a compiled
+// program (measured: 100 to 500 bytes, the most for nested optional
+// repeats).
+const instBytes = 512
+
+// regexpBytes bounds what compiling re allocates, from the size of its
+// program, counted without expanding its repeats.
+func regexpBytes(re *syntax.Regexp) int {
+	return min(regexpInsts(re), math.MaxInt/instBytes) * instBytes
+}
+
+// regexpInsts counts the instructions of re's program, saturating well
+// below overflow.
+func regexpInsts(re *syntax.Regexp) int {
+	const most = 1 << 40
+	n := 1
+	switch re.Op {
+	case syntax.OpLiteral:
+		n = len(re.Rune)
+	case syntax.OpRepeat:
+		count := re.Max
+		if count < 0 {
+			count = re.Min + 1
+		}
+		n = (count + 1) * (regexpInsts(re.Sub[0]) + 1)
+	default:
+		for _, sub := range re.Sub {
+			n += regexpInsts(sub) + 1
+		}
+	}
+	return min(n, most)
 }
 
 func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
@@ -184,9 +229,8 @@ func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
 	if i < 0 || i > n {
 		return nil, fmt.Errorf("index out of range: %d", i)
 	}
-	for j := range s {
+	for _, r := range s {
 		if i == 0 {
-			r, _ := utf8.DecodeRuneInString(s[j:])
 			return string(r), nil
 		}
 		i--
@@ -194,69 +238,51 @@ func evalCharAt(e *evaluator, a, b, _, _ any) (any, error) {
 	return "", nil
 }
 
-// The strings extension counts in code points, not bytes.
-
-func evalIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
-	s, ok1 := a.(string)
-	t, ok2 := b.(string)
-	if !ok1 || !ok2 {
-		return nil, errNoOverload
-	}
-	runes, sub := []rune(s), []rune(t)
-	if !e.chargeSearch(len(runes), len(sub)) {
-		return nil, e.abort
-	}
-	from := int64(0)
-	if c != absent {
-		if from, ok1 = c.(int64); !ok1 {
+// search is indexOf, or lastIndexOf when last is set. The strings
+// extension counts in code points, not bytes.
+func search(last bool) func(*evaluator, any, any, any, any) (any, error) {
+	return func(e *evaluator, a, b, c, _ any) (any, error) {
+		s, ok1 := a.(string)
+		t, ok2 := b.(string)
+		if !ok1 || !ok2 {
+			return nil, errNoOverload
+		}
+		if !e.alloc(4 * (len(s) + len(t))) {
+			return nil, e.abort
+		}
+		runes, sub := []rune(s), []rune(t)
+		if !e.chargeSearch(len(runes), len(sub)) {
+			return nil, e.abort
+		}
+		n, m := int64(len(runes)), int64(len(sub))
+		start := int64(0)
+		if last {
+			start = n
+		}
+		from, ok := optional(c, start)
+		if !ok {
 			return nil, errNoOverload
 		}
 		if from < 0 {
 			return nil, fmt.Errorf("index out of range: %d", from)
 		}
-	}
-	if len(sub) == 0 {
-		return min(from, int64(len(runes))), nil
-	}
-	for i := from; i <= int64(len(runes)-len(sub)); i++ {
-		if runesAt(runes, sub, i) {
-			return i, nil
+		if m == 0 {
+			return min(from, n), nil
 		}
-	}
-	return int64(-1), nil
-}
-
-func evalLastIndexOf(e *evaluator, a, b, c, _ any) (any, error) {
-	s, ok1 := a.(string)
-	t, ok2 := b.(string)
-	if !ok1 || !ok2 {
-		return nil, errNoOverload
-	}
-	runes, sub := []rune(s), []rune(t)
-	if !e.chargeSearch(len(runes), len(sub)) {
-		return nil, e.abort
-	}
-	from := int64(len(runes))
-	if c != absent {
-		if from, ok1 = c.(int64); !ok1 {
-			return nil, errNoOverload
+		i, step := from, int64(1)
+		if last {
+			if from >= n && c != absent {
+				return int64(-1), nil
+			}
+			i, step = min(from, n-m), -1
 		}
-		if from < 0 {
-			return nil, fmt.Errorf("index out of range: %d", from)
+		for ; i >= 0 && i <= n-m; i += step {
+			if runesAt(runes, sub, i) {
+				return i, nil
+			}
 		}
-	}
-	if len(sub) == 0 {
-		return min(from, int64(len(runes))), nil
-	}
-	if from >= int64(len(runes)) && c != absent {
 		return int64(-1), nil
 	}
-	for i := min(from, int64(len(runes)-len(sub))); i >= 0; i-- {
-		if runesAt(runes, sub, i) {
-			return i, nil
-		}
-	}
-	return int64(-1), nil
 }
 
 // chargeSearch charges for a search of a pattern of m code points in a
@@ -283,15 +309,17 @@ func evalSubstring(e *evaluator, a, b, c, _ any) (any, error) {
 		return nil, errNoOverload
 	}
 	e.charge(len(s) / 64)
+	// Its code points, then at most the string again.
+	if !e.alloc(5 * len(s)) {
+		return nil, e.abort
+	}
 	runes := []rune(s)
-	end := int64(len(runes))
-	if c != absent {
-		if end, ok1 = c.(int64); !ok1 {
-			return nil, errNoOverload
-		}
-		if start > end {
-			return nil, fmt.Errorf("invalid substring range. start: %d, end: %d", start, end)
-		}
+	end, ok := optional(c, int64(len(runes)))
+	if !ok {
+		return nil, errNoOverload
+	}
+	if c != absent && start > end {
+		return nil, fmt.Errorf("invalid substring range. start: %d, end: %d", start, end)
 	}
 	for _, i := range []int64{start, end} {
 		if i < 0 || i > int64(len(runes)) {
@@ -308,33 +336,30 @@ func evalReplace(e *evaluator, a, b, c, d any) (any, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return nil, errNoOverload
 	}
-	n := int64(-1)
-	if d != absent {
-		var ok bool
-		if n, ok = d.(int64); !ok {
-			return nil, errNoOverload
-		}
+	n, ok := optional(d, int64(-1))
+	if !ok {
+		return nil, errNoOverload
 	}
 	e.charge(len(s)/64 + 1)
+	// Charge for the result's size before building it.
+	size := int64(len(s))
 	if old == "" || len(repl) > len(old) {
-		// The result can grow: charge for its size before building it.
 		count := int64(strings.Count(s, old))
 		if n >= 0 {
 			count = min(count, n)
 		}
 		e.charge(int(count * int64(len(repl)+1) / 64))
-		if e.abort != nil {
-			return nil, e.abort
-		}
+		size += count * int64(len(repl)-len(old))
+	}
+	if !e.alloc(int(min(size, math.MaxInt32))) {
+		return nil, e.abort
 	}
 	return strings.Replace(s, old, repl, int(n)), nil
 }
 
 func reverse(s string) string {
 	runes := []rune(s)
-	for i, j := 0, len(runes)-1; i < j; i, j = i+1, j-1 {
-		runes[i], runes[j] = runes[j], runes[i]
-	}
+	slices.Reverse(runes)
 	return string(runes)
 }
 
@@ -344,19 +369,23 @@ func evalSplit(e *evaluator, a, b, c, _ any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, errNoOverload
 	}
-	n := int64(-1)
-	if c != absent {
-		if n, ok1 = c.(int64); !ok1 {
-			return nil, errNoOverload
-		}
+	n, ok := optional(c, int64(-1))
+	if !ok {
+		return nil, errNoOverload
 	}
-	parts := strings.SplitN(s, sep, int(n))
-	e.charge(len(parts) + len(s)/64)
-	out := make([]any, len(parts))
-	for i, p := range parts {
-		out[i] = p
+	// Each part is a string header in SplitN's list and a value in ours.
+	count := strings.Count(s, sep) + 1
+	if sep == "" {
+		count = utf8.RuneCountInString(s)
 	}
-	return out, nil
+	if n >= 0 {
+		count = int(min(int64(count), n))
+	}
+	e.charge(count + len(s)/64)
+	if !e.alloc(count * (16 + valueBytes)) {
+		return nil, e.abort
+	}
+	return anys(strings.SplitN(s, sep, int(n))), nil
 }
 
 func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {
@@ -364,24 +393,37 @@ func evalJoin(e *evaluator, a, b, _, _ any) (any, error) {
 	if !ok {
 		return nil, errNoOverload
 	}
-	sep := ""
-	if b != absent {
-		if sep, ok = b.(string); !ok {
-			return nil, errNoOverload
-		}
+	sep, ok := optional(b, "")
+	if !ok {
+		return nil, errNoOverload
 	}
-	var sb strings.Builder
+	// The result's size first: charged before it is built.
+	size := 0
 	for i, v := range l {
 		s, ok := v.(string)
 		if !ok {
 			return nil, errNoOverload
 		}
 		if i > 0 {
+			size += len(sep)
+		}
+		size += len(s)
+		if size > e.maxBytes {
+			break // already over any budget; the sum cannot overflow
+		}
+	}
+	e.charge(len(l) + size/64)
+	if !e.alloc(size) {
+		return nil, e.abort
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i, v := range l {
+		if i > 0 {
 			sb.WriteString(sep)
 		}
-		sb.WriteString(s)
+		sb.WriteString(v.(string))
 	}
-	e.charge(len(l) + sb.Len()/64)
 	return sb.String(), nil
 }
 
@@ -391,7 +433,7 @@ var (
 )
 
 func conversionError(from any, to string) error {
-	return fmt.Errorf("type conversion error from '%s' to '%s'", typeName(from), to)
+	return fmt.Errorf("type conversion error from '%s' to '%s'", TypeName(from), to)
 }
 
 func toInt(_ *evaluator, a, _, _, _ any) (any, error) {

@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -43,9 +42,7 @@ func (l *lexer) next() (token, error) {
 	start := l.pos
 	c := l.src[l.pos]
 	switch {
-	case c == '.' && l.pos+1 < len(l.src) && isDigit(l.src[l.pos+1]):
-		return l.number()
-	case isDigit(c):
+	case isDigit(c), c == '.' && l.pos+1 < len(l.src) && isDigit(l.src[l.pos+1]):
 		return l.number()
 	case c == '"' || c == '\'':
 		return l.str(false)
@@ -56,9 +53,7 @@ func (l *lexer) next() (token, error) {
 		(c == 'r' || c == 'R') && l.pos+2 < len(l.src) && (l.src[l.pos+1]|0x20) == 'b' && l.quoteAt(l.pos+2):
 		return token{}, unsupportedAt(start, "bytes literals are not supported")
 	case isIdentStart(c):
-		for l.pos < len(l.src) && isIdentPart(l.src[l.pos]) {
-			l.pos++
-		}
+		l.skip(isIdentPart)
 		return token{kind: tIdent, pos: start, text: l.src[start:l.pos]}, nil
 	}
 	for _, p := range punct {
@@ -68,7 +63,7 @@ func (l *lexer) next() (token, error) {
 		}
 	}
 	r, _ := utf8.DecodeRuneInString(l.src[l.pos:])
-	return token{}, l.errorf(start, "unexpected character %q", r)
+	return token{}, errorAt(start, "unexpected character %q", r)
 }
 
 func (l *lexer) quoteAt(i int) bool {
@@ -81,9 +76,7 @@ func (l *lexer) skipSpace() {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			l.pos++
 		case c == '/' && l.pos+1 < len(l.src) && l.src[l.pos+1] == '/':
-			for l.pos < len(l.src) && l.src[l.pos] != '\n' {
-				l.pos++
-			}
+			l.skip(func(c byte) bool { return c != '\n' })
 		default:
 			return
 		}
@@ -95,25 +88,19 @@ func (l *lexer) number() (token, error) {
 	s := l.src
 	if strings.HasPrefix(s[l.pos:], "0x") || strings.HasPrefix(s[l.pos:], "0X") {
 		l.pos += 2
-		for l.pos < len(s) && isHex(s[l.pos]) {
-			l.pos++
-		}
+		l.skip(isHex)
 		digits := s[start+2 : l.pos]
 		if digits == "" {
-			return token{}, l.errorf(start, "malformed hexadecimal literal")
+			return token{}, errorAt(start, "malformed hexadecimal literal")
 		}
 		return l.integer(start, digits, 16)
 	}
-	for l.pos < len(s) && isDigit(s[l.pos]) {
-		l.pos++
-	}
+	l.skip(isDigit)
 	float := false
 	if l.pos+1 < len(s) && s[l.pos] == '.' && isDigit(s[l.pos+1]) {
 		float = true
 		l.pos++
-		for l.pos < len(s) && isDigit(s[l.pos]) {
-			l.pos++
-		}
+		l.skip(isDigit)
 	}
 	if l.pos < len(s) && (s[l.pos] == 'e' || s[l.pos] == 'E') {
 		j := l.pos + 1
@@ -122,16 +109,14 @@ func (l *lexer) number() (token, error) {
 		}
 		if j < len(s) && isDigit(s[j]) {
 			float = true
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
 			l.pos = j
+			l.skip(isDigit)
 		}
 	}
 	if float {
 		f, err := strconv.ParseFloat(s[start:l.pos], 64)
 		if err != nil {
-			return token{}, l.errorf(start, "malformed double literal %s", s[start:l.pos])
+			return token{}, errorAt(start, "malformed double literal %s", s[start:l.pos])
 		}
 		return token{kind: tDouble, pos: start, num: f}, nil
 	}
@@ -139,19 +124,18 @@ func (l *lexer) number() (token, error) {
 }
 
 func (l *lexer) integer(start int, digits string, base int) (token, error) {
+	// An int is parsed as unsigned too: the parser folds a leading minus
+	// in, so that -9223372036854775808 is a valid int.
+	u, err := strconv.ParseUint(digits, base, 64)
 	if l.pos < len(l.src) && (l.src[l.pos] == 'u' || l.src[l.pos] == 'U') {
 		l.pos++
-		u, err := strconv.ParseUint(digits, base, 64)
 		if err != nil {
-			return token{}, l.errorf(start, "uint literal %s is out of range", l.src[start:l.pos])
+			return token{}, errorAt(start, "uint literal %s is out of range", l.src[start:l.pos])
 		}
 		return token{kind: tUint, pos: start, num: u}, nil
 	}
-	// Parsed as unsigned here: the parser folds a leading minus in, so
-	// that -9223372036854775808 is a valid int.
-	u, err := strconv.ParseUint(digits, base, 64)
 	if err != nil || u > 1<<63 {
-		return token{}, l.errorf(start, "int literal %s is out of range", l.src[start:l.pos])
+		return token{}, errorAt(start, "int literal %s is out of range", l.src[start:l.pos])
 	}
 	return token{kind: tInt, pos: start, num: u}, nil
 }
@@ -167,7 +151,7 @@ func (l *lexer) str(raw bool) (token, error) {
 	var b strings.Builder
 	for {
 		if l.pos >= len(l.src) {
-			return token{}, l.errorf(start, "unterminated string literal")
+			return token{}, errorAt(start, "unterminated string literal")
 		}
 		if strings.HasPrefix(l.src[l.pos:], q) {
 			l.pos += len(q)
@@ -175,7 +159,7 @@ func (l *lexer) str(raw bool) (token, error) {
 		}
 		c := l.src[l.pos]
 		if len(q) == 1 && (c == '\n' || c == '\r') {
-			return token{}, l.errorf(start, "unterminated string literal")
+			return token{}, errorAt(start, "unterminated string literal")
 		}
 		if c == '\\' && !raw {
 			if err := l.escape(&b); err != nil {
@@ -195,52 +179,35 @@ func (l *lexer) str(raw bool) (token, error) {
 	}
 }
 
-var simpleEscapes = map[byte]string{'a': "\a", 'b': "\b", 'f': "\f", 'n': "\n", 'r': "\r", 't': "\t", 'v': "\v", '\\': "\\", '?': "?", '"': "\"", '\'': "'", '`': "`"}
-
+// escape reads an escape sequence; l.pos is at the backslash. CEL's
+// escapes are Go's, plus \? \` and \X, and either quote may be escaped in
+// either kind of string.
 func (l *lexer) escape(b *strings.Builder) error {
-	at := l.pos
-	l.pos++ // the backslash
-	if l.pos >= len(l.src) {
-		return l.errorf(at, "unterminated string literal")
-	}
-	c := l.src[l.pos]
-	l.pos++
-	if s, ok := simpleEscapes[c]; ok {
-		b.WriteString(s)
+	rest := l.src[l.pos:]
+	switch {
+	case len(rest) < 2:
+		return errorAt(l.pos, "unterminated string literal")
+	case strings.IndexByte("?`'\"", rest[1]) >= 0:
+		b.WriteByte(rest[1])
+		l.pos += 2
 		return nil
+	case rest[1] == 'X':
+		rest = `\x` + rest[2:]
 	}
-	var digits, base int
-	switch c {
-	case 'x', 'X':
-		digits, base = 2, 16
-	case 'u':
-		digits, base = 4, 16
-	case 'U':
-		digits, base = 8, 16
-	case '0', '1', '2', '3':
-		digits, base = 3, 8
-		l.pos-- // the first octal digit is part of the number
-	default:
-		return l.errorf(at, "invalid escape sequence \\%c", c)
-	}
-	if l.pos+digits > len(l.src) {
-		return l.errorf(at, "invalid escape sequence")
-	}
-	n, err := strconv.ParseUint(l.src[l.pos:l.pos+digits], base, 32)
+	r, _, tail, err := strconv.UnquoteChar(rest, 0)
 	if err != nil {
-		return l.errorf(at, "invalid escape sequence \\%s", l.src[l.pos-1:l.pos+digits])
+		return errorAt(l.pos, "invalid escape sequence \\%c", l.src[l.pos+1])
 	}
-	l.pos += digits
-	r := rune(n)
-	if (r >= 0xD800 && r < 0xE000) || r > utf8.MaxRune {
-		return l.errorf(at, "invalid code point in escape sequence")
-	}
+	l.pos += len(rest) - len(tail)
 	b.WriteRune(r)
 	return nil
 }
 
-func (l *lexer) errorf(pos int, format string, args ...any) error {
-	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+// skip moves past the bytes in the class.
+func (l *lexer) skip(in func(byte) bool) {
+	for l.pos < len(l.src) && in(l.src[l.pos]) {
+		l.pos++
+	}
 }
 
 func isDigit(c byte) bool      { return c >= '0' && c <= '9' }

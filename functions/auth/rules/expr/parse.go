@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // op says what a node does.
@@ -54,6 +55,10 @@ type parser struct {
 	lex   lexer
 	tok   token
 	depth int
+	// err is the lexer's first error. From there on the parser sees the
+	// end of the expression, and parse reports err: it comes first in the
+	// source.
+	err error
 }
 
 func parse(src string) (*node, error) {
@@ -61,48 +66,47 @@ func parse(src string) (*node, error) {
 		return nil, &Error{Msg: fmt.Sprintf("expression is %d bytes long, the limit is %d", len(src), MaxLength)}
 	}
 	p := &parser{lex: lexer{src: src}}
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
+	p.advance()
 	n, err := p.expr()
-	if err != nil {
+	switch {
+	case p.err != nil:
+		return nil, p.err
+	case err != nil:
 		return nil, err
-	}
-	if p.tok.kind != tEOF {
+	case p.tok.kind != tEOF:
 		return nil, p.unexpected()
 	}
 	return n, nil
 }
 
-func (p *parser) advance() error {
-	t, err := p.lex.next()
-	if err != nil {
-		return err
+func (p *parser) advance() {
+	if p.err != nil {
+		return
 	}
-	p.tok = t
-	return nil
+	if p.tok, p.err = p.lex.next(); p.err != nil {
+		p.tok = token{kind: tEOF, pos: p.lex.pos}
+	}
 }
 
 func (p *parser) is(punct string) bool { return p.tok.kind == tPunct && p.tok.text == punct }
 
 func (p *parser) expect(punct string) error {
 	if !p.is(punct) {
-		return p.errorf(p.tok.pos, "expected %q, found %s", punct, describe(p.tok))
+		return errorAt(p.tok.pos, "expected %q, found %s", punct, describe(p.tok))
 	}
-	return p.advance()
+	p.advance()
+	return nil
 }
 
 func (p *parser) unexpected() error {
-	return p.errorf(p.tok.pos, "unexpected %s", describe(p.tok))
+	return errorAt(p.tok.pos, "unexpected %s", describe(p.tok))
 }
 
 func describe(t token) string {
 	switch t.kind {
 	case tEOF:
 		return "end of expression"
-	case tIdent:
-		return fmt.Sprintf("%q", t.text)
-	case tPunct:
+	case tIdent, tPunct:
 		return fmt.Sprintf("%q", t.text)
 	case tString:
 		return "string literal"
@@ -110,33 +114,27 @@ func describe(t token) string {
 	return "number"
 }
 
-func (p *parser) errorf(pos int, format string, args ...any) error {
-	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
-}
-
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > MaxDepth {
-		return p.errorf(p.tok.pos, "expression nests deeper than %d levels", MaxDepth)
+		return errorAt(p.tok.pos, "expression nests deeper than %d levels", MaxDepth)
 	}
 	return nil
 }
 
-// expr: or ('?' or ':' expr)?
+// expr: binary ('?' binary ':' expr)?
 func (p *parser) expr() (*node, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
-	c, err := p.or()
+	c, err := p.binary(0)
 	if err != nil || !p.is("?") {
 		return c, err
 	}
 	pos := p.tok.pos
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
-	a, err := p.or()
+	p.advance()
+	a, err := p.binary(0)
 	if err != nil {
 		return nil, err
 	}
@@ -150,73 +148,31 @@ func (p *parser) expr() (*node, error) {
 	return &node{op: opCond, pos: pos, args: []*node{c, a, b}}, nil
 }
 
-func (p *parser) or() (*node, error) {
-	l, err := p.and()
-	for err == nil && p.is("||") {
-		pos := p.tok.pos
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.and(); err == nil {
-				l = &node{op: opOr, pos: pos, args: []*node{l, r}}
-			}
-		}
-	}
-	return l, err
+// levels are the binary operators, from the loosest binding to the
+// tightest; all associate to the left.
+var levels = []struct {
+	op  op
+	ops []string
+}{
+	{opOr, []string{"||"}},
+	{opAnd, []string{"&&"}},
+	{opBinary, []string{"<", "<=", ">", ">=", "==", "!=", "in"}},
+	{opBinary, []string{"+", "-"}},
+	{opBinary, []string{"*", "/", "%"}},
 }
 
-func (p *parser) and() (*node, error) {
-	l, err := p.relation()
-	for err == nil && p.is("&&") {
-		pos := p.tok.pos
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.relation(); err == nil {
-				l = &node{op: opAnd, pos: pos, args: []*node{l, r}}
-			}
-		}
+// binary: binary(level+1) (OP binary(level+1))*, down to unary.
+func (p *parser) binary(level int) (*node, error) {
+	if level == len(levels) {
+		return p.unary()
 	}
-	return l, err
-}
-
-var relations = map[string]bool{"<": true, "<=": true, ">": true, ">=": true, "==": true, "!=": true}
-
-func (p *parser) relation() (*node, error) {
-	l, err := p.sum()
-	for err == nil && (p.tok.kind == tPunct && relations[p.tok.text] || p.tok.kind == tIdent && p.tok.text == "in") {
+	l, err := p.binary(level + 1)
+	for err == nil && (p.tok.kind == tPunct || p.tok.kind == tIdent) && slices.Contains(levels[level].ops, p.tok.text) {
 		t := p.tok
+		p.advance()
 		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.sum(); err == nil {
-				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
-			}
-		}
-	}
-	return l, err
-}
-
-func (p *parser) sum() (*node, error) {
-	l, err := p.product()
-	for err == nil && (p.is("+") || p.is("-")) {
-		t := p.tok
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.product(); err == nil {
-				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
-			}
-		}
-	}
-	return l, err
-}
-
-func (p *parser) product() (*node, error) {
-	l, err := p.unary()
-	for err == nil && (p.is("*") || p.is("/") || p.is("%")) {
-		t := p.tok
-		var r *node
-		if err = p.advance(); err == nil {
-			if r, err = p.unary(); err == nil {
-				l = &node{op: opBinary, pos: t.pos, name: t.text, args: []*node{l, r}}
-			}
+		if r, err = p.binary(level + 1); err == nil {
+			l = &node{op: levels[level].op, pos: t.pos, name: t.text, args: []*node{l, r}}
 		}
 	}
 	return l, err
@@ -236,9 +192,7 @@ func (p *parser) unary() (*node, error) {
 			break
 		}
 		n++
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 	}
 	operand, err := p.member()
 	if err != nil || n%2 == 0 {
@@ -266,19 +220,15 @@ func (p *parser) member() (*node, error) {
 	for err == nil {
 		switch {
 		case p.is("."):
-			if err = p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.is("?") {
 				return nil, unsupportedAt(p.tok.pos, "optional field selection (.?) is not supported")
 			}
 			if p.tok.kind != tIdent || keywords[p.tok.text] {
-				return nil, p.errorf(p.tok.pos, "expected a field or method name after '.', found %s", describe(p.tok))
+				return nil, errorAt(p.tok.pos, "expected a field or method name after '.', found %s", describe(p.tok))
 			}
 			name, pos := p.tok.text, p.tok.pos
-			if err = p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.is("(") {
 				var args []*node
 				if args, err = p.args(")"); err != nil {
@@ -290,9 +240,7 @@ func (p *parser) member() (*node, error) {
 			n = &node{op: opSelect, pos: pos, name: name, args: []*node{n}}
 		case p.is("["):
 			pos := p.tok.pos
-			if err = p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.is("?") {
 				return nil, unsupportedAt(p.tok.pos, "optional indexing ([?]) is not supported")
 			}
@@ -318,15 +266,11 @@ func (p *parser) args(end string) ([]*node, error) {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
-	if err := p.advance(); err != nil {
-		return nil, err
-	}
+	p.advance()
 	var out []*node
 	if end != ")" && p.is(",") {
 		// CEL's grammar allows the trailing comma even with no elements.
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 		return nil, p.expect(end)
 	}
 	for !p.is(end) {
@@ -355,11 +299,16 @@ func (p *parser) args(end string) ([]*node, error) {
 			out = append(out, v)
 		}
 	}
-	return out, p.advance()
+	p.advance()
+	return out, nil
 }
 
 // keywords are never names, not even of fields.
 var keywords = map[string]bool{"in": true, "true": true, "false": true, "null": true}
+
+// Reserved reports whether name is one of CEL's reserved words, which may
+// not name a variable.
+func Reserved(name string) bool { return reservedWords[name] }
 
 // reservedWords may not be used as identifiers (CEL's language definition).
 var reservedWords = map[string]bool{
@@ -374,17 +323,9 @@ func (p *parser) primary() (*node, error) {
 	t := p.tok
 	switch t.kind {
 	case tInt, tDouble, tUint, tString:
-		if t.kind == tInt && t.num.(uint64) > math.MaxInt64 {
-			return nil, p.errorf(t.pos, "int literal is out of range")
-		}
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		return &node{op: opLit, pos: t.pos, val: literal(t, false)}, nil
+		return p.literal(t.pos, false)
 	case tIdent:
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
+		p.advance()
 		switch t.text {
 		case "true", "false":
 			return &node{op: opLit, pos: t.pos, val: t.text == "true"}, nil
@@ -392,7 +333,7 @@ func (p *parser) primary() (*node, error) {
 			return &node{op: opLit, pos: t.pos, val: nil}, nil
 		}
 		if reservedWords[t.text] {
-			return nil, p.errorf(t.pos, "reserved identifier %q", t.text)
+			return nil, errorAt(t.pos, "reserved identifier %q", t.text)
 		}
 		if p.is("(") {
 			args, err := p.args(")")
@@ -408,9 +349,7 @@ func (p *parser) primary() (*node, error) {
 	case tPunct:
 		switch t.text {
 		case "(":
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			e, err := p.expr()
 			if err != nil {
 				return nil, err
@@ -424,17 +363,11 @@ func (p *parser) primary() (*node, error) {
 			return &node{op: opMap, pos: t.pos, args: args}, err
 		case "-":
 			// The sign of a number literal (see unary).
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
+			p.advance()
 			if p.tok.kind != tInt && p.tok.kind != tDouble {
 				return nil, p.unexpected()
 			}
-			n := p.tok
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-			return &node{op: opLit, pos: t.pos, val: literal(n, true)}, nil
+			return p.literal(t.pos, true)
 		case ".":
 			return nil, unsupportedAt(t.pos, "names with a leading dot are not supported")
 		}
@@ -442,22 +375,23 @@ func (p *parser) primary() (*node, error) {
 	return nil, p.unexpected()
 }
 
-// literal is the value of a literal token; the lexer has checked its range.
-func literal(t token, negative bool) any {
-	switch t.kind {
-	case tInt:
-		u := t.num.(uint64)
-		if negative {
-			return -int64(u) // 1<<63 wraps to MinInt64, as wanted
-		}
-		return int64(u) // primary has refused values above MaxInt64
-	case tUint:
-		return t.num.(uint64)
-	case tDouble:
-		if negative {
-			return -t.num.(float64)
-		}
-		return t.num.(float64)
+// literal reads a literal token, negated when negative (only numbers
+// are). The lexer has checked the range of all but an int without a minus.
+func (p *parser) literal(pos int, negative bool) (*node, error) {
+	t := p.tok
+	v := t.num
+	switch {
+	case t.kind == tString:
+		v = t.text
+	case t.kind == tInt && negative:
+		v = -int64(t.num.(uint64)) // 1<<63 wraps to MinInt64, as wanted
+	case t.kind == tInt && t.num.(uint64) > math.MaxInt64:
+		return nil, errorAt(t.pos, "int literal is out of range")
+	case t.kind == tInt:
+		v = int64(t.num.(uint64))
+	case negative:
+		v = -t.num.(float64)
 	}
-	return t.text
+	p.advance()
+	return &node{op: opLit, pos: pos, val: v}, nil
 }

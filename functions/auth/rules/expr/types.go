@@ -41,6 +41,9 @@ var (
 	String = &Type{Kind: KindString}
 )
 
+// scalars are the scalar types by kind.
+var scalars = [...]*Type{KindDyn: Dyn, KindNull: Null, KindBool: Bool, KindInt: Int, KindUint: Uint, KindDouble: Double, KindString: String}
+
 // ListOf is the type of a list of elem.
 func ListOf(elem *Type) *Type { return &Type{Kind: KindList, Elem: elem} }
 
@@ -61,20 +64,6 @@ func (t *Type) String() string {
 	return kindNames[t.Kind]
 }
 
-// Equal reports whether t and u are the same type.
-func (t *Type) Equal(u *Type) bool {
-	if t.Kind != u.Kind {
-		return false
-	}
-	switch t.Kind {
-	case KindList:
-		return t.Elem.Equal(u.Elem)
-	case KindMap:
-		return t.Key.Equal(u.Key) && t.Elem.Equal(u.Elem)
-	}
-	return true
-}
-
 // AssignableTo reports whether a value of type t may be used where want is
 // expected; dyn fits everywhere, since it is checked when evaluated.
 func (t *Type) AssignableTo(want *Type) bool {
@@ -83,8 +72,9 @@ func (t *Type) AssignableTo(want *Type) bool {
 }
 
 // unify finds the type that both a and b can be, treating dyn as a
-// wildcard, the way CEL binds a type parameter.
-func unify(a, b *Type) (*Type, bool) {
+// wildcard, the way CEL binds a type parameter. The type means nothing
+// when ok is false.
+func unify(a, b *Type) (t *Type, ok bool) {
 	switch {
 	case a.Kind == KindDyn:
 		return b, true
@@ -94,20 +84,11 @@ func unify(a, b *Type) (*Type, bool) {
 		return nil, false
 	case a.Kind == KindList:
 		e, ok := unify(a.Elem, b.Elem)
-		if !ok {
-			return nil, false
-		}
-		return ListOf(e), true
+		return ListOf(e), ok
 	case a.Kind == KindMap:
-		k, ok := unify(a.Key, b.Key)
-		if !ok {
-			return nil, false
-		}
-		e, ok := unify(a.Elem, b.Elem)
-		if !ok {
-			return nil, false
-		}
-		return MapOf(k, e), true
+		k, kok := unify(a.Key, b.Key)
+		e, eok := unify(a.Elem, b.Elem)
+		return MapOf(k, e), kok && eok
 	}
 	return a, true
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -32,43 +33,50 @@ func norm(v any) any {
 	case float32:
 		return float64(x)
 	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out
+		return anys(x)
 	}
 	return v
 }
 
-// typeName names a runtime value's type as CEL does.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null_type"
-	case bool:
-		return "bool"
-	case int64:
-		return "int"
-	case uint64:
-		return "uint"
-	case float64:
-		return "double"
-	case string:
-		return "string"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "map"
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
-	return fmt.Sprintf("%T", v)
+	return out
 }
 
-func display(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+// kindOf is the kind of one of the evaluator's values; ok is false for
+// any other Go value.
+func kindOf(v any) (k Kind, ok bool) {
+	switch v.(type) {
+	case nil:
+		return KindNull, true
+	case bool:
+		return KindBool, true
+	case int64:
+		return KindInt, true
+	case uint64:
+		return KindUint, true
+	case float64:
+		return KindDouble, true
+	case string:
+		return KindString, true
+	case []any:
+		return KindList, true
+	case map[string]any:
+		return KindMap, true
 	}
-	return fmt.Sprint(v)
+	return KindDyn, false
+}
+
+// TypeName names the type of a value Eval returned, as CEL does: "int",
+// "string", "list", "map", "null_type", ...
+func TypeName(v any) string {
+	if k, ok := kindOf(v); ok {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // equal is CEL's heterogeneous equality: numbers compare by value across
@@ -123,26 +131,16 @@ func numCompare(a, b any) (int, bool) {
 	case int64:
 		switch y := b.(type) {
 		case int64:
-			return cmp3(x < y, x > y), true
+			return cmp.Compare(x, y), true
 		case uint64:
 			if x < 0 || y > math.MaxInt64 {
 				return -1, true
 			}
-			return cmp3(x < int64(y), x > int64(y)), true
-		case float64:
-			c, ok := numCompare(y, x)
-			return -c, ok
+			return cmp.Compare(x, int64(y)), true
 		}
 	case uint64:
-		switch y := b.(type) {
-		case uint64:
-			return cmp3(x < y, x > y), true
-		case int64:
-			c, ok := numCompare(y, x)
-			return -c, ok
-		case float64:
-			c, ok := numCompare(y, x)
-			return -c, ok
+		if y, ok := b.(uint64); ok {
+			return cmp.Compare(x, y), true
 		}
 	case float64:
 		if math.IsNaN(x) {
@@ -153,7 +151,7 @@ func numCompare(a, b any) (int, bool) {
 			if math.IsNaN(y) {
 				return 0, false
 			}
-			return cmp3(x < y, x > y), true
+			return cmp.Compare(x, y), true
 		case int64:
 			// As CEL does: out-of-range doubles order beyond every int,
 			// the rest compare as doubles.
@@ -163,7 +161,7 @@ func numCompare(a, b any) (int, bool) {
 			case x > math.MaxInt64:
 				return 1, true
 			}
-			return cmp3(x < float64(y), x > float64(y)), true
+			return cmp.Compare(x, float64(y)), true
 		case uint64:
 			switch {
 			case x < 0:
@@ -171,29 +169,24 @@ func numCompare(a, b any) (int, bool) {
 			case x > math.MaxUint64:
 				return 1, true
 			}
-			return cmp3(x < float64(y), x > float64(y)), true
+			return cmp.Compare(x, float64(y)), true
 		}
+		return 0, false
+	}
+	switch a.(type) {
+	case int64, uint64:
+		// The mixed pairs not ordered above, the other way round.
+		c, ok := numCompare(b, a)
+		return -c, ok
 	}
 	return 0, false
 }
 
-func cmp3(less, greater bool) int {
-	switch {
-	case less:
-		return -1
-	case greater:
-		return 1
-	}
-	return 0
-}
-
-// ordered reports whether v is of a type that has an order.
+// ordered reports whether v is of a type that has an order: the kinds
+// from bool to string.
 func ordered(v any) bool {
-	switch v.(type) {
-	case bool, string, int64, uint64, float64:
-		return true
-	}
-	return false
+	k, _ := kindOf(v)
+	return k >= KindBool && k <= KindString
 }
 
 // compare orders bools, strings and numbers (across numeric types). The
@@ -205,7 +198,13 @@ func compare(a, b any) (int, error) {
 		if !ok {
 			return 0, errNoOverload
 		}
-		return cmp3(!x && y, x && !y), nil
+		switch { // false < true
+		case x == y:
+			return 0, nil
+		case y:
+			return -1, nil
+		}
+		return 1, nil
 	case string:
 		y, ok := b.(string)
 		if !ok {
@@ -224,7 +223,3 @@ func isNaN(v any) bool {
 	f, ok := v.(float64)
 	return ok && math.IsNaN(f)
 }
-
-// TypeName names the type of a value Eval returned, as CEL does: "int",
-// "string", "list", "map", "null_type", ...
-func TypeName(v any) string { return typeName(v) }

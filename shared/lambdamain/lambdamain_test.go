@@ -1,4 +1,4 @@
-package logging
+package lambdamain
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/heraldrt/herald/shared/config"
 )
 
-func TestNewAttachesRequestID(t *testing.T) {
+func TestLoggerAttachesRequestID(t *testing.T) {
 	// The handler writes to the os.Stdout it finds when built.
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -19,7 +21,7 @@ func TestNewAttachesRequestID(t *testing.T) {
 	}
 	stdout, prevDefault := os.Stdout, slog.Default()
 	os.Stdout = w
-	logger := New()
+	logger := Logger()
 	os.Stdout = stdout
 	t.Cleanup(func() { slog.SetDefault(prevDefault) })
 
@@ -40,5 +42,21 @@ func TestNewAttachesRequestID(t *testing.T) {
 	}
 	if !strings.Contains(lines[0], `message="broadcast sent"`) && !strings.Contains(lines[0], `"message":"broadcast sent"`) {
 		t.Errorf("line %q", lines[0])
+	}
+}
+
+func TestLoadBuildsFromTheEnvironment(t *testing.T) {
+	prevDefault := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prevDefault) })
+	t.Setenv("BROADCAST_CONNECTION", "log")
+	log := Logger()
+	got, err := load(t.Context(), func(_ context.Context, env config.Lookup, l *slog.Logger) (any, error) {
+		if l != log {
+			t.Error("build is not given the bootstrap's logger")
+		}
+		return env.Get("BROADCAST_CONNECTION"), nil
+	}, log)
+	if err != nil || got != "log" {
+		t.Fatalf("load = %v, %v; want the handler build made from BROADCAST_CONNECTION", got, err)
 	}
 }
