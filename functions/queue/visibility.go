@@ -14,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/delivery"
 )
 
 // VisibilityAPI is the part of SQS that delays a message's redelivery;
@@ -27,6 +30,25 @@ var _ VisibilityAPI = (*sqs.Client)(nil)
 
 // maxVisibility is the longest visibility timeout SQS accepts: 12 hours.
 const maxVisibility = 12 * time.Hour
+
+// delayHeldBack sets the visibility timeout of the failed messages that
+// the provider's rate limit held back to the wait it gave them.
+func (h *Handler) delayHeldBack(ctx context.Context, records []events.SQSMessage, results []delivery.Result) {
+	if h.visibility == nil {
+		return
+	}
+	var held []events.SQSMessage
+	var waits []time.Duration
+	for i, r := range results {
+		if wait, ok := broadcast.RetryAfter(r.Err); ok && r.Failed {
+			held = append(held, records[i])
+			waits = append(waits, wait)
+		}
+	}
+	if len(held) > 0 {
+		h.visibility.delay(ctx, held, waits)
+	}
+}
 
 // visibility sets the visibility timeout of messages reported for retry to
 // the wait the provider's rate limit gave them, so that they come back when
