@@ -74,14 +74,16 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 // Handle broadcasts a stream batch and reports the records to retry by
 // SequenceNumber. Without a dead-letter queue, poison records are reported
 // too: the event source mapping's retry limit and on-failure destination
-// then apply.
+// then apply. A batch that failed whole because the provider's rate limit
+// held its first record back is reported by record as well (see heldBack);
+// any other batch that failed whole fails the invocation.
 func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEventResponse, error) {
 	items := make([]delivery.Item, len(ev.Records))
 	for i, raw := range ev.Records {
 		items[i] = h.item(raw)
 	}
 	results, err := h.core.Run(ctx, items)
-	if err != nil {
+	if err != nil && !heldBack(results) {
 		return lambdaevents.DynamoDBEventResponse{}, err
 	}
 	// An empty list, not null: "nothing failed" stated explicitly.

@@ -84,7 +84,9 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 		for j, err := range fails {
 			i := pending[j]
 			errs[i] = err
-			if err != nil && broadcast.IsTemporary(err) {
+			// A message the rate limiter held back for lack of time would
+			// only be held back again: it goes back to the trigger now.
+			if err != nil && broadcast.IsTemporary(err) && !broadcast.IsBackoff(err) {
 				retry = append(retry, i)
 			}
 		}
