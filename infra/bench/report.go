@@ -119,8 +119,12 @@ type report struct {
 	auth    []authResult
 	// presence is what "unoccupied" cost in provider calls.
 	presence []presenceResult
-	elapsed  time.Duration
-	summary  []judgement // filled while rendering
+	// backpressure is the rate-limit part's run, nil when not run.
+	backpressure *backpressureResult
+	// scale is the scale model's part, nil when not run.
+	scale   *scaleResults
+	elapsed time.Duration
+	summary []judgement // filled while rendering
 }
 
 // judgement is one target's verdict, for the summary.
@@ -143,6 +147,12 @@ func (r *report) markdown() string {
 	}
 	if len(r.auth) > 0 {
 		r.authTable(&body)
+	}
+	if r.backpressure != nil {
+		r.backpressureTable(&body)
+	}
+	if r.scale != nil {
+		r.scaleTable(&body)
 	}
 	if len(r.presence) > 0 {
 		r.presenceTable(&body)

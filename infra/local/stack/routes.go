@@ -43,13 +43,7 @@ func (s *Stack) routes() {
 		{"WebhookFunction", "POST /webhooks/pusher"},
 		{"WebhookFunction", "POST /webhooks/ably"},
 	} {
-		h := s.fns.Auth
-		switch r.fn {
-		case "PublishFunction":
-			h = s.fns.Publish
-		case "WebhookFunction":
-			h = s.fns.Webhook
-		}
+		h, _ := s.fns.Handler(r.fn) // instrumented as lambdamain does
 		m.Handle(r.route, newAPIGateway(r.fn, r.route, h, s.log))
 	}
 
@@ -68,6 +62,8 @@ func (s *Stack) routes() {
 	m.Handle("DELETE /dev/users/{id}", pageOnly(s.devDeleteUser))
 	m.HandleFunc("GET /dev/queues", s.devQueues)
 	m.HandleFunc("GET /dev/fallback", s.devFallback)
+	m.Handle("GET /dev/metrics", s.file("metrics.html", "text/html; charset=utf-8"))
+	m.HandleFunc("GET /dev/metrics.json", s.devMetricsJSON)
 	s.mux = m
 }
 
