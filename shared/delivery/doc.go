@@ -11,4 +11,11 @@
 // packages keep only decoding their event into Items and turning the
 // Results into their source's answer. Guard stacks the idempotency check
 // (Idempotent) over the retries within the invocation (retry.Driver).
+//
+// Between planning and broadcasting, Unoccupied serves the envelopes whose
+// "unoccupied" is skip or fallback: it asks once per batch which of their
+// channels have a subscriber (the presence table, else one channel query
+// per distinct prefix through a ChannelLister), leaves the others out, and
+// hands the fallback ones to a Fallback (SQS or EventBridge) as
+// BroadcastUndelivered.
 package delivery

@@ -14,6 +14,7 @@ import (
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/presence"
 	"github.com/heraldrt/herald/shared/protocol"
+	"github.com/heraldrt/herald/shared/sqsbatch"
 )
 
 // Occupancy tells which channels have a subscriber now. Occupied returns
@@ -186,15 +187,23 @@ func (u *Unoccupied) apply(ctx context.Context, b *Batch) {
 	if len(fallbacks) > 0 {
 		for n, err := range u.Fallback.SendUndelivered(ctx, fallbacks) {
 			if err != nil {
-				fail(fallbackOf[n], Retry, fmt.Errorf("delivery: sending BroadcastUndelivered: %w", err))
+				// SQS's verdict that the message itself is at fault (too
+				// large) will not change on a retry.
+				status := Retry
+				if se := (*sqsbatch.Error)(nil); errors.As(err, &se) && se.SenderFault {
+					status = Poison
+				}
+				fail(fallbackOf[n], status, fmt.Errorf("delivery: sending BroadcastUndelivered: %w", err))
 			}
 		}
 	}
-	log := u.Log
-	if log == nil {
-		log = slog.Default()
+	if skipped > 0 {
+		log := u.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.InfoContext(ctx, "channels without a subscriber left out", "channels", skipped, "fallbacks", len(fallbacks))
 	}
-	log.InfoContext(ctx, "channels without a subscriber left out", "channels", skipped, "fallbacks", len(fallbacks))
 	b.dropFailed(drop)
 }
 
