@@ -18,7 +18,7 @@ pkg_StreamFunction  := stream
 pkg_PublishFunction := publish
 pkg_AuthFunction    := auth
 
-.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps moto-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
+.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps moto-deps dev invoke smoke bench fuzz load deploy deploy-guided sam-invoke clean
 
 all: build
 
@@ -68,6 +68,16 @@ dev: node-deps moto-deps
 invoke:
 	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>" >&2; exit 2; }
 	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT)
+
+# smoke: a deployed stack (or the local one) end to end: a token minted
+# with the JWT secret, pusher-js subscribed to a private channel through the
+# AuthFunction, an event published through the PublishFunction, received.
+#   make smoke API=<ApiUrl> PUBLISH_APP_ID=... PUBLISH_APP_KEY=... PUBLISH_APP_SECRET=... \
+#     AUTH_JWT_SECRET=... PUSHER_KEY=<provider key> [PUSHER_CLUSTER=eu | WS_HOST=host:port]
+# Without API: the running `make dev`. Make passes its command-line
+# variables to the script's environment.
+smoke: node-deps
+	@node $(NODE_DIR)/scripts/smoke.js
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './infra/node/*')); \
