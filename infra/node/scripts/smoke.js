@@ -113,7 +113,7 @@ if (missing.length) {
     const e = subscribed.error || {};
     const status = e.status;
     const checks = {
-      401: `AUTH_JWT_SECRET is the one the AuthFunction verifies with (the provider secret's AUTH_JWT_SECRET); ${e.error || ''}`.trim(),
+      401: 'AUTH_JWT_SECRET is the one the AuthFunction verifies with (the provider secret\'s AUTH_JWT_SECRET)',
       403: `the channel rules (CHANNELS) let sub=${sub} join ${channel}; set SMOKE_USER or CHANNEL to one they allow`,
       404: 'API is the stack\'s ApiUrl output',
     };
