@@ -292,3 +292,54 @@ func templateParameters(t *testing.T) map[string]string {
 	}
 	return out
 }
+
+// TestReadmeDeployParameters keeps the README's parameter table and
+// template.yaml's parameters in step: every parameter has a Description
+// (what `sam deploy --guided` shows) and a row with its default.
+func TestReadmeDeployParameters(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "\n## Deploy\n")
+	if start < 0 {
+		t.Fatal("README has no ## Deploy section")
+	}
+	section := readme[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	rows := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Za-z0-9]+)` \\| ([^|]*) \\|").FindAllStringSubmatch(section, -1) {
+		rows[m[1]] = strings.TrimSpace(m[2])
+	}
+	params := testkit.YAMLPath(testkit.Template(t), "Parameters")
+	for i := 0; i+1 < len(params.Content); i += 2 {
+		name, p := params.Content[i].Value, params.Content[i+1]
+		if d := testkit.YAMLPath(p, "Description"); d == nil || strings.TrimSpace(d.Value) == "" {
+			t.Errorf("template.yaml: parameter %s has no Description", name)
+		}
+		row, ok := rows[name]
+		if !ok {
+			t.Errorf("README ## Deploy: no row for parameter %s", name)
+			continue
+		}
+		want := "(empty)"
+		if d := testkit.YAMLPath(p, "Default"); d != nil && d.Value != "" {
+			want = "`" + d.Value + "`"
+		}
+		if row != want {
+			t.Errorf("README ## Deploy: %s's default is %s, template.yaml's %s", name, row, want)
+		}
+		delete(rows, name)
+	}
+	for name := range rows {
+		t.Errorf("README ## Deploy: a row for %s, which template.yaml does not have", name)
+	}
+	for _, want := range []string{"aws secretsmanager get-secret-value --secret-id <ProviderSecretArn> --query SecretString --output text", "make smoke API=", "(#security)", "make build-<LogicalId>"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("README ## Deploy lacks %q", want)
+		}
+	}
+}
