@@ -63,11 +63,11 @@ dev: node-deps moto-deps
 	$(GO) run ./infra/local $(DEV_FLAGS)
 
 # invoke: one function on one event, like `sam local invoke`, against the
-# running `make dev` (its moto and embedded server) by default:
-#   make invoke FN=QueueFunction EVENT=events/samples/<event>.json
+# running `make dev` (its moto and embedded server); DEV_FLAGS as for dev:
+#   make invoke FN=QueueFunction EVENT=events/samples/<event>.json [DEV_FLAGS="-server ... -aws ..."]
 invoke:
-	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>" >&2; exit 2; }
-	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT)
+	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json> [DEV_FLAGS=...]" >&2; exit 2; }
+	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT) $(DEV_FLAGS)
 
 # smoke: a deployed stack (or the local one) end to end: a token minted
 # with the JWT secret, pusher-js subscribed to a private channel through the
