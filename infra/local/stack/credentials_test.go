@@ -46,7 +46,9 @@ func TestHalfSetCredentials(t *testing.T) {
 
 	// The stack itself refuses to start.
 	st, err := New(Config{HTTPAddr: "127.0.0.1:0", ServerAddr: "127.0.0.1:0", AWS: testkit.Moto(t),
-		Lookup: func(k string) (string, bool) { return map[string]string{"PUSHER_APP_KEY": "k"}[k], k == "PUSHER_APP_KEY" },
+		Lookup: func(k string) (string, bool) {
+			return map[string]string{"PUSHER_APP_KEY": "k"}[k], k == "PUSHER_APP_KEY"
+		},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err == nil {
 		err = st.Run(t.Context())
