@@ -22,7 +22,7 @@ var shapes = map[string]string{
 }
 
 var (
-	cannotUnmarshal = regexp.MustCompile(`^(line \d+: )?cannot unmarshal !!(\w+) (?:`+"`[^`]*`"+` )?into (\S+)$`)
+	cannotUnmarshal = regexp.MustCompile(`^(line \d+: )?cannot unmarshal !!(\w+) (?:` + "`[^`]*`" + ` )?into (\S+)$`)
 	unknownField    = regexp.MustCompile(`^(line \d+: )?field (\S+) not found in type (\S+)$`)
 	yamlKinds       = map[string]string{"seq": "a list", "map": "a mapping", "str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "null": "nothing"}
 )
