@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -43,7 +44,7 @@ func describeYAML(err error) error {
 
 func describeOne(e string) string {
 	if m := cannotUnmarshal.FindStringSubmatch(e); m != nil {
-		got, into := cmpOr(yamlKinds[m[2]], m[2]), m[3]
+		got, into := cmp.Or(yamlKinds[m[2]], m[2]), m[3]
 		if into == "rules.File" && m[2] == "seq" {
 			return m[1] + "the rules are a bare list: put them under a channels: key (channels: on its own line, the list indented below it)"
 		}
@@ -64,11 +65,4 @@ func describeOne(e string) string {
 		return fmt.Sprintf("%sunknown key %q", m[1], m[2])
 	}
 	return e
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
