@@ -171,7 +171,7 @@ func TestHandleSamples(t *testing.T) {
 			},
 		},
 		{
-			// The trigger to users 42 and 7 fails for now; the notification
+			// The trigger to users 42 and 43 fails for now; the notification
 			// after it on channel 42 is held back so it cannot overtake it.
 			// The first email went before and is not retried.
 			name: "temporary provider failure fails only the affected messages", sample: "sqs-mixed-poison.json", withDLQ: true,
