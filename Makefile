@@ -91,8 +91,10 @@ test: node-deps moto-deps lint
 	@command -v chromium >/dev/null 2>&1 || test -n "$$HERALD_CHROMIUM" || echo "!!! CHROMIUM NOT FOUND: the browser tests (infra/local TestDemoInBrowser) will be SKIPPED. apt-get install -y chromium" >&2
 	$(GO) test -count=1 -timeout 30m ./...
 
-# bench: fan-out, cold start and auth against the Node.js pusher SDK, on
-# loopback (about 7 minutes); tables to stdout and infra/bench/results.md.
+# bench: fan-out, cold start and auth against the Node.js pusher SDK, and
+# backpressure against a rate-limited provider with the scale model's
+# simulated burst, on loopback (about 7 minutes); tables to stdout and
+# infra/bench/results.md.
 # Flags: BENCH_FLAGS="-sizes 10,1000 -parts fanout,cold,auth ..." (go run ./infra/bench -h).
 bench: node-deps
 	$(GO) run ./infra/bench $(BENCH_FLAGS)

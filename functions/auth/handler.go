@@ -13,6 +13,7 @@ import (
 	"github.com/heraldrt/herald/functions/auth/token"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/httpapi"
+	"github.com/heraldrt/herald/shared/metrics"
 	"github.com/heraldrt/herald/shared/protocol"
 )
 
@@ -168,6 +169,7 @@ func (h *Handler) channelAuth(w http.ResponseWriter, r *http.Request) {
 		resp = channelResponse{Auth: h.signer.Channel(req.SocketID, req.ChannelName, "")}
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "channel authorized", slog.String("channel", req.ChannelName), slog.String("rule", d.Rule), subject(claims))
+	metrics.From(r.Context()).Add(metrics.AuthGranted, 1)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -193,6 +195,7 @@ func (h *Handler) userAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "user signed in", subject(claims))
+	metrics.From(r.Context()).Add(metrics.AuthGranted, 1)
 	writeJSON(w, http.StatusOK, userResponse{Auth: h.signer.User(req.SocketID, data), UserData: data})
 }
 
@@ -280,4 +283,5 @@ func (h *Handler) logRefusal(r *http.Request, status int, reason string, attrs .
 	all := make([]slog.Attr, 0, 3+len(attrs))
 	all = append(all, slog.Int("status", status), slog.String("path", r.URL.Path), slog.String("reason", reason))
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "auth refused", append(all, attrs...)...)
+	metrics.From(r.Context()).AddClass(metrics.AuthDenied, deniedClass(status), 1)
 }

@@ -215,7 +215,12 @@ func (h *Handler) routes() {
 }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if publishing(r) {
+		w = counted(w, r)
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // pusherError writes an error as Pusher's API does: a status and a short
 // plain-text body.
@@ -454,7 +459,7 @@ func stripInfo(probe map[string]json.RawMessage) ([]byte, error) {
 func (h *Handler) broadcast(ctx context.Context, envs []events.Envelope) (int, error) {
 	// One item: its Retry is the 503, so Run's ErrNothingDelivered adds
 	// nothing.
-	results, _ := h.core.Run(ctx, []delivery.Item{{ID: requestID(ctx), Envelopes: envs}})
+	results, _ := h.core.Run(ctx, []delivery.Item{{ID: requestID(ctx), Envelopes: envs, Sent: arrival(ctx)}})
 	out := results[0]
 	switch out.Status {
 	case delivery.Delivered:

@@ -23,17 +23,20 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 }
 
 // sqsEvent is the part of an SQS event the handler reads: decoding only
-// messageId and body skips the attributes of every record, most of the
-// work at 10,000 messages.
+// messageId, body and the SentTimestamp attribute (the Lag metric's start)
+// skips the rest of every record, most of the work at 10,000 messages.
 type sqsEvent struct {
 	Records []struct {
-		MessageID string `json:"messageId"`
-		Body      string `json:"body"`
+		MessageID  string `json:"messageId"`
+		Body       string `json:"body"`
+		Attributes struct {
+			SentTimestamp string `json:"SentTimestamp"`
+		} `json:"attributes"`
 	} `json:"Records"`
 }
 
 // DecodeEvent reads an SQS event into events.SQSEvent, filling only each
-// record's MessageId and Body. Member names are matched exactly, as Lambda
+// record's MessageId, Body and SentTimestamp attribute. Member names are matched exactly, as Lambda
 // writes them, and a name given twice in one object is refused: it has two
 // meanings. Invalid UTF-8 in a string becomes U+FFFD instead of failing the
 // whole batch; SQS itself accepts only valid Unicode in a body.
@@ -45,6 +48,9 @@ func DecodeEvent(payload []byte) (events.SQSEvent, error) {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(in.Records))}
 	for i, r := range in.Records {
 		ev.Records[i] = events.SQSMessage{MessageId: r.MessageID, Body: r.Body}
+		if r.Attributes.SentTimestamp != "" {
+			ev.Records[i].Attributes = map[string]string{"SentTimestamp": r.Attributes.SentTimestamp}
+		}
 	}
 	return ev, nil
 }

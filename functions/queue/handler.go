@@ -2,8 +2,11 @@ package queue
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
@@ -19,31 +22,43 @@ type Deps = delivery.Deps
 // Handler handles SQS events.
 type Handler struct {
 	core *delivery.Trigger
+	// visibility delays the messages the provider's rate limit held back;
+	// nil without AWS configuration.
+	visibility *visibility
 }
 
 // FromEnv builds the QueueFunction's handler from its configuration (the
 // driver's variables and BROADCAST_DLQ_URL, see delivery.FromEnv), as its
-// Lambda entry point does once at init.
+// Lambda entry point does once at init. With the AWS configuration Lambda
+// always gives (config.AWS), messages the provider's rate limit held back
+// have their visibility timeout set to the wait; without it (a run with no
+// AWS at all) they come back after the queue's visibility timeout.
 func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error) {
 	core, err := delivery.FromEnv(ctx, env, deps)
 	if err != nil {
 		return nil, err
 	}
 	core.Noun, core.IDKey = "message", "messageId"
-	return &Handler{core: core}, nil
+	h := &Handler{core: core}
+	if awsCfg, err := config.AWS(env); err == nil {
+		h.visibility = &visibility{api: sqs.NewFromConfig(awsCfg), log: core.Log}
+	}
+	return h, nil
 }
 
 // Handle broadcasts an SQS batch and reports the messages to retry: those
 // that failed temporarily, and poison ones no dead-letter queue took (the
-// queue's redrive policy then moves them). When every message failed
-// temporarily the error wraps delivery.ErrNothingDelivered.
+// queue's redrive policy then moves them). Those the provider's rate limit
+// held back come back after the wait it gave (see FromEnv). When every
+// message failed temporarily the error wraps delivery.ErrNothingDelivered.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	items := make([]delivery.Item, len(ev.Records))
 	for i, r := range ev.Records {
 		body, err := Unwrap([]byte(r.Body)) // nil when err is not
-		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body, Body: body, Err: err}
+		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body, Body: body, Err: err, Sent: sentAt(r)}
 	}
 	results, err := h.core.Run(ctx, items)
+	h.delayHeldBack(ctx, ev.Records, results) // the results are complete even with err
 	if err != nil {
 		return events.SQSEventResponse{}, err
 	}
@@ -55,4 +70,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	return resp, nil
+}
+
+// sentAt is when SQS took the message (its SentTimestamp attribute, in
+// Unix milliseconds), or zero when the record does not say.
+func sentAt(r events.SQSMessage) time.Time {
+	ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }

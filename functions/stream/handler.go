@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/heraldrt/herald/events"
@@ -33,6 +35,9 @@ type record struct {
 		Keys           map[string]json.RawMessage `json:"Keys"`
 		NewImage       map[string]json.RawMessage `json:"NewImage"`
 		OldImage       map[string]json.RawMessage `json:"OldImage"`
+		// Unix seconds, the Lag metric's start; raw, so an odd value
+		// cannot make the record poison.
+		ApproximateCreationDateTime json.RawMessage `json:"ApproximateCreationDateTime"`
 	} `json:"dynamodb"`
 }
 
@@ -69,14 +74,16 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 // Handle broadcasts a stream batch and reports the records to retry by
 // SequenceNumber. Without a dead-letter queue, poison records are reported
 // too: the event source mapping's retry limit and on-failure destination
-// then apply.
+// then apply. A batch that failed whole because the provider's rate limit
+// held its first record back is reported by record as well (see heldBack);
+// any other batch that failed whole fails the invocation.
 func (h *Handler) Handle(ctx context.Context, ev Event) (lambdaevents.DynamoDBEventResponse, error) {
 	items := make([]delivery.Item, len(ev.Records))
 	for i, raw := range ev.Records {
 		items[i] = h.item(raw)
 	}
 	results, err := h.core.Run(ctx, items)
-	if err != nil {
+	if err != nil && !heldBack(results) {
 		return lambdaevents.DynamoDBEventResponse{}, err
 	}
 	// An empty list, not null: "nothing failed" stated explicitly.
@@ -105,7 +112,7 @@ func (h *Handler) item(raw json.RawMessage) delivery.Item {
 	// reporting.
 	decodeErr := json.Unmarshal(raw, &r)
 	table, named := TableName(r.SourceARN)
-	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw)}
+	it := delivery.Item{ID: r.Dynamodb.SequenceNumber, MessageID: r.EventID, Source: "stream:" + table, Raw: string(raw), Sent: created(r)}
 	cfg, configured := h.tables[table]
 	switch {
 	case decodeErr != nil:
@@ -238,4 +245,14 @@ func fill(tpl string, item map[string]any) (string, error) {
 		return "", ferr
 	}
 	return strings.TrimSpace(out), nil
+}
+
+// created is when the stream record was written (ApproximateCreationDateTime,
+// Unix seconds), or zero when the record does not say.
+func created(r record) time.Time {
+	sec, err := strconv.ParseFloat(string(r.Dynamodb.ApproximateCreationDateTime), 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(sec * 1000))
 }

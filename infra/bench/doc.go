@@ -16,6 +16,18 @@
 //   - Auth: requests per second and latency of the auth function's handler
 //     and of a Node.js peer (node:http, jsonwebtoken, pusher's
 //     authorizeChannel) under the same load.
+//   - Backpressure: one SQS batch of 3,000 messages through the queue
+//     function's handler against infra/server behind the ratelimit
+//     stand-in admitting 50 requests/s (429 with Retry-After beyond it);
+//     what it reports for retry is delivered again at once, until all
+//     arrived. Refused share, goodput against the limit, lost and
+//     duplicated events.
+//   - Scale: the scale model (what a rate of events with a fan-out takes
+//     in provider requests, Lambda invocations and concurrency, DynamoDB
+//     capacity, and where the provider's limit saturates) and a burst of
+//     1,000,000 events simulated through the real limiter and the
+//     stand-in's token bucket on a simulated clock (simulate.go says what
+//     is simulated), plotted to infra/bench/burst.png.
 //
 // Results go to stdout as Markdown tables and to infra/bench/results.md,
 // each figure beside its target with PASS or MISS and by how much; the

@@ -29,6 +29,12 @@ type options struct {
 	authRequests    int
 	authConcurrency []int
 	parts           map[string]bool
+	rateMessages    int
+	rateLimit       float64
+	scaleRate       float64
+	scaleEvents     int
+	scaleContainers int
+	plot            string
 	out             string
 	timeout         time.Duration
 }
@@ -63,14 +69,22 @@ func parseFlags(args []string) (options, error) {
 	coldOnly := fs.String("cold-only", "", "comma-separated functions to cold-start besides hello (queue,stream,publish,auth); empty for all")
 	authRequests := fs.Int("auth-requests", 10000, "auth requests per server and channel kind")
 	authConc := fs.String("auth-concurrency", "1,8", "auth requests in flight: one run per value")
-	parts := fs.String("parts", "fanout,cold,auth", "parts to run: fanout (with the Node peers and peak RSS), cold, auth")
+	parts := fs.String("parts", "fanout,cold,auth,backpressure,scale", "parts to run: fanout (with the Node peers and peak RSS), cold, auth, backpressure (a batch against a rate-limited stand-in), scale (the scale model and a simulated burst)")
+	scaleRate := fs.Float64("scale-rate", 500, "requests per second the simulated provider admits (R)")
+	scaleEvents := fs.Int("scale-events", 1_000_000, "events in the simulated burst")
+	scaleContainers := fs.Int("scale-containers", 10, "concurrent invocations in the simulated burst (MaximumConcurrency)")
+	plot := fs.String("plot", "infra/bench/burst.png", "the simulated burst's plot, relative to the repository root; empty for none")
+	rateMessages := fs.Int("rate-messages", 3000, "messages in the backpressure part's SQS batch")
+	rateLimit := fs.Float64("rate-limit", 50, "requests per second the backpressure part's stand-in admits per app")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")
 	out := fs.String("out", "infra/bench/results.md", "results file, relative to the repository root; empty for none")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{concurrency: *conc, rtt: *rtt, idiomaticMax: *idiomaticMax, repeat: *repeat, coldRuns: *coldRuns,
-		authRequests: *authRequests, out: *out, timeout: *timeout, parts: map[string]bool{}}
+		authRequests: *authRequests, out: *out, timeout: *timeout, parts: map[string]bool{},
+		rateMessages: *rateMessages, rateLimit: *rateLimit,
+		scaleRate: *scaleRate, scaleEvents: *scaleEvents, scaleContainers: *scaleContainers, plot: *plot}
 	for _, f := range strings.Split(*coldOnly, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			if o.coldOnly == nil {
@@ -88,7 +102,7 @@ func parseFlags(args []string) (options, error) {
 	}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "fanout", "cold", "auth":
+		case "fanout", "cold", "auth", "backpressure", "scale":
 			o.parts[p] = true
 		default:
 			return options{}, fmt.Errorf("-parts: unknown part %q", p)
@@ -97,8 +111,9 @@ func parseFlags(args []string) (options, error) {
 	if o.concurrency < 1 || o.concurrency > broadcast.MaxConcurrency {
 		return options{}, fmt.Errorf("-concurrency must be 1-%d", broadcast.MaxConcurrency)
 	}
-	if o.coldRuns < 1 || o.authRequests < 1 || o.repeat < 1 {
-		return options{}, fmt.Errorf("-cold-runs, -auth-requests and -repeat must be positive")
+	if o.coldRuns < 1 || o.authRequests < 1 || o.repeat < 1 || o.rateMessages < 1 || o.rateLimit <= 0 ||
+		o.scaleRate <= 0 || o.scaleEvents < 1 || o.scaleContainers < 1 {
+		return options{}, fmt.Errorf("-cold-runs, -auth-requests, -repeat, -rate-messages, -rate-limit, -scale-rate, -scale-events and -scale-containers must be positive")
 	}
 	return o, nil
 }
@@ -130,18 +145,54 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "herald-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	env, err := newBenchEnv(root, dir, self, o.rtt, progress)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-
 	rep := &report{opts: o, machine: describeMachine(ctx)}
+	if o.parts["backpressure"] {
+		// First, on a quiet machine: it paces requests in real time.
+		bp := backpressure{messages: o.rateMessages, rate: o.rateLimit, rtt: o.rtt, timeout: functionTimeout, maxInvocations: 20}
+		progress("backpressure: %d messages against a stand-in admitting %.0f requests/s", bp.messages, bp.rate)
+		res, err := bp.run(ctx)
+		if err != nil {
+			return fmt.Errorf("backpressure: %w", err)
+		}
+		progress("backpressure: %v", res)
+		rep.backpressure = &res
+	}
+	if o.parts["scale"] {
+		sim := defaultSimulation(o.scaleRate)
+		sim.Events, sim.Containers = o.scaleEvents, o.scaleContainers
+		progress("scale: simulating a burst of %d events at R = %.0f requests/s", sim.Events, sim.Rate)
+		t := time.Now()
+		res := sim.run()
+		rep.scale = &scaleResults{sim: sim, result: res, took: time.Since(t), variants: sim.variants()}
+		progress("scale: %d requests, %d refused (%s), goodput %.3f R over %.0f s, %d lost, %d duplicated, lag p99 %.0f s (simulated in %.1f s)",
+			res.Requests, res.Refused, pct(res.RefusedShare()), res.Goodput(sim.Rate), res.Span.Seconds(), res.Lost, res.Duplicated, res.LagP99.Seconds(), time.Since(t).Seconds())
+		if o.plot != "" {
+			img, err := burstPlot(res, sim.Rate, fmt.Sprintf("burst of %d events, R = %.0f requests/s, %d containers", sim.Events, sim.Rate, sim.Containers))
+			if err != nil {
+				return fmt.Errorf("scale: plot: %w", err)
+			}
+			path := o.plot
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(root, path)
+			}
+			if err := os.WriteFile(path, img, 0o644); err != nil {
+				return fmt.Errorf("scale: plot: %w", err)
+			}
+			progress("wrote %s", path)
+		}
+	}
+	var env *benchEnv
+	if o.parts["fanout"] || o.parts["cold"] || o.parts["auth"] {
+		dir, err := os.MkdirTemp("", "herald-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if env, err = newBenchEnv(root, dir, self, o.rtt, progress); err != nil {
+			return err
+		}
+		defer env.close()
+	}
 	if o.parts["fanout"] {
 		if rep.fanout, err = runFanout(ctx, env, o); err != nil {
 			return err

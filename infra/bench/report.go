@@ -117,6 +117,10 @@ type report struct {
 	fanout  []fanoutResult
 	cold    *coldResults
 	auth    []authResult
+	// backpressure is the rate-limit part's run, nil when not run.
+	backpressure *backpressureResult
+	// scale is the scale model's part, nil when not run.
+	scale   *scaleResults
 	elapsed time.Duration
 	summary []judgement // filled while rendering
 }
@@ -141,6 +145,12 @@ func (r *report) markdown() string {
 	}
 	if len(r.auth) > 0 {
 		r.authTable(&body)
+	}
+	if r.backpressure != nil {
+		r.backpressureTable(&body)
+	}
+	if r.scale != nil {
+		r.scaleTable(&body)
 	}
 
 	var b strings.Builder

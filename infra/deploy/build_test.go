@@ -81,6 +81,10 @@ func build(t *testing.T, function, arch string) string {
 	return p
 }
 
+// maxBinaryMiB bounds each deployed binary: the cold start grows with what
+// is mapped and initialised, and infra/bench judges the same limit.
+const maxBinaryMiB = 16
+
 func TestMakeBuildsArm64Bootstraps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function: skipped with -short")
@@ -107,6 +111,9 @@ func TestMakeBuildsArm64Bootstraps(t *testing.T) {
 				t.Errorf("bootstrap is not stripped (-s -w)")
 			}
 			t.Logf("%s: arm64 bootstrap %.1f MB", name, float64(st.Size())/1e6)
+			if mib := float64(st.Size()) / (1 << 20); mib > maxBinaryMiB {
+				t.Errorf("%s: arm64 bootstrap is %.1f MiB, more than %d MiB", name, mib, maxBinaryMiB)
+			}
 		})
 	}
 }

@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,7 +119,7 @@ func TestFunctions(t *testing.T) {
 
 func TestGlobals(t *testing.T) {
 	g := get(testkit.Template(t), "Globals", "Function")
-	want := map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": "128", "Tracing": "Active"}
+	want := map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": "128"}
 	for k, v := range want {
 		if n := get(g, k); n == nil || n.Value != v {
 			t.Errorf("Globals.Function.%s = %v, want %s", k, n, v)
@@ -129,9 +131,122 @@ func TestGlobals(t *testing.T) {
 	if f := get(g, "LoggingConfig", "LogFormat"); f == nil || f.Value != "JSON" {
 		t.Errorf("LoggingConfig.LogFormat = %v, want JSON", f)
 	}
-	for _, v := range []string{"BROADCAST_CONNECTION", "BROADCAST_SECRET_ARN"} {
+	for _, v := range []string{"BROADCAST_CONNECTION", "BROADCAST_SECRET_ARN", "HERALD_METRICS_NAMESPACE", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 		if get(g, "Environment", "Variables", v) == nil {
 			t.Errorf("shared environment lacks %s", v)
+		}
+	}
+	// Tracing is Active only where spans are made: with the collector
+	// layer, which is also what sets the OTLP endpoint.
+	for key, want := range map[string]string{
+		"Tracing":     "[HasTracing Active PassThrough]",
+		"Layers":      "[HasTracing [AdotLayerArn] AWS::NoValue]",
+		"Environment": "",
+	} {
+		n := get(g, key)
+		if key == "Environment" {
+			n = get(g, "Environment", "Variables", "OTEL_EXPORTER_OTLP_ENDPOINT")
+			want = "[HasTracing http://localhost:4318 ]"
+		}
+		if n == nil || n.Tag != "!If" || fmt.Sprint(nested(n)) != want {
+			t.Errorf("Globals.Function.%s = %v, want !If %s", key, nested(n), want)
+		}
+	}
+	tpl := testkit.Template(t)
+	if d := get(tpl, "Parameters", "AdotLayerArn"); d == nil || get(d, "Default").Value != "" || get(d, "Description") == nil {
+		t.Error("AdotLayerArn is not an optional parameter with a Description")
+	}
+	if c := get(tpl, "Conditions", "HasTracing"); c == nil {
+		t.Error("no HasTracing condition")
+	}
+}
+
+// nested renders a node's scalars with their nesting, tags dropped.
+func nested(n *yaml.Node) any {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	out := []any{}
+	for _, c := range n.Content {
+		out = append(out, nested(c))
+	}
+	return out
+}
+
+// Every alarm notifies AlarmTopicArn when given, and the ones the
+// functions need exist, each watching what it says.
+func TestAlarmsAndDashboard(t *testing.T) {
+	res := get(testkit.Template(t), "Resources")
+	alarms := 0
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		name, r := res.Content[i].Value, res.Content[i+1]
+		if get(r, "Type").Value != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		alarms++
+		if got := fmt.Sprint(nested(get(r, "Properties", "AlarmActions"))); got != "[HasAlarmTopic [AlarmTopicArn] AWS::NoValue]" {
+			t.Errorf("%s AlarmActions = %s, want AlarmTopicArn when set", name, got)
+		}
+	}
+	text := func(name string) string { return nodeText(get(res, name)) }
+	for name, wants := range map[string][]string{
+		"FunctionErrorsAlarm":    {"AWS/Lambda", "Errors", "QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction"},
+		"FunctionThrottlesAlarm": {"AWS/Lambda", "Throttles", "QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction"},
+		"StreamIteratorAgeAlarm": {"IteratorAge", "StreamFunction"},
+		"ProviderErrorsAlarm":    {"MetricsNamespace", "ProviderErrors", "ProviderRequests", "queue", "stream", "publish", "BroadcastConnection"},
+		"AuthDeniedSpikeAlarm":   {"AuthDenied", "ANOMALY_DETECTION_BAND", "auth"},
+		"DeadLetterAlarm":        {"AWS/SQS", "DeadLetterQueue"},
+	} {
+		if get(res, name) == nil {
+			t.Errorf("no %s", name)
+			continue
+		}
+		for _, w := range wants {
+			if !strings.Contains(text(name), w) {
+				t.Errorf("%s does not mention %s", name, w)
+			}
+		}
+	}
+	if alarms < 6 {
+		t.Errorf("%d alarms, want at least 6", alarms)
+	}
+
+	d := get(res, "Dashboard")
+	if d == nil || get(d, "Type").Value != "AWS::CloudWatch::Dashboard" {
+		t.Fatal("no AWS::CloudWatch::Dashboard")
+	}
+	body := get(d, "Properties", "DashboardBody")
+	var parsed struct {
+		Widgets []struct {
+			Properties struct {
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(body.Value), &parsed); err != nil {
+		t.Fatalf("DashboardBody is not JSON: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, w := range parsed.Widgets {
+		for _, m := range w.Properties.Metrics {
+			if len(m) > 3 && m[0] == "${MetricsNamespace}" {
+				seen[fmt.Sprint(m[3], "/", m[1])] = true
+			}
+		}
+	}
+	for _, fn := range []string{"queue", "stream", "publish"} {
+		for _, name := range []string{"Events", "Broadcasts", "ProviderRequests", "ProviderErrors", "ProviderErrors429", "ProviderErrors5xx", "ProviderErrorsTimeout", "ProviderLatency", "Lag"} {
+			if !seen[fn+"/"+name] {
+				t.Errorf("the dashboard does not chart %s of %s", name, fn)
+			}
+		}
+	}
+	for _, key := range []string{"queue/Retries", "queue/Poison", "queue/DuplicatesSuppressed", "stream/Poison", "publish/PublishAccepted", "publish/PublishRefused", "auth/AuthGranted", "auth/AuthDenied", "auth/AuthDeniedForbidden"} {
+		if !seen[key] {
+			t.Errorf("the dashboard does not chart %s", key)
 		}
 	}
 }
@@ -545,7 +660,9 @@ var bannedInLambda = []struct{ prefix, why string }{
 	{"net/http/httptest", "test servers"},
 	{"github.com/google/cel-go", "the rules' reference in tests; rules/expr evaluates them"},
 	{"cel.dev/expr", "cel-go's"},
-	{"google.golang.org/protobuf", "cel-go's"},
+	{"google.golang.org/grpc", "the OTLP exporters' gRPC; shared/tracing exports over OTLP/HTTP without it"},
+	{"github.com/grpc-ecosystem", "the collector service package's gateway, linked by otlptracehttp"},
+	{"go.opentelemetry.io/otel/exporters/otlp", "otlptracehttp links the collector service package (gRPC): +6.8 MB; shared/tracing's exporter replaces it"},
 	{"github.com/antlr4-go/antlr", "cel-go's parser"},
 	{"github.com/aws/aws-sdk-go-v2/config", "LoadDefaultConfig's profiles, SSO, STS and instance metadata, which a Lambda never uses; shared/config.AWS reads the Lambda environment"},
 }

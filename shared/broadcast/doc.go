@@ -15,8 +15,11 @@
 // held back (reported temporary, not sent) instead of overtaking the failed
 // ones. The transport (transport.go) is one keep-alive HTTP client per
 // driver that admits at most the configured concurrency of requests to the
-// network, each timed from its admission. No request outlives the caller's
-// context.
+// network, each timed from its admission, and paces them under the rate
+// the provider app admits: the Limiter (limiter.go) learns it from 429s,
+// Retry-After and latency, and fails at once, with a *Backoff giving the
+// wait, what could not start before the deadline. No request outlives the
+// caller's context.
 //
 // What this package is not: it does not decode what apps send (package
 // events does), decide who may subscribe (the auth function does), or

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Error is the one error type every driver returns for a failed provider
@@ -23,7 +24,9 @@ import (
 //   - 401 and 403: the provider refused herald's credentials or account (a
 //     rotated secret, a disabled app, a spent quota), not the event;
 //   - timeouts, an ended context (deadline or cancellation: the invocation is
-//     going away, not the event), refused or reset connections.
+//     going away, not the event), refused or reset connections;
+//   - a request the rate limiter held back because its turn would come
+//     after the deadline (*Backoff; RetryAfter gives the wait).
 //
 // Permanent: the call will never succeed as it is, and the event is
 // dead-lettered:
@@ -93,6 +96,10 @@ func TemporaryCause(err error) bool {
 	case err == nil:
 		return false
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case IsBackoff(err):
+		// Held back by the rate limiter for lack of time: the message goes
+		// again on the next delivery.
 		return true
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// The peer closed the connection before a whole response came back
@@ -181,4 +188,22 @@ func bodyExcerpt(b []byte) string {
 		s = s[:300] + "..."
 	}
 	return s
+}
+
+// RetryAfter is how long to wait before delivering err's message again,
+// when it is known: the wait of a *Backoff the rate limiter returned. The
+// trigger uses it to delay the redelivery (an SQS message's visibility).
+func RetryAfter(err error) (time.Duration, bool) {
+	var b *Backoff
+	if errors.As(err, &b) {
+		return b.Wait, true
+	}
+	return 0, false
+}
+
+// IsBackoff reports whether err is, or holds, a *Backoff: a message the
+// rate limiter kept for a later delivery, not worth retrying within the
+// same invocation.
+func IsBackoff(err error) bool {
+	return errors.As(err, new(*Backoff))
 }

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/heraldrt/herald/shared/metrics"
+	"github.com/heraldrt/herald/shared/tracing"
 )
 
 // DefaultConcurrency is how many provider requests a network driver keeps in
@@ -97,7 +100,10 @@ func withResponse(ctx context.Context, r *response) context.Context {
 // is also re-parented onto it: pusher-http-go builds requests without a
 // context, so this is how its requests learn the invocation's deadline.
 //
-// It is also where requests meet the network: at most cap(slots) at a time.
+// It is also where requests meet the network: at most cap(slots) at a
+// time, the concurrency, and each at its turn under its provider app's
+// Limiter (limiter.go), which paces them under the rate the provider
+// admits and learns that rate from the answers.
 // The drivers prepare up to twice that many requests at once (encoding and
 // signing them), so when an answer frees a slot, a prepared request leaves
 // at once instead of being built then, while the round trips of the others
@@ -111,6 +117,8 @@ type recordingTransport struct {
 }
 
 func newRecordingTransport(base http.RoundTripper, concurrency int, timeout time.Duration) *recordingTransport {
+	// Below the slots: provider metrics and spans time the round trip alone.
+	base = tracing.Transport(metrics.Transport(base))
 	return &recordingTransport{base: base, slots: make(chan struct{}, max(concurrency, 1)), timeout: timeout}
 }
 
@@ -163,18 +171,55 @@ func (t *recordingTransport) roundTrip(req *http.Request) (admitted, error) {
 			return admitted{}, fmt.Errorf("waiting for a connection: %w", context.Cause(ctx))
 		}
 	}
+	// The turn is taken with a slot in hand, so that a Retry-After that
+	// arrives meanwhile stops every request not yet on the network.
+	lim := limiterFor(limiterKey(req))
+	turn, err := awaitTurn(ctx, lim)
+	if err != nil {
+		return admitted{}, err
+	}
 	if t.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		defer cancel()
 		req = req.WithContext(ctx)
 	}
+	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
+		lim.Done(turn, start, time.Now(), 0, 0)
 		return admitted{}, err
 	}
+	now := time.Now()
+	lim.Done(turn, start, now, resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), now))
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxRecordedBody))
 	_ = resp.Body.Close() // fully read or over the limit; either way done
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return admitted{Response: resp, recorded: body, readErr: rerr}, nil
+}
+
+// awaitTurn waits for the request's turn under the provider app's limiter.
+// It returns the limiter's *Backoff at once when the turn would come after
+// ctx's deadline, and ctx's cause when ctx ends first.
+func awaitTurn(ctx context.Context, lim *Limiter) (Turn, error) {
+	deadline, _ := ctx.Deadline()
+	for {
+		now := time.Now()
+		turn, err := lim.Reserve(now, deadline)
+		if err != nil {
+			return Turn{}, err
+		}
+		if d := turn.At.Sub(now); d > 0 {
+			timer := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return Turn{}, fmt.Errorf("waiting for the provider's rate limit: %w", context.Cause(ctx))
+			case <-timer.C:
+			}
+		}
+		if lim.Ready(time.Now()) {
+			return turn, nil
+		}
+	}
 }

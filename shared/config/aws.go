@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
+	"github.com/heraldrt/herald/shared/tracing"
 )
 
 // AWS returns the AWS SDK configuration of a Lambda function, read from the
@@ -36,6 +38,9 @@ func AWS(l Lookup) (aws.Config, error) {
 		Region:        region,
 		ConfigSources: []any{endpoints(l)},
 	}
+	// A client span per call, a child of the invocation's (a no-op unless
+	// tracing is set up).
+	tracing.AWS(&cfg.APIOptions)
 	if u := l.Get("AWS_ENDPOINT_URL"); u != "" {
 		cfg.BaseEndpoint = aws.String(u)
 	}

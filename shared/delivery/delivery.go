@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/heraldrt/herald/events"
 	"github.com/heraldrt/herald/shared/broadcast"
@@ -36,6 +37,10 @@ type Item struct {
 	// Err marks the item as poison before delivery (it could not even be
 	// unwrapped); its message is the reason.
 	Err error
+	// Sent is the source's own timestamp of the item (SQS SentTimestamp,
+	// the stream record's ApproximateCreationDateTime), from which the
+	// Lag metric is measured; zero records none.
+	Sent time.Time
 }
 
 // Status is what became of an item.

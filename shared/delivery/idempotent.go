@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/idempotency"
+	"github.com/heraldrt/herald/shared/metrics"
 )
 
 // Claims is the idempotency store as Idempotent uses it; *idempotency.Store
@@ -86,6 +87,7 @@ func (d *Idempotent) Broadcast(ctx context.Context, msgs []broadcast.Message) er
 			sent = append(sent, i)
 		case idempotency.Completed:
 			// Broadcast by an earlier delivery: nothing to do.
+			metrics.From(ctx).Add(metrics.DuplicatesSuppressed, 1)
 		case idempotency.InProgress:
 			errs[i] = notClaimed(d.Name(), fmt.Errorf("%w: id %q is being broadcast by another invocation", ErrNotClaimed, msgs[i].ID))
 		default:

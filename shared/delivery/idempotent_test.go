@@ -24,6 +24,7 @@ import (
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/delivery"
 	"github.com/heraldrt/herald/shared/idempotency"
+	"github.com/heraldrt/herald/shared/metrics"
 	"github.com/heraldrt/herald/shared/retry"
 )
 
@@ -184,7 +185,11 @@ func TestIdempotent(t *testing.T) {
 		}
 		// The same messages again, as SQS redelivers them, plus one new.
 		items = append(items, delivery.Item{ID: "m3", Body: body("ev-3", "orders")})
-		wantStatuses(t, delivery.Deliver(invocation(t), f.driver, items), delivery.Delivered, delivery.Delivered, delivery.Delivered)
+		rec := metrics.NewRecorder()
+		wantStatuses(t, delivery.Deliver(metrics.NewContext(invocation(t), rec), f.driver, items), delivery.Delivered, delivery.Delivered, delivery.Delivered)
+		if n := rec.Count(metrics.DuplicatesSuppressed); n != 3 {
+			t.Errorf("DuplicatesSuppressed = %v, want the 3 messages already broadcast", n)
+		}
 		ev := f.api.Events()
 		if len(ev) != 4 {
 			t.Fatalf("after redelivery: provider accepted %d events, want 4 (only the new one)", len(ev))

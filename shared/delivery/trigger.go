@@ -10,6 +10,7 @@ import (
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
 	"github.com/heraldrt/herald/shared/deadletter"
+	"github.com/heraldrt/herald/shared/metrics"
 )
 
 // Broadcaster is the driver as delivery sends through it; every
@@ -87,6 +88,7 @@ func (t *Trigger) Run(ctx context.Context, items []Item) ([]Result, error) {
 			poison = append(poison, i)
 		}
 	}
+	t.count(ctx, items, outcomes, retries, len(poison))
 	if len(items) > 0 && retries == len(items) {
 		return res, fmt.Errorf("%w: first failure: %s", ErrNothingDelivered, outcomes[0].Reason)
 	}
@@ -94,6 +96,30 @@ func (t *Trigger) Run(ctx context.Context, items []Item) ([]Result, error) {
 		res[i].Failed = true
 	}
 	return res, nil
+}
+
+// count records the invocation's metrics: events brought and broadcast,
+// items handed back and poison, and the lag of each delivered item, taken
+// now that the provider has answered.
+func (t *Trigger) count(ctx context.Context, items []Item, outcomes []Outcome, retries, poison int) {
+	m := metrics.From(ctx)
+	if m == nil {
+		return
+	}
+	events, sent := 0, 0
+	for i, o := range outcomes {
+		events += o.Messages
+		if o.Status == Delivered {
+			sent += o.Messages
+			if o.Messages > 0 {
+				m.Since(metrics.Lag, items[i].Sent)
+			}
+		}
+	}
+	m.Add(metrics.Events, events)
+	m.Add(metrics.Broadcasts, sent)
+	m.Add(metrics.Redelivered, retries)
+	m.Add(metrics.Poison, poison)
 }
 
 // deadLetter sends the poison items to the dead-letter queue and returns

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/heraldrt/herald/shared/config"
+	"github.com/heraldrt/herald/shared/metrics"
+	"github.com/heraldrt/herald/shared/tracing"
 )
 
 // Logger returns the Lambda logger and makes it slog's default, so packages
@@ -23,11 +25,13 @@ func Logger() *slog.Logger {
 // anything lambda.Start accepts.
 type Build func(ctx context.Context, env config.Lookup, log *slog.Logger) (any, error)
 
-// Start loads the configuration, builds the handler once and serves it.
-// name prefixes the init failure's log line.
+// Start loads the configuration, sets up tracing and metrics, builds the
+// handler once, instruments it (Instrument) and serves it. name is the
+// function's short name: the Function dimension of its metrics, the
+// service name of its spans and the prefix of the init failure's log line.
 func Start(name string, build Build) {
 	log := Logger()
-	h, err := load(context.Background(), build, log)
+	h, err := load(context.Background(), name, build, log)
 	if err != nil {
 		log.Error(name+": configuration", "error", err)
 		os.Exit(1)
@@ -35,10 +39,23 @@ func Start(name string, build Build) {
 	lambda.Start(h)
 }
 
-func load(ctx context.Context, build Build, log *slog.Logger) (any, error) {
+func load(ctx context.Context, name string, build Build, log *slog.Logger) (lambda.Handler, error) {
 	env, err := config.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return build(ctx, env, log)
+	em, err := metrics.FromEnv(env, name)
+	if err != nil {
+		return nil, err
+	}
+	// Before the build, so the clients it makes find the tracer provider.
+	tp, err := tracing.Setup(env, name)
+	if err != nil {
+		return nil, err
+	}
+	fn, err := build(ctx, env, log)
+	if err != nil {
+		return nil, err
+	}
+	return Instrument(name, lambda.NewHandler(fn), em, tp), nil
 }

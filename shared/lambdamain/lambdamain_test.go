@@ -49,14 +49,22 @@ func TestLoadBuildsFromTheEnvironment(t *testing.T) {
 	prevDefault := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prevDefault) })
 	t.Setenv("BROADCAST_CONNECTION", "log")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	log := Logger()
-	got, err := load(t.Context(), func(_ context.Context, env config.Lookup, l *slog.Logger) (any, error) {
+	h, err := load(t.Context(), "queue", func(_ context.Context, env config.Lookup, l *slog.Logger) (any, error) {
 		if l != log {
 			t.Error("build is not given the bootstrap's logger")
 		}
-		return env.Get("BROADCAST_CONNECTION"), nil
+		return func() (string, error) { return env.Get("BROADCAST_CONNECTION"), nil }, nil
 	}, log)
-	if err != nil || got != "log" {
-		t.Fatalf("load = %v, %v; want the handler build made from BROADCAST_CONNECTION", got, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Invoke(t.Context(), []byte("{}"))
+	if err != nil || string(out) != `"log"` {
+		t.Fatalf("Invoke = %s, %v; want the handler build made from BROADCAST_CONNECTION", out, err)
+	}
+	if _, ok := h.(*observed); !ok {
+		t.Errorf("handler %T is not instrumented, or is traced with no OTLP endpoint set", h)
 	}
 }

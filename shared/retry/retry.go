@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldrt/herald/shared/broadcast"
+	"github.com/heraldrt/herald/shared/metrics"
 )
 
 // ErrNoTime is wrapped by the error of a message that was not sent, or not
@@ -83,7 +84,9 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 		for j, err := range fails {
 			i := pending[j]
 			errs[i] = err
-			if err != nil && broadcast.IsTemporary(err) {
+			// A message the rate limiter held back for lack of time would
+			// only be held back again: it goes back to the trigger now.
+			if err != nil && broadcast.IsTemporary(err) && !broadcast.IsBackoff(err) {
 				retry = append(retry, i)
 			}
 		}
@@ -104,6 +107,7 @@ func (d *Driver) Broadcast(ctx context.Context, msgs []broadcast.Message) error 
 		if !own {
 			batch, own = make([]broadcast.Message, 0, len(pending)), true
 		}
+		metrics.From(ctx).Add(metrics.Retries, len(pending))
 		batch = batch[:0]
 		for _, i := range pending {
 			batch = append(batch, msgs[i])

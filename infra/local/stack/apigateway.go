@@ -16,8 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/heraldrt/herald/shared/httpapi"
 )
 
 // MaxPayloadBytes is API Gateway HTTP API's request payload limit.
@@ -36,8 +34,8 @@ type apiGateway struct {
 	log      *slog.Logger
 }
 
-func newAPIGateway(name, routeKey string, h http.Handler, log *slog.Logger) http.Handler {
-	g := &apiGateway{name: name, routeKey: routeKey, invoke: newSharedHandler(httpapi.Handler(h)), log: log}
+func newAPIGateway(name, routeKey string, h lambda.Handler, log *slog.Logger) http.Handler {
+	g := &apiGateway{name: name, routeKey: routeKey, invoke: h, log: log}
 	for _, seg := range strings.Split(routeKey, "/") {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
 			g.params = append(g.params, strings.Trim(seg, "{}"))

@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/heraldrt/herald/shared/httpapi"
 )
 
 func TestAPIGatewayEvent(t *testing.T) {
-	g := newAPIGateway("PublishFunction", "POST /apps/{app_id}/events", http.NotFoundHandler(), slog.New(slog.DiscardHandler)).(*apiGateway)
+	g := newAPIGateway("PublishFunction", "POST /apps/{app_id}/events", newSharedHandler(httpapi.Handler(http.NotFoundHandler())), slog.New(slog.DiscardHandler)).(*apiGateway)
 	mux := http.NewServeMux()
 	var got *http.Request
 	mux.HandleFunc(g.routeKey, func(w http.ResponseWriter, r *http.Request) { got = r })

@@ -23,7 +23,8 @@ func (s *Stack) printBanner(w io.Writer) {
 	fmt.Fprintf(w, "  Demo page        %s/\n", u.HTTP)
 	fmt.Fprintf(w, "  HTTP functions   %s  (POST /broadcasting/auth, /broadcasting/user-auth; the Pusher HTTP API under /apps/{app_id})\n", u.HTTP)
 	fmt.Fprintf(w, "  Pusher server    %s  (ws://%s/app/{key}, Pusher HTTP API, Ably REST)\n", u.Server, strings.TrimPrefix(u.Server, "http://"))
-	fmt.Fprintf(w, "  Demo token       %s/dev/token?sub=42&name=Alice\n\n", u.HTTP)
+	fmt.Fprintf(w, "  Demo token       %s/dev/token?sub=42&name=Alice\n", u.HTTP)
+	fmt.Fprintf(w, "  Metrics          %s/dev/metrics  (each invocation's EMF document; traces to %s)\n\n", u.HTTP, s.tracesTo())
 
 	fmt.Fprintf(w, "Local AWS (moto %s): SQS, DynamoDB and Streams, Secrets Manager, SNS, EventBridge\n", moto.Version)
 	fmt.Fprintf(w, "  AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s  (moto accepts any credentials)\n",

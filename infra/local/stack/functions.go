@@ -28,6 +28,9 @@ type Functions struct {
 	// drives the same decoding path Lambda does.
 	Queue  lambda.Handler
 	Stream lambda.Handler
+
+	// obs instruments Queue, Stream and what Handler returns.
+	obs *observer
 }
 
 // LogicalIDs are the functions' logical ids in template.yaml.
@@ -42,9 +45,9 @@ func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
 	case "StreamFunction":
 		return f.Stream, nil
 	case "AuthFunction":
-		return newSharedHandler(httpapi.Handler(f.Auth)), nil
+		return f.obs.wrap("auth", newSharedHandler(httpapi.Handler(f.Auth))), nil
 	case "PublishFunction":
-		return newSharedHandler(httpapi.Handler(f.Publish)), nil
+		return f.obs.wrap("publish", newSharedHandler(httpapi.Handler(f.Publish))), nil
 	}
 	return nil, fmt.Errorf("no function %q: want one of %s", logicalID, strings.Join(LogicalIDs, ", "))
 }
@@ -56,6 +59,12 @@ func (f Functions) Handler(logicalID string) (lambda.Handler, error) {
 // it would stop a Lambda at init.
 func buildFunctions(ctx context.Context, env *env, log *slog.Logger) (Functions, error) {
 	var f Functions
+	// Before the driver, whose HTTP client finds the tracer provider.
+	obs, err := newObserver(env.Lookup)
+	if err != nil {
+		return f, err
+	}
+	f.obs = obs
 	// One guarded driver (retries; each message once when
 	// IDEMPOTENCY_TABLE is set) serves the three functions, as one process
 	// would.
@@ -72,13 +81,13 @@ func buildFunctions(ctx context.Context, env *env, log *slog.Logger) (Functions,
 	if err != nil {
 		return f, fmt.Errorf("QueueFunction: %w", err)
 	}
-	f.Queue = newSharedHandler(qh) // its own Invoke, as the bootstrap serves it
+	f.Queue = f.obs.wrap("queue", newSharedHandler(qh)) // its own Invoke, as the bootstrap serves it
 
 	sh, err := stream.FromEnv(ctx, env.Lookup, stream.Deps{Driver: driver, Logger: log.With("function", "StreamFunction")})
 	if err != nil {
 		return f, fmt.Errorf("StreamFunction: %w", err)
 	}
-	f.Stream = newSharedHandler(sh.Handle)
+	f.Stream = f.obs.wrap("stream", newSharedHandler(sh.Handle))
 
 	if f.Publish, err = publish.FromEnv(ctx, env.Lookup, publish.Deps{Driver: driver, Logger: log.With("function", "PublishFunction")}); err != nil {
 		return f, fmt.Errorf("PublishFunction: %w", err)

@@ -41,10 +41,7 @@ func (s *Stack) routes() {
 		{"PublishFunction", "GET /apps/{app_id}/channels/{channel_name}/users"},
 		{"PublishFunction", "POST /apps/{app_id}/users/{user_id}/terminate_connections"},
 	} {
-		h := s.fns.Auth
-		if r.fn == "PublishFunction" {
-			h = s.fns.Publish
-		}
+		h, _ := s.fns.Handler(r.fn) // instrumented as lambdamain does
 		m.Handle(r.route, newAPIGateway(r.fn, r.route, h, s.log))
 	}
 
@@ -62,6 +59,8 @@ func (s *Stack) routes() {
 	m.Handle("POST /dev/users/{id}", pageOnly(s.devRenameUser))
 	m.Handle("DELETE /dev/users/{id}", pageOnly(s.devDeleteUser))
 	m.HandleFunc("GET /dev/queues", s.devQueues)
+	m.Handle("GET /dev/metrics", s.file("metrics.html", "text/html; charset=utf-8"))
+	m.HandleFunc("GET /dev/metrics.json", s.devMetricsJSON)
 	s.mux = m
 }
 

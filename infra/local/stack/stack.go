@@ -159,6 +159,7 @@ func listen(what, flag, addr string) (net.Listener, error) {
 // does it itself.
 func (s *Stack) Close() {
 	s.endLife()
+	s.fns.obs.close()
 	for _, l := range []net.Listener{s.httpL, s.serverL} {
 		if l != nil {
 			l.Close()

@@ -4,5 +4,5 @@ import "embed"
 
 // Files are index.html, app.js and style.css.
 //
-//go:embed index.html app.js style.css
+//go:embed index.html app.js style.css metrics.html
 var Files embed.FS
