@@ -38,7 +38,7 @@ func TestSendBatchTenPerCall(t *testing.T) {
 	for i := range ts {
 		ts[i] = app.Event{Name: "Ping", Channels: []string{"private-x"}, Data: i}
 	}
-	if err := app.Join(app.Queue{SQS: client, URL: url}.SendBatch(context.Background(), ts)); err != nil {
+	if err := errors.Join(app.Queue{SQS: client, URL: url}.SendBatch(context.Background(), ts)...); err != nil {
 		t.Fatal(err)
 	}
 	if n := client.batches.Load(); n != 3 {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,7 +77,3 @@ func (q Queue) SendBatch(ctx context.Context, ts []Trigger) []error {
 	}
 	return errs
 }
-
-// Join is errors.Join over SendBatch's answer: nil when every trigger was
-// sent.
-func Join(errs []error) error { return errors.Join(errs...) }
