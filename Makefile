@@ -19,7 +19,7 @@ pkg_PublishFunction := publish
 pkg_AuthFunction    := auth
 pkg_WebhookFunction := webhook
 
-.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps moto-deps dev invoke bench fuzz load deploy deploy-guided sam-invoke clean
+.PHONY: all build $(addprefix build-,$(FUNCTIONS)) test lint node-deps moto-deps dev invoke smoke bench fuzz load deploy deploy-guided sam-invoke clean
 
 all: build
 
@@ -64,11 +64,21 @@ dev: node-deps moto-deps
 	$(GO) run ./infra/local $(DEV_FLAGS)
 
 # invoke: one function on one event, like `sam local invoke`, against the
-# running `make dev` (its moto and embedded server) by default:
-#   make invoke FN=QueueFunction EVENT=events/samples/<event>.json
+# running `make dev` (its moto and embedded server); DEV_FLAGS as for dev:
+#   make invoke FN=QueueFunction EVENT=events/samples/<event>.json [DEV_FLAGS="-server ... -aws ..."]
 invoke:
-	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>" >&2; exit 2; }
-	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT)
+	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json> [DEV_FLAGS=...]" >&2; exit 2; }
+	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT) $(DEV_FLAGS)
+
+# smoke: a deployed stack (or the local one) end to end: a token minted
+# with the JWT secret, pusher-js subscribed to a private channel through the
+# AuthFunction, an event published through the PublishFunction, received.
+#   make smoke API=<ApiUrl> PUBLISH_APP_ID=... PUBLISH_APP_KEY=... PUBLISH_APP_SECRET=... \
+#     AUTH_JWT_SECRET=... PUSHER_KEY=<provider key> [PUSHER_CLUSTER=eu | WS_HOST=host:port]
+# Without API: the running `make dev`. Make passes its command-line
+# variables to the script's environment.
+smoke: node-deps
+	@node $(NODE_DIR)/scripts/smoke.js
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './infra/node/*')); \

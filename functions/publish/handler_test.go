@@ -190,7 +190,7 @@ func TestSamplesThroughTheLambdaPath(t *testing.T) {
 		}},
 		{"http-publish-batch-events.json", []testkit.PusherEvent{
 			{Name: "EmailSent", Channels: []string{"private-App.Models.User.42"}, Data: `{"subject":"Welcome to herald","email_id":1001}`},
-			{Name: "EmailSent", Channels: []string{"private-App.Models.User.7"}, Data: `{"subject":"Your weekly digest","email_id":1002}`},
+			{Name: "EmailSent", Channels: []string{"private-App.Models.User.43"}, Data: `{"subject":"Your weekly digest","email_id":1002}`},
 		}},
 	}
 	for _, c := range cases {

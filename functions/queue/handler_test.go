@@ -36,7 +36,7 @@ const (
 var (
 	emailSent = testkit.PusherEvent{Name: "EmailSent", Channels: []string{"private-App.Models.User.42"},
 		Data: `{"subject":"Welcome to herald","from":"admin@example.com","email_id":1001}`}
-	emailRead = testkit.PusherEvent{Name: "EmailRead", Channels: []string{"private-App.Models.User.42", "private-App.Models.User.7"},
+	emailRead = testkit.PusherEvent{Name: "EmailRead", Channels: []string{"private-App.Models.User.42", "private-App.Models.User.43"},
 		Data: `{"email_id":1001}`}
 	notification = testkit.PusherEvent{Name: `Illuminate\Notifications\Events\BroadcastNotificationCreated`, Channels: []string{"private-App.Models.User.42"},
 		Data: `{"id":"9b1d5c7e-2c3f-4c1a-8d2e-000000000042","subject":"Welcome to herald","type":"App\\Notifications\\EmailSent"}`}
@@ -171,11 +171,11 @@ func TestHandleSamples(t *testing.T) {
 			},
 		},
 		{
-			// The trigger to users 42 and 7 fails for now; the notification
+			// The trigger to users 42 and 43 fails for now; the notification
 			// after it on channel 42 is held back so it cannot overtake it.
 			// The first email went before and is not retried.
 			name: "temporary provider failure fails only the affected messages", sample: "sqs-mixed-poison.json", withDLQ: true,
-			fault:    testkit.FailChannel("private-App.Models.User.7", http.StatusServiceUnavailable),
+			fault:    testkit.FailChannel("private-App.Models.User.43", http.StatusServiceUnavailable),
 			want:     sorted(emailSent),
 			failures: []string{mixed + "4", mixed + "5"},
 			dead: map[string]string{
@@ -187,7 +187,7 @@ func TestHandleSamples(t *testing.T) {
 			// A permanent refusal is poison: dead-lettered with the
 			// provider's answer, never retried.
 			name: "permanent provider refusal is dead-lettered", sample: "sqs-mixed-poison.json", withDLQ: true,
-			fault:    testkit.FailChannel("private-App.Models.User.7", http.StatusRequestEntityTooLarge),
+			fault:    testkit.FailChannel("private-App.Models.User.43", http.StatusRequestEntityTooLarge),
 			want:     sorted(emailSent, notification),
 			failures: []string{},
 			dead: map[string]string{

@@ -118,7 +118,7 @@ func TestOneTraceFromTheMessageToTheProvider(t *testing.T) {
 // while: one EMF document that counts each outcome.
 func TestMetricsOfAMixedBatch(t *testing.T) {
 	api := testkit.NewPusherAPI(t, appID, key, secret)
-	api.SetFault(testkit.FailChannel("private-App.Models.User.7", http.StatusServiceUnavailable))
+	api.SetFault(testkit.FailChannel("private-App.Models.User.43", http.StatusServiceUnavailable))
 	_, sender := newDLQ(t)
 	guarded := delivery.Guard(driver(t, api), retry.Policy{MaxAttempts: 2, Base: time.Millisecond, Cap: time.Millisecond}, nil, nil)
 	var out bytes.Buffer
@@ -133,7 +133,7 @@ func TestMetricsOfAMixedBatch(t *testing.T) {
 	if doc.Dimensions["Function"] != "queue" || doc.Dimensions["Driver"] != "pusher" {
 		t.Errorf("dimensions %v", doc.Dimensions)
 	}
-	// sqs-mixed-poison: EmailSent, EmailRead (on User.42 and User.7), a
+	// sqs-mixed-poison: EmailSent, EmailRead (on User.42 and User.43), a
 	// notification to User.42, and two poison messages. EmailRead fails
 	// twice; the notification waits behind it on User.42's channel, so
 	// both are re-sent once and then handed back to SQS.

@@ -4,7 +4,7 @@
 //
 // and runs one function on one event, like `sam local invoke`:
 //
-//	go run ./infra/local invoke <LogicalId> -e <event.json>
+//	go run ./infra/local invoke <LogicalId> -e <event.json> [-http ...] [-server ...] [-aws ...]
 //
 // It starts moto on the -aws address with template.yaml's queues, tables,
 // secret, topic and rule. Configuration is the production environment
@@ -110,8 +110,12 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("invoke: no function %q: want one of %s", id, strings.Join(stack.LogicalIDs, ", "))
 	}
 	eventPath := fs.String("e", "", "event file (a sample from events/samples/); - for stdin")
+	// The address flags of `make dev`, so that one DEV_FLAGS serves both.
+	httpAddr := fs.String("http", stack.DefaultHTTPAddr, "address of the running local stack's HTTP functions (the origin the AuthFunction answers)")
 	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the running local stack's embedded server")
 	awsAddr := fs.String("aws", stack.DefaultAWSAddr, "address of the running local stack's AWS (moto)")
+	verbose := fs.Bool("v", false, "log at debug level")
+	fs.Duration("visibility", 0, "accepted for `make dev`'s DEV_FLAGS; the running stack's queue keeps its own")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -129,10 +133,14 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("invoke: reading the event: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	out, err := stack.Invoke(ctx, stack.InvokeConfig{ServerAddr: *serverAddr, AWSAddr: *awsAddr, Logger: log}, id, event)
+	out, err := stack.Invoke(ctx, stack.InvokeConfig{HTTPAddr: *httpAddr, ServerAddr: *serverAddr, AWSAddr: *awsAddr, Logger: log}, id, event)
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", id, err)
 	}

@@ -115,7 +115,7 @@ func Parse(data []byte, source string, opts ...Option) (*Set, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("rules %s: %w", source, err)
+		return nil, fmt.Errorf("rules %s: %w", source, describeYAML(err))
 	}
 	s, err := Compile(f, opts...)
 	if err != nil {

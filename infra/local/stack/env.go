@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"sort"
 	"strings"
 
 	"github.com/heraldrt/herald/infra/moto"
 	"github.com/heraldrt/herald/shared/config"
+	"github.com/heraldrt/herald/shared/protocol"
 )
 
 // Local defaults. They are not secrets: they only ever open the embedded
@@ -189,7 +191,45 @@ func (e *env) loadSecret(ctx context.Context) error {
 	}
 	arn, _ := base(config.SecretARNVar)
 	e.resolved, e.localSecret = resolved, arn == e.defaults[config.SecretARNVar]
+	if err := e.checkCredentials(); err != nil {
+		return err
+	}
 	e.guardSecrets()
+	return nil
+}
+
+// credentialSets are the variables that only work together. One of a set
+// given without the others would be completed with the stack's own
+// values, and the hosted service would refuse the mix with an error far
+// from its cause.
+var credentialSets = [][]string{
+	{"PUSHER_APP_ID", "PUSHER_APP_KEY", "PUSHER_APP_SECRET"},
+	{"REVERB_APP_ID", "REVERB_APP_KEY", "REVERB_APP_SECRET"},
+}
+
+// checkCredentials refuses a credential set given in part (from the
+// environment, or a secret it names) and an ABLY_KEY without its secret.
+func (e *env) checkCredentials() error {
+	outside := func(k string) bool { s := e.source(k); return s == sourceEnvironment || s == sourceSecret }
+	for _, set := range credentialSets {
+		var given, missing []string
+		for _, k := range set {
+			if outside(k) {
+				given = append(given, k)
+			} else {
+				missing = append(missing, k)
+			}
+		}
+		if len(given) > 0 && len(missing) > 0 {
+			return fmt.Errorf("%s set without %s: give %s together (or none, for the embedded server's)",
+				strings.Join(given, " and "), strings.Join(missing, " and "), strings.Join(set, ", "))
+		}
+	}
+	if outside("ABLY_KEY") {
+		if _, err := protocol.ParseAblyKey(e.Get("ABLY_KEY")); err != nil {
+			return fmt.Errorf("ABLY_KEY %w", err)
+		}
+	}
 	return nil
 }
 

@@ -34,10 +34,11 @@ func newRequestID() string {
 
 // InvokeConfig configures Invoke.
 type InvokeConfig struct {
-	// ServerAddr and AWSAddr are where the running local stack listens;
-	// the local defaults point the drivers and AWS there. Defaults
-	// DefaultServerAddr and DefaultAWSAddr.
-	ServerAddr, AWSAddr string
+	// HTTPAddr, ServerAddr and AWSAddr are where the running local stack
+	// listens (its -http, -server and -aws): the local defaults point the
+	// drivers and AWS there, and the AuthFunction answers the page's
+	// origin. Defaults DefaultHTTPAddr, DefaultServerAddr, DefaultAWSAddr.
+	HTTPAddr, ServerAddr, AWSAddr string
 	// Lookup reads the environment; nil means os.LookupEnv.
 	Lookup config.Lookup
 	// Logger receives the function's logs; nil discards them.
@@ -49,7 +50,7 @@ type InvokeConfig struct {
 // returns its JSON response. It runs against the running local stack: its
 // moto's queues, tables and secret, and by default its embedded server.
 func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byte) ([]byte, error) {
-	c := Config{ServerAddr: cfg.ServerAddr, AWSAddr: cfg.AWSAddr, Lookup: cfg.Lookup, Logger: cfg.Logger}
+	c := Config{HTTPAddr: cfg.HTTPAddr, ServerAddr: cfg.ServerAddr, AWSAddr: cfg.AWSAddr, Lookup: cfg.Lookup, Logger: cfg.Logger}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byt
 	if err != nil {
 		return nil, fmt.Errorf("the local stack's AWS at %s (is `make dev` running?): %w", endpoint, err)
 	}
-	env := newEnv(c.Lookup, "", c.ServerAddr, endpoint, res)
+	env := newEnv(c.Lookup, c.HTTPAddr, c.ServerAddr, endpoint, res)
 	if err := env.loadSecret(ctx); err != nil {
 		return nil, err
 	}

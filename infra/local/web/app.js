@@ -7,6 +7,7 @@
   var cfg = null;       // GET /dev/config
   var pusher = null;    // the signed-in user's connection
   var me = null;        // {id, name}
+  var online = null;    // the presence channel, while signed in
   var users = {};       // id -> user row, as the users panel shows it
   var inbox = [];
 
@@ -173,7 +174,11 @@
     ev.preventDefault();
     var id = $('update-id').value;
     var name = $('update-name').value.trim();
-    if (!name) { $('update-name').focus(); return; }
+    if (!name) {
+      explain('Nothing renamed: type the new name for #' + id + ' first (a blank name is not written).');
+      $('update-name').focus();
+      return;
+    }
     writeUser($('update'), 'POST', '/dev/users/' + encodeURIComponent(id), { name: name }, 'renamed user #' + id)
       .then(function () { $('update-name').value = ''; });
   });
@@ -221,7 +226,9 @@
       return;
     }
     members.each(function (m) {
-      var name = (m.info && m.info.name) || ('#' + m.id);
+      // The member's info is what its token said when it joined; a rename
+      // since then is in the users table.
+      var name = (users[m.id] && users[m.id].name) || (m.info && m.info.name) || ('#' + m.id);
       var li = el('li', { 'data-user-id': m.id });
       li.appendChild(el('span', { class: 'dot' }));
       li.appendChild(document.createTextNode(name + (me && m.id === me.id ? ' (you)' : '')));
@@ -240,6 +247,22 @@
       ul.appendChild(li);
     });
     fillUserSelects();
+    renameLoginButtons();
+  }
+
+  // renameLoginButtons keeps the login buttons' names those of the table.
+  function renameLoginButtons() {
+    document.querySelectorAll('[data-login]').forEach(function (b) {
+      var u = users[b.getAttribute('data-login')];
+      if (u) b.textContent = u.name;
+    });
+  }
+
+  // showWho says who is signed in, under the name the table holds now.
+  function showWho() {
+    if (!me) return;
+    $('who').textContent = 'Signed in as ' + me.name + ' (#' + me.id + '), listening on ' +
+      cfg.userChannelPrefix + me.id + ' and ' + cfg.presenceChannel + '.';
   }
 
   // onModel applies a model broadcast (UserCreated/Updated/Deleted).
@@ -250,7 +273,12 @@
       var id = String(m.id);
       if (kind === 'Deleted') delete users[id];
       else users[id] = { name: m.name, email: m.email, flash: true };
+      if (me && me.id === id && kind !== 'Deleted') {
+        me.name = m.name;
+        showWho();
+      }
       renderUsers();
+      if (online) renderOnline(online.members);
       setTimeout(function () { if (users[id]) { users[id].flash = false; renderUsers(); } }, 1500);
       explain('User' + kind + ' for #' + id + ' arrived on presence-online: the StreamFunction turned the Users stream record into a model broadcast.');
     };
@@ -308,7 +336,7 @@
       explain(cfg.emailEvent + ' arrived on ' + mine + ': SQS → QueueFunction → ' + cfg.connection + ' driver → your browser.');
     });
 
-    var online = pusher.subscribe(cfg.presenceChannel);
+    online = pusher.subscribe(cfg.presenceChannel);
     online.bind('pusher:subscription_succeeded', function (members) {
       renderOnline(members);
       explain('Joined ' + cfg.presenceChannel + ' (' + members.count + ' online): the AuthFunction signed your member data.');
@@ -326,7 +354,7 @@
     });
     ['Created', 'Updated', 'Deleted'].forEach(function (k) { online.bind('User' + k, onModel(k)); });
 
-    $('who').textContent = 'Signed in as ' + me.name + ' (#' + me.id + '), listening on ' + mine + ' and ' + cfg.presenceChannel + '.';
+    showWho();
     $('logout').hidden = false;
     document.body.setAttribute('data-user', me.id);
     markCurrent();
@@ -343,6 +371,7 @@
   function logout() {
     if (pusher) pusher.disconnect();
     pusher = null;
+    online = null;
     me = null;
     inbox = [];
     setState('disconnected');

@@ -123,7 +123,27 @@ async function waitForMail(page, subject) {
         { timeout },
       );
     }
+    // The rename reaches everything that shows Bob's name: his own
+    // "Signed in as", the login buttons and the online lists.
+    await bob.page.waitForFunction((n) => document.querySelector('#who').textContent.includes('Signed in as ' + n), newName, { timeout });
+    for (const p of [alice.page, bob.page]) {
+      await p.waitForFunction(
+        (n) => {
+          const b = document.querySelector('[data-login="43"]');
+          const li = document.querySelector('#online li[data-user-id="43"]');
+          return b && b.textContent === n && li && li.textContent.startsWith(n);
+        },
+        newName,
+        { timeout },
+      );
+    }
     result.renamed = newName;
+
+    // A blank rename writes nothing and says why.
+    await admin.page.fill('#update-name', '   ');
+    await admin.page.click('#update');
+    result.blank_rename = await admin.page.textContent('#explain');
+    if (!/Nothing renamed/.test(result.blank_rename)) fail('a blank rename explains nothing: ' + result.blank_rename);
 
     await alice.page.screenshot({ path: screenshot, fullPage: true });
     result.screenshot = screenshot;
