@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/heraldrt/herald/shared/config"
+	"github.com/heraldrt/herald/shared/metrics"
 	"github.com/heraldrt/herald/shared/presence"
 	"github.com/heraldrt/herald/shared/protocol"
 )
@@ -171,6 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
+	metrics.Received(r.Context())
 	evs, err := p.parse(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)

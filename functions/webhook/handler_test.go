@@ -24,6 +24,7 @@ import (
 	"github.com/heraldrt/herald/functions/webhook"
 	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/config"
+	"github.com/heraldrt/herald/shared/metrics"
 	"github.com/heraldrt/herald/shared/presence"
 	"github.com/heraldrt/herald/shared/signature"
 )
@@ -414,5 +415,30 @@ func TestFromEnv(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, webhook.AblyPath, bytes.NewReader([]byte(`{}`))))
 	if w.Code != http.StatusNotFound {
 		t.Errorf("ably route without ABLY_KEY: %d", w.Code)
+	}
+}
+
+// TestWebhooksReceivedMetric: a verified request counts once in the
+// invocation's metrics; a refused one does not.
+func TestWebhooksReceivedMetric(t *testing.T) {
+	r := newRig(t, nil)
+	body := []byte(`{"time_ms":1700000000000,"events":[{"name":"channel_occupied","channel":"metrics-news"}]}`)
+	for _, c := range []struct {
+		header map[string]string
+		want   float64
+	}{
+		{pusherHeaders(body), 1},
+		{map[string]string{"X-Pusher-Key": pusherKey, "X-Pusher-Signature": signature.Webhook("wrong", body)}, 0},
+	} {
+		rec := metrics.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, webhook.PusherPath, bytes.NewReader(body))
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		r.h.ServeHTTP(w, req.WithContext(metrics.NewContext(req.Context(), rec)))
+		if got := rec.Count(metrics.WebhooksReceived); got != c.want {
+			t.Errorf("answer %d: WebhooksReceived = %v, want %v", w.Code, got, c.want)
+		}
 	}
 }
