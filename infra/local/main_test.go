@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 // running is the command started on free ports, its banner printed.
 type running struct {
 	cmd         *exec.Cmd
-	out, stderr *syncBuffer
+	out, stderr *testkit.SyncBuffer
 	eof         chan struct{}
 	waited      bool
 }
@@ -78,7 +78,7 @@ func startBinary(t *testing.T, ctx context.Context) *running {
 	cmd := exec.CommandContext(ctx, bin, "-http", "127.0.0.1:0", "-server", "127.0.0.1:0", "-aws", "127.0.0.1:0")
 	cmd.Dir = testkit.RepoRoot(t)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	r := &running{cmd: cmd, out: &syncBuffer{}, stderr: &syncBuffer{}, eof: make(chan struct{})}
+	r := &running{cmd: cmd, out: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}, eof: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -310,24 +310,6 @@ func TestInvokeUsage(t *testing.T) {
 			t.Errorf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine exec starts.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestMakeMotoDeps: where no python has moto and the package index does

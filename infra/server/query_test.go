@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/heraldrt/herald/infra/testkit"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/protocol"
 	"github.com/heraldrt/herald/shared/signature"
@@ -136,7 +135,7 @@ func sameState(a, b broadcast.ChannelState) bool {
 // An event nobody hears is logged; when the name lacks the private- prefix
 // its subscribers use, the log names that channel.
 func TestUnheardEventLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	cfg := testConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	ts := startServer(t, cfg)
@@ -156,22 +155,4 @@ func TestUnheardEventLogged(t *testing.T) {
 	if strings.Contains(out, "EmailRead") {
 		t.Fatalf("a delivered event was logged as unheard:\n%s", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -65,7 +65,7 @@ type Lambda struct {
 	Started time.Time
 
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *SyncBuffer
 	mu  sync.Mutex // the emulator serves one invocation at a time
 }
 
@@ -89,7 +89,7 @@ func StartLambda(t testing.TB, bootstrap string, env []string) *Lambda {
 		"AWS_SECRET_ACCESS_KEY=local-secret",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
 	}, env...)
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	l := &Lambda{URL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", apiPort), cmd: cmd, out: out}
@@ -136,18 +136,20 @@ func (l *Lambda) Invoke(t testing.TB, payload []byte) []byte {
 // Output returns what the emulator and the function wrote so far.
 func (l *Lambda) Output() string { return l.out.String() }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (a server's
+// goroutines, the copy exec starts) and a reading test.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
