@@ -194,8 +194,8 @@ func TestAlarmsAndDashboard(t *testing.T) {
 	}
 	text := func(name string) string { return nodeText(get(res, name)) }
 	for name, wants := range map[string][]string{
-		"FunctionErrorsAlarm":    {"AWS/Lambda", "Errors", "QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction"},
-		"FunctionThrottlesAlarm": {"AWS/Lambda", "Throttles", "QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction"},
+		"FunctionErrorsAlarm":    {"AWS/Lambda", "Errors", "QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction", "WebhookFunction"},
+		"FunctionThrottlesAlarm": {"AWS/Lambda", "Throttles", "QueueFunction", "StreamFunction", "PublishFunction", "AuthFunction", "WebhookFunction"},
 		"StreamIteratorAgeAlarm": {"IteratorAge", "StreamFunction"},
 		"ProviderErrorsAlarm":    {"MetricsNamespace", "ProviderErrors", "ProviderRequests", "queue", "stream", "publish", "BroadcastConnection"},
 		"AuthDeniedSpikeAlarm":   {"AuthDenied", "ANOMALY_DETECTION_BAND", "auth"},
@@ -245,7 +245,7 @@ func TestAlarmsAndDashboard(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"queue/Retries", "queue/Poison", "queue/DuplicatesSuppressed", "stream/Poison", "publish/PublishAccepted", "publish/PublishRefused", "auth/AuthGranted", "auth/AuthDenied", "auth/AuthDeniedForbidden"} {
+	for _, key := range []string{"queue/Retries", "queue/Poison", "queue/DuplicatesSuppressed", "stream/Poison", "publish/PublishAccepted", "publish/PublishRefused", "auth/AuthGranted", "auth/AuthDenied", "auth/AuthDeniedForbidden", "webhook/WebhooksReceived"} {
 		if !seen[key] {
 			t.Errorf("the dashboard does not chart %s", key)
 		}
