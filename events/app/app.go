@@ -47,8 +47,10 @@ type Event struct {
 	// ID is the idempotency key: with the idempotency table configured,
 	// the same id is broadcast once.
 	ID string
-	// The envelope's "unoccupied" setting ("send", "skip", "fallback")
-	// belongs here once package events carries it.
+	// Unoccupied says what happens to channels without a subscriber:
+	// events.UnoccupiedSend (the default), UnoccupiedSkip or
+	// UnoccupiedFallback (the app emails instead; see README).
+	Unoccupied string
 }
 
 // Envelope returns e as package events' Envelope, validated.
@@ -57,7 +59,7 @@ func (e Event) Envelope() (events.Envelope, error) {
 	if err != nil {
 		return events.Envelope{}, err
 	}
-	env := events.Envelope{Name: e.Name, Channels: e.Channels, Data: data, SocketID: e.SocketID, ID: e.ID}
+	env := events.Envelope{Name: e.Name, Channels: e.Channels, Data: data, SocketID: e.SocketID, ID: e.ID, Unoccupied: e.Unoccupied}
 	if err := env.Validate(Limits); err != nil {
 		return events.Envelope{}, fmt.Errorf("event %q: %w", e.Name, err)
 	}
@@ -98,6 +100,9 @@ type Notification struct {
 	SocketID string
 	// EventID is the envelope's own idempotency key.
 	EventID string
+	// Unoccupied is the envelope's: what happens when the notifiable has
+	// no open tab.
+	Unoccupied string
 }
 
 // Body returns the notification form's JSON, validated.
@@ -112,7 +117,7 @@ func (n Notification) Body() ([]byte, error) {
 	}
 	body, err := json.Marshal(events.Notification{
 		Notification: events.NotificationBody{ID: n.ID, Type: n.Type, NotifiableType: n.NotifiableType, NotifiableID: id, Data: data},
-		Channels:     n.Channels, SocketID: n.SocketID, ID: n.EventID,
+		Channels:     n.Channels, SocketID: n.SocketID, ID: n.EventID, Unoccupied: n.Unoccupied,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("notification %q: %w", n.ID, err)

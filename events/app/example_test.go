@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/heraldrt/herald/events"
 	"github.com/heraldrt/herald/events/app"
 )
 
@@ -37,8 +38,25 @@ func ExampleNotification_Body() {
 		Data:         map[string]string{"subject": "Welcome"},
 	}.Body()
 	fmt.Println(string(body), err)
+
+	// The user may have no tab open: the app's fallback queue then gets
+	// the envelope, and the app sends an email instead.
+	body, err = app.Notification{
+		ID:           "9f1c2d3e-0000-4000-8000-000000000002",
+		Type:         `App\Notifications\EmailSent`,
+		NotifiableID: 43,
+		Data:         map[string]string{"subject": "Welcome"},
+		Unoccupied:   events.UnoccupiedFallback,
+	}.Body()
+	fmt.Println(string(body), err)
+
+	// A value the functions do not know is refused before anything is sent.
+	_, err = app.Event{Name: "EmailSent", Channels: []string{"private-App.Models.User.42"}, Data: 1, Unoccupied: "drop"}.Body()
+	fmt.Println(err != nil)
 	// Output:
 	// {"notification":{"id":"9f1c2d3e-0000-4000-8000-000000000001","type":"App\\Notifications\\EmailSent","notifiable_id":42,"data":{"subject":"Welcome"}}} <nil>
+	// {"notification":{"id":"9f1c2d3e-0000-4000-8000-000000000002","type":"App\\Notifications\\EmailSent","notifiable_id":43,"data":{"subject":"Welcome"}},"unoccupied":"fallback"} <nil>
+	// true
 }
 
 func ExampleQueue_Send() {
