@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/heraldrt/herald/infra/testkit"
 )
@@ -34,21 +32,8 @@ func TestFallbackInBrowser(t *testing.T) {
 		t.Run(connection, func(t *testing.T) {
 			st := startStack(t, map[string]string{"BROADCAST_CONNECTION": connection})
 			shot := filepath.Join(artifactDir(t), "demo-fallback-"+connection+".png")
-			os.Remove(shot)
-			out := testkit.RunNode(t, 3*time.Minute, []string{
-				"BASE_URL=" + st.URLs().HTTP,
-				"CHROMIUM=" + chromium,
-				"SCREENSHOT=" + shot,
-				"TIMEOUT_MS=30000",
-			}, filepath.Join(testkit.RepoRoot(t), "infra", "node", "scripts", "e2e-fallback.js"))
-			lines := testkit.Lines(out)
-			if len(lines) == 0 {
-				t.Fatal("the browser script printed nothing")
-			}
 			var r fallbackResult
-			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-				t.Fatalf("browser script output %q: %v", out, err)
-			}
+			runBrowserScript(t, st, chromium, "e2e-fallback.js", shot, &r)
 			if !strings.HasPrefix(r.Status, "Bob is offline: the email went to the fallback queue") {
 				t.Errorf("send status %q", r.Status)
 			}

@@ -84,28 +84,14 @@ type demoResult struct {
 func TestDemoInBrowser(t *testing.T) {
 	chromium := testkit.Chromium()
 	if chromium == "" {
-		t.Skip("CHROMIUM NOT FOUND: the browser tests did not run. Install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM to a Chromium binary.")
+		t.Fatal("CHROMIUM NOT FOUND: install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM to a Chromium binary.")
 	}
 	for _, connection := range []string{"pusher", "ably"} {
 		t.Run(connection, func(t *testing.T) {
 			st := startStack(t, map[string]string{"BROADCAST_CONNECTION": connection})
 			shot := filepath.Join(artifactDir(t), "demo-inbox-"+connection+".png")
-			os.Remove(shot)
-			out := testkit.RunNode(t, 3*time.Minute, []string{
-				"BASE_URL=" + st.URLs().HTTP,
-				"CHROMIUM=" + chromium,
-				"SCREENSHOT=" + shot,
-				"TIMEOUT_MS=30000",
-			}, filepath.Join(testkit.RepoRoot(t), "infra", "node", "scripts", "e2e-demo.js"))
-
-			lines := testkit.Lines(out)
-			if len(lines) == 0 {
-				t.Fatal("the browser script printed nothing")
-			}
 			var r demoResult
-			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-				t.Fatalf("browser script output %q: %v", out, err)
-			}
+			runBrowserScript(t, st, chromium, "e2e-demo.js", shot, &r)
 			// The script fails on its own when an expectation is not met;
 			// these check that it checked what it says it did.
 			if fmt.Sprint(r.Online) != "[42 43]" {
@@ -134,5 +120,26 @@ func TestDemoInBrowser(t *testing.T) {
 			t.Logf("%s: email from admin click to Alice's inbox in %d ms (queue poll, QueueFunction, %s driver, server, pusher-js); screenshot %s",
 				connection, r.LatencyMS, connection, shot)
 		})
+	}
+}
+
+// runBrowserScript runs one of infra/node/scripts' demo-page scenarios in
+// Chromium against the stack and decodes the JSON line it ends with into
+// result. The script fails on its own when an expectation is not met.
+func runBrowserScript(t *testing.T, st *stack.Stack, chromium, script, shot string, result any) {
+	t.Helper()
+	os.Remove(shot)
+	out := testkit.RunNode(t, 3*time.Minute, []string{
+		"BASE_URL=" + st.URLs().HTTP,
+		"CHROMIUM=" + chromium,
+		"SCREENSHOT=" + shot,
+		"TIMEOUT_MS=30000",
+	}, filepath.Join(testkit.RepoRoot(t), "infra", "node", "scripts", script))
+	lines := testkit.Lines(out)
+	if len(lines) == 0 {
+		t.Fatal("the browser script printed nothing")
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), result); err != nil {
+		t.Fatalf("browser script output %q: %v", out, err)
 	}
 }

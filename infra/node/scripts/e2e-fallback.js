@@ -10,43 +10,7 @@
 // SCREENSHOT (where to write the admin's screenshot), TIMEOUT_MS (per wait).
 'use strict';
 
-const { chromium } = require('playwright-core');
-
-const base = process.env.BASE_URL;
-const executablePath = process.env.CHROMIUM;
-const screenshot = process.env.SCREENSHOT;
-const timeout = Number(process.env.TIMEOUT_MS || 30000);
-if (!base || !executablePath || !screenshot) {
-  console.error('BASE_URL, CHROMIUM and SCREENSHOT are required');
-  process.exit(2);
-}
-
-const ALICE = '42';
-const BOB = '43';
-const problems = [];
-
-function fail(msg) {
-  throw new Error(msg);
-}
-
-async function open(browser, label) {
-  const context = await browser.newContext({ viewport: { width: 1180, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(timeout);
-  page.on('pageerror', (e) => problems.push(label + ': ' + e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(label + ' console: ' + m.text());
-  });
-  await page.goto(base + '/');
-  await page.waitForSelector('body[data-ready="true"]');
-  return { context, page };
-}
-
-async function login(page, id) {
-  await page.click('[data-login="' + id + '"]');
-  await page.waitForSelector('#state[data-state="connected"]');
-  await page.waitForSelector('#online li[data-user-id="' + id + '"]');
-}
+const { base, screenshot, timeout, ALICE, BOB, problems, fail, launch, open, login } = require('./demo-page');
 
 async function send(admin, to, subject) {
   await admin.selectOption('#email-to', to);
@@ -61,14 +25,11 @@ async function fallbackSubjects(page) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launch();
   const result = {};
   try {
-    const alice = await open(browser, 'alice'); // Alice is the admin too
-    const bob = await open(browser, 'bob');
+    const alice = await open(browser, 'alice', 1000); // Alice is the admin too
+    const bob = await open(browser, 'bob', 1000);
     await login(alice.page, ALICE);
     await login(bob.page, BOB);
     await alice.page.waitForSelector('#online li[data-user-id="' + BOB + '"]');
