@@ -31,23 +31,8 @@ func (p pusherProvider) verify(h http.Header, body []byte) error {
 	return nil
 }
 
-type pusherBody struct {
-	TimeMS int64         `json:"time_ms"`
-	Events []pusherEvent `json:"events"`
-}
-
-type pusherEvent struct {
-	Name              string `json:"name"`
-	Channel           string `json:"channel"`
-	UserID            string `json:"user_id,omitempty"`
-	Event             string `json:"event,omitempty"`
-	Data              string `json:"data,omitempty"`
-	SocketID          string `json:"socket_id,omitempty"`
-	SubscriptionCount int    `json:"subscription_count,omitempty"`
-}
-
 func (pusherProvider) parse(body []byte) ([]presence.Event, error) {
-	var b pusherBody
+	var b protocol.Webhook
 	if err := json.Unmarshal(body, &b); err != nil {
 		return nil, fmt.Errorf("body is not a Pusher webhook: %w", err)
 	}

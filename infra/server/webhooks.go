@@ -184,20 +184,9 @@ func (w *webhooks) encode(evs []whEvent) ([]byte, http.Header) {
 // pusherWebhookBody is Pusher's {"time_ms", "events"}: one time for the
 // request, the time it is sent.
 func pusherWebhookBody(evs []whEvent) []byte {
-	type event struct {
-		Name     string `json:"name"`
-		Channel  string `json:"channel"`
-		UserID   string `json:"user_id,omitempty"`
-		Event    string `json:"event,omitempty"`
-		Data     string `json:"data,omitempty"`
-		SocketID string `json:"socket_id,omitempty"`
-	}
-	out := struct {
-		TimeMS int64   `json:"time_ms"`
-		Events []event `json:"events"`
-	}{TimeMS: evs[len(evs)-1].At.UnixMilli()}
+	out := protocol.Webhook{TimeMS: evs[len(evs)-1].At.UnixMilli()}
 	for _, e := range evs {
-		out.Events = append(out.Events, event{Name: e.Name, Channel: e.Channel, UserID: e.UserID, Event: e.Event, Data: e.Data, SocketID: e.SocketID})
+		out.Events = append(out.Events, protocol.WebhookEvent{Name: e.Name, Channel: e.Channel, UserID: e.UserID, Event: e.Event, Data: e.Data, SocketID: e.SocketID})
 	}
 	b, _ := json.Marshal(out)
 	return b
