@@ -127,7 +127,8 @@ func checkMakeCommands(t *testing.T, r *readmeRun) {
 
 // checkMakeInvoke runs the README's make invoke lines against the stack
 // (its addresses in DEV_FLAGS, as for a make dev started with them): the
-// email sample is broadcast, the Users MODIFY sample becomes UserUpdated.
+// email sample is broadcast, the Users MODIFY sample becomes UserUpdated,
+// the publish sample is accepted and broadcast.
 func checkMakeInvoke(t *testing.T, r *readmeRun) {
 	st := r.st
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -136,9 +137,11 @@ func checkMakeInvoke(t *testing.T, r *readmeRun) {
 	defer ws.CloseNow()
 	flags := fmt.Sprintf(` DEV_FLAGS="-http %s -server %s -aws %s"`, strings.TrimPrefix(st.URLs().HTTP, "http://"),
 		strings.TrimPrefix(st.URLs().Server, "http://"), strings.TrimPrefix(st.URLs().AWS, "http://"))
-	want := map[string]struct{ event, data string }{
-		"QueueFunction":  {EmailEvent, "Welcome to herald"},
-		"StreamFunction": {"UserUpdated", `"unread_emails":4`},
+	want := map[string]struct{ answer, event, data string }{
+		"QueueFunction":  {`"batchItemFailures":[]`, EmailEvent, "Welcome to herald"},
+		"StreamFunction": {`"batchItemFailures":[]`, "UserUpdated", `"unread_emails":4`},
+		// Signed again with the stack's publish credentials.
+		"PublishFunction": {`"statusCode":200`, EmailEvent, "Welcome to herald"},
 	}
 	lines := commands(r.code(t, "make-invoke"))
 	if len(lines) != len(want) {
@@ -151,7 +154,7 @@ func checkMakeInvoke(t *testing.T, r *readmeRun) {
 			continue
 		}
 		out := bash(t, ctx, testkit.RepoRoot(t), line+flags, nil)
-		if !strings.Contains(out, `"batchItemFailures":[]`) {
+		if !strings.Contains(out, want[m[1]].answer) {
 			t.Errorf("%s answered %s", line, out)
 		}
 		if f := readUntil(t, ctx, ws, want[m[1]].event); !strings.Contains(f.Data, want[m[1]].data) {
