@@ -4,7 +4,7 @@
 //
 // and runs one function on one event, like `sam local invoke`:
 //
-//	go run ./infra/local invoke <LogicalId> -e <event.json> [-http ...] [-server ...] [-aws ...]
+//	go run ./infra/local invoke <LogicalId> -e <event.json> [-keep-signature] [-http ...] [-server ...] [-aws ...]
 //
 // It starts moto on the -aws address with template.yaml's queues, tables,
 // secret, topic and rule. Configuration is the production environment
@@ -98,7 +98,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: local invoke <LogicalId> -e <event.json>   (LogicalId: QueueFunction, StreamFunction, PublishFunction, AuthFunction; -e - reads stdin)")
+		fmt.Fprintf(stderr, "usage: local invoke <LogicalId> -e <event.json>   (LogicalId: %s; -e - reads stdin)\n", strings.Join(stack.LogicalIDs, ", "))
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
@@ -115,6 +115,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 	serverAddr := fs.String("server", stack.DefaultServerAddr, "address of the running local stack's embedded server")
 	awsAddr := fs.String("aws", stack.DefaultAWSAddr, "address of the running local stack's AWS (moto)")
 	verbose := fs.Bool("v", false, "log at debug level")
+	keep := fs.Bool("keep-signature", false, "hand HTTP events to the PublishFunction and the WebhookFunction as they are; by default one that does not verify with the running stack's credentials is signed again with them")
 	fs.Duration("visibility", 0, "accepted for `make dev`'s DEV_FLAGS; the running stack's queue keeps its own")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -140,7 +141,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	out, err := stack.Invoke(ctx, stack.InvokeConfig{HTTPAddr: *httpAddr, ServerAddr: *serverAddr, AWSAddr: *awsAddr, Logger: log}, id, event)
+	out, err := stack.Invoke(ctx, stack.InvokeConfig{HTTPAddr: *httpAddr, ServerAddr: *serverAddr, AWSAddr: *awsAddr, Logger: log, Notices: stderr, KeepSignature: *keep}, id, event)
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", id, err)
 	}

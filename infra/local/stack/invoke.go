@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -43,12 +45,22 @@ type InvokeConfig struct {
 	Lookup config.Lookup
 	// Logger receives the function's logs; nil discards them.
 	Logger *slog.Logger
+	// Notices receives a line for each change Invoke makes to the event;
+	// nil discards them.
+	Notices io.Writer
+	// KeepSignature hands HTTP events to the PublishFunction and the
+	// WebhookFunction as they are. By default one whose signature does not
+	// verify with the running stack's credentials is signed again with
+	// them (see resign), so that the samples work against `make dev`.
+	KeepSignature bool
 }
 
 // Invoke runs one function, named by its logical id in template.yaml, on
 // one event, as `sam local invoke <LogicalId> -e event.json` does, and
 // returns its JSON response. It runs against the running local stack: its
 // moto's queues, tables and secret, and by default its embedded server.
+// HTTP events to the PublishFunction and the WebhookFunction are signed
+// again with the stack's credentials unless cfg.KeepSignature is set.
 func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byte) ([]byte, error) {
 	c := Config{HTTPAddr: cfg.HTTPAddr, ServerAddr: cfg.ServerAddr, AWSAddr: cfg.AWSAddr, Lookup: cfg.Lookup, Logger: cfg.Logger}
 	if err := c.Validate(); err != nil {
@@ -71,6 +83,15 @@ func Invoke(ctx context.Context, cfg InvokeConfig, logicalID string, event []byt
 	h, err := fns.Handler(logicalID)
 	if err != nil {
 		return nil, err
+	}
+	if !cfg.KeepSignature {
+		var note string
+		if event, note, err = resign(ctx, logicalID, event, env, time.Now()); err != nil {
+			return nil, fmt.Errorf("%s: %w", logicalID, err)
+		}
+		if note != "" && cfg.Notices != nil {
+			fmt.Fprintf(cfg.Notices, "invoke %s: %s\n", logicalID, note)
+		}
 	}
 	ictx, cancel := context.WithTimeout(ctx, FunctionTimeout)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,29 +20,83 @@ import (
 	"github.com/heraldrt/herald/infra/testkit"
 )
 
-// The README's code blocks that run: each follows a marker
-// <!-- snippet: NAME --> and is exercised below against the local stack.
-var snippetRE = regexp.MustCompile("(?s)<!-- snippet: ([a-z0-9-]+) -->\n```[a-z]*\n(.*?)\n```")
+// The README's code blocks: each fenced block with a language follows a
+// marker <!-- snippet: NAME --> (indented as the block is) and is run or
+// checked by the subtest of TestReadmeSnippets that names it in
+// readmeChecks. TestReadmeSnippetsCovered fails on a block without a
+// marker and on a marker no check names, so a new snippet needs a test.
+var snippetRE = regexp.MustCompile("(?m)^([ \t]*)<!-- snippet: ([a-z0-9-]+) -->\n[ \t]*```[a-z]+\n((?s:.*?))\n[ \t]*```[ \t]*$")
 
-func readmeSnippets(t *testing.T) map[string]string {
+func readme(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return string(b)
+}
+
+// readmeSnippets returns the README's marked blocks by name, without the
+// indentation of blocks inside list items.
+func readmeSnippets(t *testing.T) map[string]string {
+	t.Helper()
 	out := map[string]string{}
-	for _, m := range snippetRE.FindAllStringSubmatch(string(b), -1) {
-		if _, dup := out[m[1]]; dup {
-			t.Fatalf("README: snippet %q twice", m[1])
+	for _, m := range snippetRE.FindAllStringSubmatch(readme(t), -1) {
+		if _, dup := out[m[2]]; dup {
+			t.Fatalf("README: snippet %q twice", m[2])
 		}
-		out[m[1]] = m[2]
-	}
-	for _, name := range []string{"laravel-broadcasting", "laravel-env", "php-token", "echo", "node-publish", "node-token", "go-app", "sam-jwks", "local-env"} {
-		if out[name] == "" {
-			t.Fatalf("README: no snippet %q", name)
+		lines := strings.Split(m[3], "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, m[1])
 		}
+		out[m[2]] = strings.Join(lines, "\n")
 	}
 	return out
+}
+
+// TestReadmeSnippetsCovered: every fenced block with a language follows a
+// snippet marker, and every marker is exercised by one of readmeChecks,
+// each of which names only snippets the README has. Blocks without a
+// language (the diagram) are not code.
+func TestReadmeSnippetsCovered(t *testing.T) {
+	lines := strings.Split(readme(t), "\n")
+	fence := regexp.MustCompile("^[ \t]*```(\\S*)")
+	marker := regexp.MustCompile(`^[ \t]*<!-- snippet: ([a-z0-9-]+) -->$`)
+	inside := false
+	for i, l := range lines {
+		m := fence.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		if inside {
+			inside = false
+			continue
+		}
+		inside = true
+		if m[1] != "" && (i == 0 || !marker.MatchString(lines[i-1])) {
+			t.Errorf("README.md:%d: a %s block without a <!-- snippet: NAME --> marker on the line before it, so no test runs it", i+1, m[1])
+		}
+	}
+	snippets := readmeSnippets(t)
+	checked := map[string]string{}
+	for _, c := range readmeChecks {
+		for _, name := range c.snippets {
+			if snippets[name] == "" {
+				t.Errorf("check %q names snippet %q, which the README does not have", c.name, name)
+			}
+			checked[name] = c.name
+		}
+	}
+	for name := range snippets {
+		if checked[name] == "" {
+			t.Errorf("README snippet %q: no check in readmeChecks runs it", name)
+		}
+	}
+	for i, l := range lines {
+		if m := marker.FindStringSubmatch(l); m != nil && snippets[m[1]] == "" {
+			t.Errorf("README.md:%d: marker %q is not followed by a fenced block with a language", i+1, m[1])
+		}
+	}
 }
 
 // dotenv parses KEY=value lines.
@@ -57,9 +112,20 @@ func dotenv(s string) map[string]string {
 
 // localEnv is the README's local .env with the stack's addresses in place
 // of the default ones (the test stack listens on free ports).
-func localEnv(t *testing.T, st *Stack, snippets map[string]string) map[string]string {
-	t.Helper()
+func localEnv(st *Stack, snippets map[string]string) map[string]string {
 	vars := dotenv(snippets["local-env"])
+	vars["PUBLISH_PORT"] = port(strings.TrimPrefix(st.URLs().HTTP, "http://"))
+	vars["VITE_PUSHER_PORT"] = port(strings.TrimPrefix(st.URLs().Server, "http://"))
+	vars["VITE_HERALD_AUTH_ENDPOINT"] = st.URLs().HTTP + "/broadcasting/auth"
+	return vars
+}
+
+// checkLocalEnv: the local .env holds the stack's own values at the
+// default addresses, and every variable the deployed .env sets, whose
+// browser key is not the server's.
+func checkLocalEnv(t *testing.T, r *readmeRun) {
+	st := r.st
+	vars := dotenv(r.code(t, "local-env"))
 	want := map[string]string{
 		"PUBLISH_APP_ID": st.Env("PUBLISH_APP_ID"), "PUBLISH_APP_KEY": st.Env("PUBLISH_APP_KEY"),
 		"PUBLISH_APP_SECRET": st.Env("PUBLISH_APP_SECRET"), "AUTH_JWT_SECRET": st.Env("AUTH_JWT_SECRET"),
@@ -72,15 +138,15 @@ func localEnv(t *testing.T, st *Stack, snippets map[string]string) map[string]st
 			t.Errorf("README local .env: %s=%q, the stack's is %q", k, vars[k], v)
 		}
 	}
-	for k := range dotenv(snippets["laravel-env"]) {
+	deployed := dotenv(r.code(t, "laravel-env"))
+	for k := range deployed {
 		if _, ok := vars[k]; !ok {
 			t.Errorf("README local .env lacks %s, which the deployed .env sets", k)
 		}
 	}
-	vars["PUBLISH_PORT"] = port(strings.TrimPrefix(st.URLs().HTTP, "http://"))
-	vars["VITE_PUSHER_PORT"] = port(strings.TrimPrefix(st.URLs().Server, "http://"))
-	vars["VITE_HERALD_AUTH_ENDPOINT"] = st.URLs().HTTP + "/broadcasting/auth"
-	return vars
+	if strings.Contains(deployed["VITE_PUSHER_APP_KEY"], "PUBLISH_APP_KEY") || strings.Contains(deployed["VITE_PUSHER_APP_KEY"], "PUSHER_APP_KEY") || deployed["PUBLISH_APP_KEY"] == "" {
+		t.Errorf("the browser's key and the server's must be set apart: %v", deployed)
+	}
 }
 
 func port(addr string) string {
@@ -96,143 +162,207 @@ func environ(vars map[string]string) []string {
 	return env
 }
 
-// TestReadmeSnippets runs the README's "Connect your app" code against the
-// local stack: the PHP token under php-cli (and the AuthFunction accepts
-// it), Laravel's broadcasting.php read with the README's .env, Echo's
-// configuration with the Node token and the npm pusher publish under
-// Node, and the Go program with package events/app.
+// readmeRun is what the checks of TestReadmeSnippets share: one stack,
+// the README's snippets and its local .env with the stack's addresses.
+type readmeRun struct {
+	st       *Stack
+	snippets map[string]string
+	vars     map[string]string
+	php      string
+	// allowed are the snippets the running check declared.
+	allowed []string
+}
+
+// code returns a snippet the running check declared in readmeChecks.
+func (r *readmeRun) code(t *testing.T, name string) string {
+	t.Helper()
+	if !slices.Contains(r.allowed, name) {
+		t.Fatalf("the check uses snippet %q without naming it in readmeChecks", name)
+	}
+	if r.snippets[name] == "" {
+		t.Fatalf("README: no snippet %q", name)
+	}
+	return r.snippets[name]
+}
+
+// readmeCheck is one subtest of TestReadmeSnippets and the README snippets
+// it runs or checks.
+type readmeCheck struct {
+	name     string
+	snippets []string
+	run      func(t *testing.T, r *readmeRun)
+}
+
+// readmeChecks run in this order; the one that changes the stack's secret
+// comes last and puts it back.
+var readmeChecks = []readmeCheck{
+	{"make commands", []string{"make-commands", "quick-start", "make-test"}, checkMakeCommands},
+	{"make invoke", []string{"make-invoke"}, checkMakeInvoke},
+	{"go sqs fragment", []string{"go-sqs"}, checkGoSQS},
+	{"aws cli", []string{"cli-users", "cli-triggers"}, checkAWSCLI},
+	{"local env", []string{"local-env", "laravel-env"}, checkLocalEnv},
+	{"laravel broadcasting.php", []string{"laravel-broadcasting"}, checkLaravelBroadcasting},
+	{"php token", []string{"php-token"}, checkPHPToken},
+	{"echo, node token and publish", []string{"echo", "node-token", "node-publish"}, checkEchoNode},
+	{"go app", []string{"go-app"}, checkGoApp},
+	{"sam parameters", []string{"sam-jwks"}, checkSAMParameters},
+	{"envelope", []string{"envelope", "notification"}, checkEnvelope},
+	{"stream tables", []string{"stream-tables"}, checkStreamTables},
+	{"unoccupied", []string{"unoccupied"}, checkUnoccupied},
+	{"channel rules", []string{"channel-rules"}, checkChannelRules},
+	{"hosted make dev", []string{"hosted"}, checkHosted},
+	{"sam deploy", []string{"sam-deploy"}, checkSAMDeploy},
+	{"make smoke", []string{"smoke"}, checkSmoke},
+	{"in the browser", []string{"browser-pusher-js", "browser-echo"}, checkBrowser},
+	{"secret", []string{"secret-get", "secret-put"}, checkSecret},
+}
+
+// TestReadmeSnippets runs or checks every README snippet against one local
+// stack: the shell lines through bash with the stack's addresses, the
+// PHP token under php-cli (and the AuthFunction accepts it), Laravel's
+// broadcasting.php read with the README's .env, the JavaScript under Node,
+// the Go with go run, the YAML and JSON through herald's own loaders.
 func TestReadmeSnippets(t *testing.T) {
 	snippets := readmeSnippets(t)
 	st := start(t, nil)
-	vars := localEnv(t, st, snippets)
 	php, err := exec.LookPath("php")
 	if err != nil {
 		t.Fatal("php is not installed (apt-get install -y php-cli; .ci/run installs it)")
 	}
+	vars := localEnv(st, snippets)
+	for _, c := range readmeChecks {
+		t.Run(c.name, func(t *testing.T) {
+			c.run(t, &readmeRun{st: st, snippets: snippets, vars: vars, php: php, allowed: c.snippets})
+		})
+	}
+}
 
-	t.Run("laravel env", func(t *testing.T) {
-		env := dotenv(snippets["laravel-env"])
-		if strings.Contains(env["VITE_PUSHER_APP_KEY"], "PUBLISH_APP_KEY") || strings.Contains(env["VITE_PUSHER_APP_KEY"], "PUSHER_APP_KEY") || env["PUBLISH_APP_KEY"] == "" {
-			t.Errorf("the browser's key and the server's must be set apart: %v", env)
-		}
-	})
-
-	t.Run("laravel broadcasting.php", func(t *testing.T) {
-		dir := t.TempDir()
-		file := filepath.Join(dir, "broadcasting.php")
-		os.WriteFile(file, []byte(snippets["laravel-broadcasting"]), 0o644)
-		main := `<?php
+func checkLaravelBroadcasting(t *testing.T, r *readmeRun) {
+	st := r.st
+	dir := t.TempDir()
+	file := filepath.Join(dir, "broadcasting.php")
+	os.WriteFile(file, []byte(r.code(t, "laravel-broadcasting")), 0o644)
+	main := `<?php
 function env($k, $d = null) { $v = getenv($k); return $v === false ? $d : $v; }
 echo json_encode((require $argv[1])['connections']['pusher']);
 `
-		os.WriteFile(filepath.Join(dir, "main.php"), []byte(main), 0o644)
-		out := run(t, exec.Command(php, filepath.Join(dir, "main.php"), file), vars)
-		var c struct {
-			Key     string `json:"key"`
-			Secret  string `json:"secret"`
-			AppID   string `json:"app_id"`
-			Options struct {
-				Host   string `json:"host"`
-				Scheme string `json:"scheme"`
-			} `json:"options"`
-		}
-		if err := json.Unmarshal([]byte(out), &c); err != nil {
-			t.Fatalf("broadcasting.php gave %q: %v", out, err)
-		}
-		if c.Key != st.Env("PUBLISH_APP_KEY") || c.Secret != st.Env("PUBLISH_APP_SECRET") || c.AppID != st.Env("PUBLISH_APP_ID") ||
-			c.Options.Host != "127.0.0.1" || c.Options.Scheme != "http" {
-			t.Errorf("the pusher connection is %s, want the stack's publish credentials and address", out)
-		}
-	})
+	os.WriteFile(filepath.Join(dir, "main.php"), []byte(main), 0o644)
+	out := run(t, exec.Command(r.php, filepath.Join(dir, "main.php"), file), r.vars)
+	var c struct {
+		Key     string `json:"key"`
+		Secret  string `json:"secret"`
+		AppID   string `json:"app_id"`
+		Options struct {
+			Host   string `json:"host"`
+			Scheme string `json:"scheme"`
+		} `json:"options"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("broadcasting.php gave %q: %v", out, err)
+	}
+	if c.Key != st.Env("PUBLISH_APP_KEY") || c.Secret != st.Env("PUBLISH_APP_SECRET") || c.AppID != st.Env("PUBLISH_APP_ID") ||
+		c.Options.Host != "127.0.0.1" || c.Options.Scheme != "http" {
+		t.Errorf("the pusher connection is %s, want the stack's publish credentials and address", out)
+	}
+}
 
-	t.Run("php token", func(t *testing.T) {
-		file := filepath.Join(t.TempDir(), "token.php")
-		os.WriteFile(file, []byte(snippets["php-token"]+"\necho herald_token(getenv('AUTH_JWT_SECRET'), 42, 'Alice');\n"), 0o644)
-		token := strings.TrimSpace(run(t, exec.Command(php, file), vars))
-		for ch, want := range map[string]string{"private-App.Models.User.42": `"auth"`, "presence-online": `Alice`} {
-			status, body := authorizeWith(t, st, token, ch)
-			if status != http.StatusOK || !strings.Contains(body, want) {
-				t.Errorf("the AuthFunction answered %d %s for %s with the PHP token", status, body, ch)
-			}
+func checkPHPToken(t *testing.T, r *readmeRun) {
+	st := r.st
+	file := filepath.Join(t.TempDir(), "token.php")
+	os.WriteFile(file, []byte(r.code(t, "php-token")+"\necho herald_token(getenv('AUTH_JWT_SECRET'), 42, 'Alice');\n"), 0o644)
+	token := strings.TrimSpace(run(t, exec.Command(r.php, file), r.vars))
+	for ch, want := range map[string]string{"private-App.Models.User.42": `"auth"`, "presence-online": `Alice`} {
+		status, body := authorizeWith(t, st, token, ch)
+		if status != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("the AuthFunction answered %d %s for %s with the PHP token", status, body, ch)
 		}
-		if status, _ := authorizeWith(t, st, token, "private-App.Models.User.43"); status != http.StatusForbidden {
-			t.Errorf("another user's channel: %d, want 403", status)
-		}
-	})
+	}
+	if status, _ := authorizeWith(t, st, token, "private-App.Models.User.43"); status != http.StatusForbidden {
+		t.Errorf("another user's channel: %d, want 403", status)
+	}
+}
 
-	t.Run("echo, node token and publish", func(t *testing.T) {
-		dir := t.TempDir()
-		if err := os.Symlink(testkit.NodeModules(t), filepath.Join(dir, "node_modules")); err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, "token.mjs"), []byte(snippets["node-token"]), 0o644)
-		os.WriteFile(filepath.Join(dir, "publish.mjs"), []byte(snippets["node-publish"]), 0o644)
-		// Vite replaces import.meta.env at build time; Node reads the
-		// same variables from process.env.
-		echo := "import { heraldToken } from './token.mjs';\n" +
-			"globalThis.window = globalThis;\n" +
-			"const userId = 42;\n" +
-			"const token = await heraldToken({ id: userId, name: 'Alice' });\n" +
-			strings.ReplaceAll(snippets["echo"], "import.meta.env.", "process.env.") + "\n" +
-			`const channel = window.Echo.private('App.Models.User.42');
+func checkEchoNode(t *testing.T, r *readmeRun) {
+	dir := t.TempDir()
+	if err := os.Symlink(testkit.NodeModules(t), filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "token.mjs"), []byte(r.code(t, "node-token")), 0o644)
+	os.WriteFile(filepath.Join(dir, "publish.mjs"), []byte(r.code(t, "node-publish")), 0o644)
+	// Vite replaces import.meta.env at build time; Node reads the
+	// same variables from process.env.
+	echo := "import { heraldToken } from './token.mjs';\n" +
+		"globalThis.window = globalThis;\n" +
+		"const userId = 42;\n" +
+		"const token = await heraldToken({ id: userId, name: 'Alice' });\n" +
+		strings.ReplaceAll(r.code(t, "echo"), "import.meta.env.", "process.env.") + "\n" +
+		`const channel = window.Echo.private('App.Models.User.42');
 channel.listen('.EmailSent', () => setTimeout(() => process.exit(0), 100));
 channel.error((e) => { console.log('subscription error', JSON.stringify(e)); process.exit(1); });
 channel.subscribed(() => import('./publish.mjs'));
 setTimeout(() => { console.log('timed out'); process.exit(1); }, 30000);
 `
-		os.WriteFile(filepath.Join(dir, "echo.mjs"), []byte(echo), 0o644)
-		out := testkit.RunNode(t, time.Minute, environ(vars), filepath.Join(dir, "echo.mjs"))
-		if strings.TrimSpace(out) != "Welcome" {
-			t.Errorf("the Echo snippet printed %q, want the published subject Welcome", out)
-		}
-	})
+	os.WriteFile(filepath.Join(dir, "echo.mjs"), []byte(echo), 0o644)
+	out := testkit.RunNode(t, time.Minute, environ(r.vars), filepath.Join(dir, "echo.mjs"))
+	if strings.TrimSpace(out) != "Welcome" {
+		t.Errorf("the Echo snippet printed %q, want the published subject Welcome", out)
+	}
+}
 
-	t.Run("go", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		ws := subscribe(t, ctx, st, "private-App.Models.User.42")
-		// A directory inside the module, so that the program builds with
-		// its go.mod; under testdata, so that ./... never sees it.
-		testdata := filepath.Join(testkit.RepoRoot(t), "infra", "local", "stack", "testdata")
-		os.MkdirAll(testdata, 0o755)
-		dir, err := os.MkdirTemp(testdata, "readme-go-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		os.WriteFile(filepath.Join(dir, "main.go"), []byte(snippets["go-app"]), 0o644)
-		cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "run", ".")
-		cmd.Dir = dir
-		run(t, cmd, map[string]string{
-			"AWS_ENDPOINT_URL": st.Env("AWS_ENDPOINT_URL"), "AWS_REGION": st.Env("AWS_REGION"),
-			"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-			"BROADCAST_QUEUE_URL": st.Env("BROADCAST_QUEUE_URL"), "OUTBOX_TABLE": OutboxTable,
-		})
-		want := map[string]string{"EmailSent": "Welcome", `Illuminate\Notifications\Events\BroadcastNotificationCreated`: `"amount":99`, "EmailRead": `"email":7`}
-		// The outbox write's Users update also arrives, as UserUpdated.
-		seen := map[string]string{}
-		for n := 0; n < len(want); {
-			f := read(t, ctx, ws)
-			if _, ok := want[f.Event]; ok && seen[f.Event] == "" {
-				n++
-			}
-			seen[f.Event] = f.Data
-		}
-		for name, w := range want {
-			if !strings.Contains(seen[name], w) {
-				t.Errorf("%s: got %q, want %s (all: %v)", name, seen[name], w, seen)
-			}
-		}
+func checkGoApp(t *testing.T, r *readmeRun) {
+	st := r.st
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ws := subscribe(t, ctx, st, "private-App.Models.User.42")
+	defer ws.CloseNow()
+	goRun(t, ctx, r.code(t, "go-app"), map[string]string{
+		"AWS_ENDPOINT_URL": st.Env("AWS_ENDPOINT_URL"), "AWS_REGION": st.Env("AWS_REGION"),
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"BROADCAST_QUEUE_URL": st.Env("BROADCAST_QUEUE_URL"), "OUTBOX_TABLE": OutboxTable,
 	})
+	want := map[string]string{"EmailSent": "Welcome", `Illuminate\Notifications\Events\BroadcastNotificationCreated`: `"amount":99`, "EmailRead": `"email":7`}
+	// The outbox write's Users update also arrives, as UserUpdated.
+	seen := map[string]string{}
+	for n := 0; n < len(want); {
+		f := read(t, ctx, ws)
+		if _, ok := want[f.Event]; ok && seen[f.Event] == "" {
+			n++
+		}
+		seen[f.Event] = f.Data
+	}
+	for name, w := range want {
+		if !strings.Contains(seen[name], w) {
+			t.Errorf("%s: got %q, want %s (all: %v)", name, seen[name], w, seen)
+		}
+	}
+}
 
-	t.Run("sam parameters", func(t *testing.T) {
-		params := templateParameters(t)
-		for _, m := range regexp.MustCompile(`\b([A-Z][A-Za-z]+)=`).FindAllStringSubmatch(snippets["sam-jwks"], -1) {
-			if _, ok := params[m[1]]; !ok {
-				t.Errorf("README sam deploy names %s, which template.yaml has no parameter for", m[1])
-			}
+// goRun runs a Go main package from one file's source with vars as its
+// environment.
+func goRun(t *testing.T, ctx context.Context, src string, vars map[string]string) string {
+	t.Helper()
+	// A directory inside the module, so that the program builds with its
+	// go.mod; under testdata, so that ./... never sees it.
+	testdata := filepath.Join(testkit.RepoRoot(t), "infra", "local", "stack", "testdata")
+	os.MkdirAll(testdata, 0o755)
+	dir, err := os.MkdirTemp(testdata, "readme-go-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644)
+	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "run", ".")
+	cmd.Dir = dir
+	return run(t, cmd, vars)
+}
+
+func checkSAMParameters(t *testing.T, r *readmeRun) {
+	params := templateParameters(t)
+	for _, m := range regexp.MustCompile(`\b([A-Z][A-Za-z]+)=`).FindAllStringSubmatch(r.code(t, "sam-jwks"), -1) {
+		if _, ok := params[m[1]]; !ok {
+			t.Errorf("README sam deploy names %s, which template.yaml has no parameter for", m[1])
 		}
-	})
+	}
 }
 
 // run runs cmd with vars added to a shell's environment and returns its

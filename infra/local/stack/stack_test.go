@@ -17,7 +17,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/coder/websocket"
 	pusher "github.com/pusher/pusher-http-go/v5"
 
 	"github.com/heraldrt/herald/functions/auth/token"
@@ -396,20 +398,86 @@ func TestInvoke(t *testing.T) {
 			t.Errorf("AuthFunction on %s: %s, %v", sample, out, err)
 		}
 	}
-	// The publish samples are signed with Pusher's example credentials at
-	// a long-past time: with those credentials configured, refused as
-	// stale, as the samples' README says.
-	pub := cfg
-	pub.Lookup = func(k string) (string, bool) {
-		v, ok := map[string]string{"PUBLISH_APP_ID": "3", "PUBLISH_APP_KEY": "278d425bdf160c739803", "PUBLISH_APP_SECRET": "7ad3773142a6692b25b8"}[k]
-		return v, ok
+	// The publish and webhook samples are signed with Pusher's example
+	// credentials at a long-past time: Invoke signs them again with the
+	// running stack's, says so without the secret, and they go through.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ws42 := subscribe(t, ctx, st, "private-App.Models.User.42")
+	ws43 := subscribe(t, ctx, st, "private-App.Models.User.43")
+	var notices strings.Builder
+	resigned := cfg
+	resigned.Notices = &notices
+	kept := cfg
+	kept.KeepSignature = true
+	status := func(out []byte) int {
+		var r struct {
+			StatusCode int `json:"statusCode"`
+		}
+		json.Unmarshal(out, &r)
+		return r.StatusCode
 	}
-	out, err = Invoke(context.Background(), pub, "PublishFunction", read("http-publish-events.json"))
-	if err != nil || !strings.Contains(string(out), `"statusCode":401`) {
-		t.Errorf("PublishFunction on the stale sample: %s, %v; want 401", out, err)
+	for _, tc := range []struct {
+		fn, sample, names string
+		kept              int // the answer to the sample as it is
+		arrive            map[*websocket.Conn]string
+	}{
+		// The samples' app id 3 is not the stack's.
+		{"PublishFunction", "http-publish-events.json", "PUBLISH_APP_ID=local, PUBLISH_APP_KEY=local-key", http.StatusNotFound, map[*websocket.Conn]string{ws42: "Welcome to herald"}},
+		{"PublishFunction", "http-publish-batch-events.json", "PUBLISH_APP_ID=local, PUBLISH_APP_KEY=local-key", http.StatusNotFound, map[*websocket.Conn]string{ws42: "Welcome to herald", ws43: "Your weekly digest"}},
+		{"WebhookFunction", "http-webhook-pusher.json", "PUSHER_APP_KEY=local-key", http.StatusUnauthorized, nil},
+	} {
+		if out, err := Invoke(ctx, kept, tc.fn, read(tc.sample)); err != nil || status(out) != tc.kept {
+			t.Errorf("%s on %s with KeepSignature: %s, %v; want %d", tc.fn, tc.sample, out, err, tc.kept)
+		}
+		notices.Reset()
+		out, err := Invoke(ctx, resigned, tc.fn, read(tc.sample))
+		if err != nil || status(out) != http.StatusOK {
+			t.Errorf("%s on %s: %s, %v; want 200", tc.fn, tc.sample, out, err)
+		}
+		n := notices.String()
+		if strings.Count(n, "\n") != 1 || !strings.Contains(n, "signed it again with "+tc.names) || strings.Contains(n, localAppSecret) {
+			t.Errorf("%s on %s: notice %q, want one line naming %s and no secret", tc.fn, tc.sample, n, tc.names)
+		}
+		for ws, subject := range tc.arrive {
+			if f := readUntil(t, ctx, ws, EmailEvent); !strings.Contains(f.Data, subject) {
+				t.Errorf("%s on %s: %s arrived on %s, want %q", tc.fn, tc.sample, f.Data, f.Channel, subject)
+			}
+		}
 	}
+	// Both webhook events are in the presence table.
+	rows, err := dynamodb.NewFromConfig(st.AWSConfig()).Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(PresenceTable)})
+	if err != nil || rows.Count < 2 {
+		t.Errorf("the presence table after the webhook sample: %v rows, %v; want the channel and the member", rows, err)
+	}
+	// An event signed with the stack's own credentials is left as it is.
+	notices.Reset()
+	current := signedPublishEvent(t, st, read("http-publish-events.json"))
+	if out, err := Invoke(ctx, resigned, "PublishFunction", current); err != nil || status(out) != http.StatusOK || notices.Len() != 0 {
+		t.Errorf("PublishFunction on a currently signed event: %s, %v, notice %q; want 200 and no notice", out, err, notices.String())
+	}
+	readUntil(t, ctx, ws42, EmailEvent)
 
 	if _, err := Invoke(context.Background(), cfg, "NoSuchFunction", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "QueueFunction") {
 		t.Errorf("unknown function: %v, want an error listing the functions", err)
 	}
+}
+
+// signedPublishEvent is a publish sample for the stack's app, signed with
+// its publish credentials now, as an SDK would sign it.
+func signedPublishEvent(t *testing.T, st *Stack, sample []byte) []byte {
+	t.Helper()
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(sample, &ev); err != nil {
+		t.Fatal(err)
+	}
+	path := "/apps/" + st.Env("PUBLISH_APP_ID") + "/events"
+	ev.RawPath, ev.RequestContext.HTTP.Path, ev.PathParameters = path, path, map[string]string{"app_id": st.Env("PUBLISH_APP_ID")}
+	q := signature.SignRequest("POST", path, nil, []byte(ev.Body), st.Env("PUBLISH_APP_KEY"), st.Env("PUBLISH_APP_SECRET"), time.Now())
+	ev.RawQueryString, ev.QueryStringParameters = q.Encode(), nil
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
