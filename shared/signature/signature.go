@@ -58,31 +58,48 @@ func VerifyAuth(got, key, secret, signed string) bool {
 }
 
 // Signer makes the auth values of one app, as ChannelAuth and UserAuth do.
+// The secret is keyed into HMAC-SHA256 once: after its first Reset,
+// crypto/hmac keeps the hash states of the padded key (FIPS 198-1,
+// section 6), and each signature starts from a clone of them instead of
+// hashing the key again. A Signer is safe for concurrent use: the keyed
+// state is only ever cloned.
 type Signer struct {
-	key, secret string
+	key   string
+	keyed hash.Cloner
 }
 
 // NewSigner returns a Signer for the app's key and secret.
 func NewSigner(key, secret string) *Signer {
-	return &Signer{key: key, secret: secret}
+	h := newMAC(secret)
+	h.Reset()
+	return &Signer{key: key, keyed: h.(hash.Cloner)}
 }
 
 // Channel is ChannelAuth with the Signer's key and secret.
 func (s *Signer) Channel(socketID, channel, channelData string) string {
-	return ChannelAuth(s.key, s.secret, socketID, channel, channelData)
+	return auth(s.key, s.mac(), ChannelString(socketID, channel, channelData))
 }
 
 // User is UserAuth with the Signer's key and secret.
 func (s *Signer) User(socketID, userData string) string {
-	return UserAuth(s.key, s.secret, socketID, userData)
+	return auth(s.key, s.mac(), UserString(socketID, userData))
+}
+
+func (s *Signer) mac() hash.Hash {
+	h, err := s.keyed.Clone()
+	if err != nil {
+		// crypto/hmac over crypto/sha256 always clones.
+		panic("signature: " + err.Error())
+	}
+	return h.(hash.Hash)
 }
 
 func newMAC(secret string) hash.Hash { return hmac.New(sha256.New, []byte(secret)) }
 
 // auth is an "auth" value as Pusher defines it: the app key, ':' and the
-// lowercase hex HMAC-SHA256 of msg under the secret h is keyed with.
+// lowercase hex HMAC-SHA256 of msg under the secret h is keyed with. h is
+// fresh: nothing has been written to it.
 func auth(key string, h hash.Hash, msg string) string {
-	h.Reset()
 	io.WriteString(h, msg)
 	var sum [sha256.Size]byte
 	var digits [2 * sha256.Size]byte

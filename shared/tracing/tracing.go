@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
@@ -68,7 +69,11 @@ func Setup(env Lookup, service string) (Provider, error) {
 func Install(tp trace.TracerProvider) {
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(Propagator())
+	installed.Store(true)
 }
+
+// installed is set by Install; until then Transport adds nothing.
+var installed atomic.Bool
 
 // Resource names the process: service.name from OTEL_SERVICE_NAME or
 // service, and the Lambda function's name and version when set.
@@ -86,8 +91,15 @@ func Resource(env Lookup, service string) *resource.Resource {
 
 // Transport returns base making one client span per request, a child of
 // the span in the request's context, and injecting the trace into its
-// headers. With no tracer provider installed it costs a no-op span.
+// headers. Until a tracer provider is installed (Setup found tracing on,
+// or Install was called) it returns base as it is: otelhttp would
+// otherwise build a no-op span and its metrics' attribute sets for every
+// provider request, for nothing. Clients are built after Setup (see
+// shared/lambdamain), so they see the decision.
 func Transport(base http.RoundTripper) http.RoundTripper {
+	if !installed.Load() {
+		return base
+	}
 	return otelhttp.NewTransport(base, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Host
 	}))

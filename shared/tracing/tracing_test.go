@@ -79,6 +79,12 @@ func TestDisabledWithoutAnEndpoint(t *testing.T) {
 	if tracing.Enabled(env{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}) {
 		t.Error("OTEL_SDK_DISABLED=true is not honoured")
 	}
+	// With nothing installed, provider requests go out untouched: no
+	// no-op span, no traceparent header.
+	base := http.DefaultTransport
+	if got := tracing.Transport(base); got != base {
+		t.Errorf("Transport with tracing off = %T, want the base transport itself", got)
+	}
 }
 
 func TestExporterConfigurationErrorsNameTheVariable(t *testing.T) {
@@ -178,5 +184,29 @@ func TestExporterReportsARefusal(t *testing.T) {
 	ro := rec.Ended()
 	if err := exp.ExportSpans(context.Background(), ro); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("err = %v, want the collector's 503", err)
+	}
+}
+
+// Once a provider is installed, Transport makes a client span per request
+// and sends the trace along. (Last in this file: Install is process-wide.)
+func TestTransportTracesOnceInstalled(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tracing.Install(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	var traceparent string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traceparent = r.Header.Get("traceparent")
+	}))
+	defer srv.Close()
+	res, err := (&http.Client{Transport: tracing.Transport(http.DefaultTransport)}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	spans := rec.Ended()
+	if len(spans) != 1 || spans[0].SpanKind() != trace.SpanKindClient {
+		t.Fatalf("spans %v, want one client span", spans)
+	}
+	if want := spans[0].SpanContext().TraceID().String(); !strings.Contains(traceparent, want) {
+		t.Errorf("traceparent %q, want trace %s", traceparent, want)
 	}
 }

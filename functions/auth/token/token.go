@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"errors"
 	"fmt"
@@ -193,16 +194,61 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (map[string]any, erro
 	return claims.MapClaims, nil
 }
 
-// claimSet is the token's claims, validated by golang-jwt as MapClaims
-// and decoded by encoding/json/v2: a claim given twice is refused (the one
-// checked must be the one the rules read), and so is invalid UTF-8.
+// claimSet is the token's claims, validated by golang-jwt as MapClaims.
+// golang-jwt hands them to encoding/json with its lenient defaults; they
+// are decoded again here with encoding/json/v2's strict ones: a claim
+// given twice is refused (the one checked must be the one the rules read),
+// and so is invalid UTF-8.
 type claimSet struct {
 	jwt.MapClaims
 }
 
 func (c *claimSet) UnmarshalJSON(b []byte) error {
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	return json.Unmarshal(b, (*claimReader)(c))
+}
+
+// claimReader reads the claims object token by token. Strings and numbers,
+// nearly every claim a token carries, are taken from their tokens; other
+// values decode as json.Unmarshal would decode them into an any.
+type claimReader claimSet
+
+func (c *claimReader) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	if t, err := d.ReadToken(); err != nil {
+		return err
+	} else if t.Kind() != '{' {
+		return fmt.Errorf("claims are a JSON %v, not an object", t.Kind())
+	}
+	m := make(jwt.MapClaims, 8)
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		claim := name.String()
+		var v any
+		switch d.PeekKind() {
+		case '"':
+			t, err := d.ReadToken()
+			if err != nil {
+				return err
+			}
+			v = t.String()
+		case '0':
+			t, err := d.ReadToken()
+			if err != nil {
+				return err
+			}
+			if v, err = t.Float(); err != nil {
+				return err
+			}
+		default:
+			if err := json.UnmarshalDecode(d, &v); err != nil {
+				return err
+			}
+		}
+		m[claim] = v
+	}
+	if _, err := d.ReadToken(); err != nil {
 		return err
 	}
 	c.MapClaims = m
