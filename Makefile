@@ -66,6 +66,8 @@ dev: node-deps moto-deps
 # invoke: one function on one event, like `sam local invoke`, against the
 # running `make dev` (its moto and embedded server); DEV_FLAGS as for dev:
 #   make invoke FN=QueueFunction EVENT=events/samples/<event>.json [DEV_FLAGS="-server ... -aws ..."]
+# HTTP events to the publish and webhook functions are signed again with the
+# running stack's credentials; DEV_FLAGS=-keep-signature sends them as they are.
 invoke:
 	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json> [DEV_FLAGS=...]" >&2; exit 2; }
 	@$(GO) run ./infra/local invoke $(FN) -e $(EVENT) $(DEV_FLAGS)
