@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,13 @@ func TestFanoutDeliversEveryEvent(t *testing.T) {
 		{"node tuned", func() (fanoutResult, error) { return f.node(ctx, "tuned", 25) }, 3},
 		{"node idiomatic", func() (fanoutResult, error) { return f.node(ctx, "idiomatic", 25) }, 25},
 	}
+	// The children start while this process holds 256 MiB: their peak RSS
+	// must be their own, not this process's (see runChild).
+	held := make([]byte, 256<<20)
+	for i := range held {
+		held[i] = 1
+	}
+	defer runtime.KeepAlive(held)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := tt.run()
@@ -85,6 +93,9 @@ func TestFanoutDeliversEveryEvent(t *testing.T) {
 			}
 			if r.Wall <= 0 || r.MaxRSS <= 0 || r.ProcCPU <= 0 {
 				t.Errorf("measurement missing: wall %v, peak RSS %d, process CPU %v", r.Wall, r.MaxRSS, r.ProcCPU)
+			}
+			if r.MaxRSS >= 200<<20 {
+				t.Errorf("peak RSS %.1f MiB on 25 messages: the parent's 256 MiB counted as the child's", float64(r.MaxRSS)/(1<<20))
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -120,6 +121,9 @@ type workerReport struct {
 	// StartUnixMS is when the handler was called, for comparing with the
 	// stand-in's clock (same machine).
 	StartUnixMS float64 `json:"start_unix_ms"`
+	// PeakRSSKiB is the child's peak resident set once the handler has
+	// returned: VmHWM of its /proc/self/status.
+	PeakRSSKiB int64 `json:"peak_rss_kib"`
 }
 
 // Environment of a fan-out worker child.
@@ -200,6 +204,7 @@ func workQueue(ctx context.Context) (workerReport, error) {
 		Messages:    len(ev.Records),
 		Failures:    len(resp.BatchItemFailures),
 		StartUnixMS: float64(t0.UnixNano()) / 1e6,
+		PeakRSSKiB:  peakRSSKiB(),
 	}, nil
 }
 
@@ -243,14 +248,36 @@ func runChild(ctx context.Context, cmd *exec.Cmd) (workerReport, time.Duration, 
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &rep); err != nil {
 		return workerReport{}, 0, 0, fmt.Errorf("%s printed %q: %v", filepath.Base(cmd.Path), stdout.String(), err)
 	}
+	// The peak resident set is the child's own report, not the rusage
+	// wait4 returns: os/exec starts children with vfork (CLONE_VM), and at
+	// exec Linux folds the shared memory's peak, this process's, into the
+	// child's ru_maxrss, so a child could never report less than this
+	// process held when it started it.
+	if rep.PeakRSSKiB <= 0 {
+		return workerReport{}, 0, 0, fmt.Errorf("%s reported no peak RSS: %s", filepath.Base(cmd.Path), stdout.String())
+	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var cpu time.Duration
-	var rss int64
 	if ru != nil {
 		cpu = tv(ru.Utime) + tv(ru.Stime)
-		rss = ru.Maxrss * 1024 // kilobytes on Linux
 	}
-	return rep, cpu, rss, nil
+	return rep, cpu, rep.PeakRSSKiB * 1024, nil
+}
+
+// peakRSSKiB is this process's peak resident set (VmHWM in
+// /proc/self/status), in KiB; 0 when it cannot be read.
+func peakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // fanout measures one handler on one batch: herald's queue handler in a

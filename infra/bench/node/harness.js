@@ -39,7 +39,17 @@ async function run(handler) {
     messages: event.Records.length,
     failures: result.batchItemFailures.length,
     start_unix_ms: startUnixMs,
+    peak_rss_kib: peakRssKib(),
   }) + '\n');
+}
+
+// peakRssKib is this process's peak resident set (VmHWM), in KiB, read
+// from /proc rather than process.resourceUsage().maxRSS: that comes from
+// getrusage, which on Linux includes the parent's memory when the parent
+// started this process with vfork, as Go's os/exec does.
+function peakRssKib() {
+  const m = /^VmHWM:\s*(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : 0;
 }
 
 function main(handler) {
