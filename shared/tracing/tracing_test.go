@@ -192,9 +192,9 @@ func TestExporterReportsARefusal(t *testing.T) {
 func TestTransportTracesOnceInstalled(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tracing.Install(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
-	var traceparent string
+	seen := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		traceparent = r.Header.Get("traceparent")
+		seen <- r.Header.Get("traceparent")
 	}))
 	defer srv.Close()
 	res, err := (&http.Client{Transport: tracing.Transport(http.DefaultTransport)}).Get(srv.URL)
@@ -206,7 +206,7 @@ func TestTransportTracesOnceInstalled(t *testing.T) {
 	if len(spans) != 1 || spans[0].SpanKind() != trace.SpanKindClient {
 		t.Fatalf("spans %v, want one client span", spans)
 	}
-	if want := spans[0].SpanContext().TraceID().String(); !strings.Contains(traceparent, want) {
+	if traceparent, want := <-seen, spans[0].SpanContext().TraceID().String(); !strings.Contains(traceparent, want) {
 		t.Errorf("traceparent %q, want trace %s", traceparent, want)
 	}
 }

@@ -216,7 +216,7 @@ func (c *claimReader) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	if t, err := d.ReadToken(); err != nil {
 		return err
 	} else if t.Kind() != '{' {
-		return fmt.Errorf("claims are a JSON %v, not an object", t.Kind())
+		return errors.New("the claims are not a JSON object")
 	}
 	m := make(jwt.MapClaims, 8)
 	for d.PeekKind() != '}' {
