@@ -24,10 +24,7 @@ type fallbackResult struct {
 // presence table; an email with "unoccupied": "fallback" to a user whose
 // tab is closed lands in the fallback queue, and the page says so.
 func TestFallbackInBrowser(t *testing.T) {
-	chromium := testkit.Chromium()
-	if chromium == "" {
-		t.Fatal("CHROMIUM NOT FOUND: install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM to a Chromium binary.")
-	}
+	chromium := testkit.Chromium(t)
 	for _, connection := range []string{"pusher", "ably"} {
 		t.Run(connection, func(t *testing.T) {
 			st := startStack(t, map[string]string{"BROADCAST_CONNECTION": connection})

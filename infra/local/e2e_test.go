@@ -82,10 +82,7 @@ type demoResult struct {
 // The users panel's writes go to moto's Users table and come back to both
 // tabs through its stream and the StreamFunction.
 func TestDemoInBrowser(t *testing.T) {
-	chromium := testkit.Chromium()
-	if chromium == "" {
-		t.Fatal("CHROMIUM NOT FOUND: install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM to a Chromium binary.")
-	}
+	chromium := testkit.Chromium(t)
 	for _, connection := range []string{"pusher", "ably"} {
 		t.Run(connection, func(t *testing.T) {
 			st := startStack(t, map[string]string{"BROADCAST_CONNECTION": connection})

@@ -36,10 +36,7 @@ const (
 // On Ably, what the adapter cannot carry is checked to be refused with
 // the reason.
 func TestPublishConformance(t *testing.T) {
-	chromium := testkit.Chromium()
-	if chromium == "" {
-		t.Fatal("Chromium not found: install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM")
-	}
+	chromium := testkit.Chromium(t)
 	steps := map[string][]string{
 		"pusher": {"trigger", "trigger go", "trigger batch", "trigger batch go", "channels", "channels go", "channel", "channel go",
 			"users", "users go", "send to user", "send to user go", "encrypted", "encrypted go", "encrypted in chromium", "terminate",

@@ -131,9 +131,11 @@ func WaitForTCP(t testing.TB, addr string, timeout time.Duration) {
 	}
 }
 
-// Chromium returns the path of a Chromium binary, or "" when none is
-// installed. Browser tests skip loudly without one; CI installs it.
-func Chromium() string {
+// Chromium returns the path of a Chromium binary (HERALD_CHROMIUM, or
+// Debian's). Without one the test fails, naming the install command: a
+// browser test never skips. CI's .ci/run installs it.
+func Chromium(t testing.TB) string {
+	t.Helper()
 	for _, p := range []string{os.Getenv("HERALD_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
 		if p == "" {
 			continue
@@ -142,6 +144,7 @@ func Chromium() string {
 			return p
 		}
 	}
+	t.Fatal("CHROMIUM NOT FOUND: install Debian's chromium (apt-get install -y chromium) or set HERALD_CHROMIUM to a Chromium binary.")
 	return ""
 }
 
