@@ -126,25 +126,25 @@ func Decode(body []byte) ([]Envelope, error) {
 
 // trigger is every member the top level of a body may have: an
 // envelope's, or "batch", or "notification" with an envelope's routing
-// members.
+// members. The envelope is decoded where its caller keeps it.
 type trigger struct {
-	Envelope
+	*Envelope
 	Batch        jsontext.Value `json:"batch"`
 	Notification jsontext.Value `json:"notification"`
 }
 
 // decode reports whether body was a batch besides its envelopes.
 func decode(body []byte) ([]Envelope, bool, error) {
-	t, err := decodeTrigger(body)
+	out := make([]Envelope, 1)
+	t, err := decodeTrigger(body, &out[0])
 	if err != nil {
 		return nil, false, err
 	}
 	if t.Batch == nil {
-		e, err := t.envelope(body)
-		if err != nil {
+		if err := t.envelope(body); err != nil {
 			return nil, false, err
 		}
-		return []Envelope{e}, false, nil
+		return out, false, nil
 	}
 	if others := otherMembers(body, "batch"); others != "" {
 		return nil, false, invalid("", "a batch has only the field \"batch\", found %s", others)
@@ -159,28 +159,28 @@ func decode(body []byte) ([]Envelope, bool, error) {
 	if len(items) > MaxBatch {
 		return nil, false, invalid("batch", "has %d envelopes, the limit is %d", len(items), MaxBatch)
 	}
-	out := make([]Envelope, len(items))
+	out = make([]Envelope, len(items))
 	for i, item := range items {
-		prefix := fmt.Sprintf("batch[%d]", i)
-		it, err := decodeTrigger(item)
+		it, err := decodeTrigger(item, &out[i])
 		if err == nil && it.Batch != nil {
-			return nil, false, invalid(prefix, "batches do not nest")
+			err = invalid("", "batches do not nest")
 		}
 		if err == nil {
-			out[i], err = it.envelope(item)
+			err = it.envelope(item)
 		}
 		if err != nil {
-			return nil, false, within(prefix, err)
+			return nil, false, within(fmt.Sprintf("batch[%d]", i), err)
 		}
 	}
 	return out, true, nil
 }
 
-// decodeTrigger reads the top level of a body, naming what is wrong with
-// it. A body with a batch member is returned as a batch whatever else it
-// holds: its caller says what a batch may hold.
-func decodeTrigger(body []byte) (trigger, error) {
-	var t trigger
+// decodeTrigger reads the top level of a body into a trigger whose
+// envelope is into, naming what is wrong with it. A body with a batch
+// member is returned as a batch whatever else it holds: its caller says
+// what a batch may hold.
+func decodeTrigger(body []byte, into *Envelope) (trigger, error) {
+	t := trigger{Envelope: into}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return t, invalid("", "body is empty")
 	}
@@ -192,21 +192,23 @@ func decodeTrigger(body []byte) (trigger, error) {
 	if errors.As(err, &se) && se.JSONPointer != "" {
 		var m map[string]jsontext.Value
 		if json.Unmarshal(body, &m) == nil && m["batch"] != nil {
-			return trigger{Batch: m["batch"]}, nil
+			return trigger{Envelope: into, Batch: m["batch"]}, nil
 		}
 	}
-	return trigger{}, decodeError(err)
+	return t, decodeError(err)
 }
 
-// envelope is the envelope a trigger that is not a batch gives.
-func (t *trigger) envelope(body []byte) (Envelope, error) {
+// envelope completes the envelope of a trigger that is not a batch.
+func (t *trigger) envelope(body []byte) error {
 	if t.Notification != nil {
-		return decodeNotification(body)
+		e, err := decodeNotification(body)
+		if err != nil {
+			return err
+		}
+		*t.Envelope = e
+		return nil
 	}
-	if err := foldChannel(&t.Envelope); err != nil {
-		return Envelope{}, err
-	}
-	return t.Envelope, nil
+	return foldChannel(t.Envelope)
 }
 
 // foldChannel moves the one-channel spelling into Channels.

@@ -16,8 +16,8 @@ import (
 	"github.com/heraldrt/herald/infra/testkit"
 )
 
-// DecodeEvent reads every sample's records, with the messageId and body
-// aws-lambda-go's reflection reads.
+// DecodeEvent reads every sample's records, with the messageId, body and
+// SentTimestamp aws-lambda-go's reflection reads.
 func TestDecodeEventSamples(t *testing.T) {
 	samples, err := filepath.Glob(filepath.Join(testkit.RepoRoot(t), "events", "samples", "sqs-*.json"))
 	if err != nil || len(samples) == 0 {
@@ -40,8 +40,10 @@ func TestDecodeEventSamples(t *testing.T) {
 			t.Fatalf("%s: %d records, want %d", filepath.Base(path), len(got.Records), len(want.Records))
 		}
 		for i, w := range want.Records {
-			if g := got.Records[i]; g.MessageId != w.MessageId || g.Body != w.Body {
-				t.Errorf("%s: record %d = %q %q, want %q %q", filepath.Base(path), i, g.MessageId, g.Body, w.MessageId, w.Body)
+			g := got.Records[i]
+			if g.MessageID != w.MessageId || g.Body != w.Body || g.Attributes.SentTimestamp != w.Attributes["SentTimestamp"] {
+				t.Errorf("%s: record %d = %q %q %q, want %q %q %q", filepath.Base(path), i, g.MessageID, g.Body, g.Attributes.SentTimestamp,
+					w.MessageId, w.Body, w.Attributes["SentTimestamp"])
 			}
 		}
 	}
@@ -90,7 +92,7 @@ func TestDecodeEvent(t *testing.T) {
 		}
 		var got []string
 		for _, r := range ev.Records {
-			got = append(got, r.MessageId, r.Body)
+			got = append(got, r.MessageID, r.Body)
 		}
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
 			t.Errorf("%q: records %q, want %q", tt.payload, got, tt.want)

@@ -52,13 +52,29 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 // held back come back after the wait it gave (see FromEnv). When every
 // message failed temporarily the error wraps delivery.ErrNothingDelivered.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	items := make([]delivery.Item, len(ev.Records))
+	items := make([]item, len(ev.Records))
 	for i, r := range ev.Records {
-		body, err := Unwrap([]byte(r.Body)) // nil when err is not
-		items[i] = delivery.Item{ID: r.MessageId, Source: Source, Raw: r.Body, Body: body, Err: err, Sent: sentAt(r)}
+		items[i] = item{id: r.MessageId, body: r.Body, sent: r.Attributes["SentTimestamp"]}
+	}
+	return h.handle(ctx, items, func() ([]events.SQSMessage, error) { return ev.Records, nil })
+}
+
+// item is what the handler reads of every SQS record.
+type item struct {
+	id, body string
+	sent     string // the SentTimestamp attribute
+}
+
+// handle broadcasts items; records reads them again whole, for the few
+// held back by the provider's rate limit.
+func (h *Handler) handle(ctx context.Context, recs []item, records func() ([]events.SQSMessage, error)) (events.SQSEventResponse, error) {
+	items := make([]delivery.Item, len(recs))
+	for i, r := range recs {
+		body, err := Unwrap([]byte(r.body)) // nil when err is not
+		items[i] = delivery.Item{ID: r.id, Source: Source, Raw: r.body, Body: body, Err: err, Sent: sentAt(r.sent)}
 	}
 	results, err := h.core.Run(ctx, items)
-	h.delayHeldBack(ctx, ev.Records, results) // the results are complete even with err
+	h.delayHeldBack(ctx, records, results) // the results are complete even with err
 	if err != nil {
 		return events.SQSEventResponse{}, err
 	}
@@ -74,8 +90,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 // sentAt is when SQS took the message (its SentTimestamp attribute, in
 // Unix milliseconds), or zero when the record does not say.
-func sentAt(r events.SQSMessage) time.Time {
-	ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64)
+func sentAt(attr string) time.Time {
+	ms, err := strconv.ParseInt(attr, 10, 64)
 	if err != nil {
 		return time.Time{}
 	}

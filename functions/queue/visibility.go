@@ -33,21 +33,36 @@ const maxVisibility = 12 * time.Hour
 
 // delayHeldBack sets the visibility timeout of the failed messages that
 // the provider's rate limit held back to the wait it gave them.
-func (h *Handler) delayHeldBack(ctx context.Context, records []events.SQSMessage, results []delivery.Result) {
+// records reads the batch's records whole, in results' order; it is called
+// only when some were held back.
+func (h *Handler) delayHeldBack(ctx context.Context, records func() ([]events.SQSMessage, error), results []delivery.Result) {
 	if h.visibility == nil {
 		return
 	}
-	var held []events.SQSMessage
+	var held []int
 	var waits []time.Duration
 	for i, r := range results {
 		if wait, ok := broadcast.RetryAfter(r.Err); ok && r.Failed {
-			held = append(held, records[i])
+			held = append(held, i)
 			waits = append(waits, wait)
 		}
 	}
-	if len(held) > 0 {
-		h.visibility.delay(ctx, held, waits)
+	if len(held) == 0 {
+		return
 	}
+	all, err := records()
+	if err == nil && len(all) != len(results) {
+		err = fmt.Errorf("the event has %d records, the batch had %d", len(all), len(results))
+	}
+	if err != nil {
+		h.visibility.log.WarnContext(ctx, "cannot delay the redelivery of rate-limited messages", "error", err)
+		return
+	}
+	msgs := make([]events.SQSMessage, len(held))
+	for n, i := range held {
+		msgs[n] = all[i]
+	}
+	h.visibility.delay(ctx, msgs, waits)
 }
 
 // visibility sets the visibility timeout of messages reported for retry to

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,13 +33,21 @@ import (
 // 429 with Retry-After: 3 holds the messages back; the handler reports
 // them as batch item failures at once and sets their visibility timeout to
 // the wait, so SQS delivers them again after about three seconds instead
-// of the ten minutes they were received with.
+// of the ten minutes they were received with. Both ways in: Handle with
+// the typed event, and Invoke with its bytes, as the Lambda runtime calls
+// it (Invoke reads the receipt handles only then).
 func TestRateLimitedMessagesComeBackAfterTheirWait(t *testing.T) {
 	srv := testkit.Moto(t)
 	client := sqs.NewFromConfig(testkit.AWSConfig(srv))
+	for _, via := range []string{"Handle", "Invoke"} {
+		t.Run(via, func(t *testing.T) { comesBackAfterWait(t, srv, client, via) })
+	}
+}
+
+func comesBackAfterWait(t *testing.T, srv *moto.Server, client *sqs.Client, via string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	qurl := testkit.Queue(t, client, "visibility")
+	qurl := testkit.Queue(t, client, "visibility-"+strings.ToLower(via))
 	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(qurl), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +86,28 @@ func TestRateLimitedMessagesComeBackAfterTheirWait(t *testing.T) {
 
 	// A deadline of 2.5 s leaves a budget of 1.5 s: shorter than the wait.
 	ictx, icancel := context.WithTimeout(ctx, 2500*time.Millisecond)
-	resp, err := h.Handle(ictx, events.SQSEvent{Records: []events.SQSMessage{{
+	ev := events.SQSEvent{Records: []events.SQSMessage{{
 		MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: body, EventSourceARN: arn, EventSource: "aws:sqs",
-	}}})
+	}}}
+	var resp events.SQSEventResponse
+	if via == "Handle" {
+		resp, err = h.Handle(ictx, ev)
+	} else {
+		payload, merr := json.Marshal(ev)
+		if merr != nil {
+			t.Fatal(merr)
+		}
+		var out []byte
+		if out, err = h.Invoke(ictx, payload); err == nil {
+			err = json.Unmarshal(out, &resp)
+		}
+	}
 	icancel()
 	// Its only message failed for now: the whole batch fails, or the
 	// message is reported, either way for redelivery.
 	switch {
 	case err != nil && !errors.Is(err, delivery.ErrNothingDelivered):
-		t.Fatalf("Handle: %v", err)
+		t.Fatalf("%s: %v", via, err)
 	case err == nil && (len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != aws.ToString(m.MessageId)):
 		t.Fatalf("response %+v: the message must be reported for retry", resp)
 	}

@@ -88,7 +88,7 @@ type Batch struct {
 	// Owner[i] is the index of the item Messages[i] came from.
 	Owner []int
 	// Envelopes[i] is the envelope Messages[i] was made from.
-	Envelopes []events.Envelope
+	Envelopes []*events.Envelope
 	// Outcomes so far: poison for items that failed parsing or validation.
 	Outcomes []Outcome
 }
@@ -99,9 +99,10 @@ type Batch struct {
 //
 // Parsing is the CPU work before the first provider request; a large batch
 // is parsed on every CPU the function has (Lambda gives more than one from
-// 1,769 MB of memory up).
+// 1,769 MB of memory up). The messages are then built straight into the
+// batch: what a fresh process allocates before its first request it also
+// pays for in page faults and collections.
 func Plan(items []Item, lim broadcast.Limits) *Batch {
-	parsed := make([][]broadcast.Message, len(items))
 	envs := make([][]events.Envelope, len(items))
 	errs := make([]error, len(items))
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(items)/parallelItems))
@@ -110,70 +111,76 @@ func Plan(items []Item, lim broadcast.Limits) *Batch {
 	for lo := 0; lo < len(items); lo += per {
 		wg.Go(func() {
 			for i := lo; i < min(lo+per, len(items)); i++ {
-				parsed[i], envs[i], errs[i] = messages(items[i], lim)
+				envs[i], errs[i] = envelopes(items[i], lim)
 			}
 		})
 	}
 	wg.Wait()
 
-	b := &Batch{Outcomes: make([]Outcome, len(items)), Messages: make([]broadcast.Message, 0, len(items)), Owner: make([]int, 0, len(items)),
-		Envelopes: make([]events.Envelope, 0, len(items))}
-	for i, msgs := range parsed {
+	n := 0
+	for i := range envs {
+		n += len(envs[i])
+	}
+	b := &Batch{Outcomes: make([]Outcome, len(items)), Messages: make([]broadcast.Message, 0, n), Owner: make([]int, 0, n),
+		Envelopes: make([]*events.Envelope, 0, n)}
+	for i, it := range items {
 		if err := errs[i]; err != nil {
 			b.Outcomes[i] = Outcome{Status: Poison, Reason: reason(err), Err: err}
 			continue
 		}
-		b.Outcomes[i].Messages = len(msgs)
-		for j, m := range msgs {
-			b.Messages = append(b.Messages, m)
-			b.Owner = append(b.Owner, i)
-			b.Envelopes = append(b.Envelopes, envs[i][j])
+		if err := b.add(i, cmp.Or(it.MessageID, it.ID), envs[i]); err != nil {
+			b.Outcomes[i] = Outcome{Status: Poison, Reason: reason(err), Err: err}
+			continue
 		}
+		b.Outcomes[i].Messages = len(envs[i])
 	}
 	return b
+}
+
+// add appends the messages of item i, made from its validated envelopes,
+// or none of them and the error.
+func (b *Batch) add(i int, id string, envs []events.Envelope) error {
+	n := len(b.Messages)
+	for j := range envs {
+		// Envelopes of one item share its identity; each needs its own, or
+		// deduplication by id would drop all but the first.
+		fallback := id
+		if len(envs) > 1 {
+			fallback = fmt.Sprintf("%s#%d", id, j)
+		}
+		m, err := envs[j].Message(fallback)
+		if err != nil {
+			b.Messages, b.Owner, b.Envelopes = b.Messages[:n], b.Owner[:n], b.Envelopes[:n]
+			return err
+		}
+		b.Messages = append(b.Messages, m)
+		b.Owner = append(b.Owner, i)
+		b.Envelopes = append(b.Envelopes, &envs[j])
+	}
+	return nil
 }
 
 // parallelItems is the least number of items per parsing goroutine: below
 // it, starting one costs more than it saves.
 const parallelItems = 256
 
-// messages are an item's messages, and the envelopes they were made from.
-func messages(it Item, lim broadcast.Limits) ([]broadcast.Message, []events.Envelope, error) {
+// envelopes are an item's envelopes, validated.
+func envelopes(it Item, lim broadcast.Limits) ([]events.Envelope, error) {
 	if it.Err != nil {
-		return nil, nil, it.Err
+		return nil, it.Err
 	}
-	envs := it.Envelopes
 	if it.Body != nil {
-		var err error
-		if envs, err = events.Parse(it.Body, lim); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		for i := range envs {
-			if err := envs[i].Validate(lim); err != nil {
-				if len(envs) > 1 {
-					return nil, nil, fmt.Errorf("envelope %d: %w", i, err)
-				}
-				return nil, nil, err
+		return events.Parse(it.Body, lim)
+	}
+	for i := range it.Envelopes {
+		if err := it.Envelopes[i].Validate(lim); err != nil {
+			if len(it.Envelopes) > 1 {
+				return nil, fmt.Errorf("envelope %d: %w", i, err)
 			}
+			return nil, err
 		}
 	}
-	base := cmp.Or(it.MessageID, it.ID)
-	out := make([]broadcast.Message, 0, len(envs))
-	for i := range envs {
-		// Envelopes of one item share its identity; each needs its own, or
-		// deduplication by id would drop all but the first.
-		fallback := base
-		if len(envs) > 1 {
-			fallback = fmt.Sprintf("%s#%d", base, i)
-		}
-		m, err := envs[i].Message(fallback)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, m)
-	}
-	return out, envs, nil
+	return it.Envelopes, nil
 }
 
 // Settle folds the result of broadcasting b.Messages into the outcomes: an

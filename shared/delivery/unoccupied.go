@@ -178,7 +178,7 @@ func (u *Unoccupied) apply(ctx context.Context, b *Batch) {
 				fail(i, Poison, errNoFallback)
 				continue
 			}
-			fallbacks = append(fallbacks, Undelivered{Envelope: b.Envelopes[i], Channels: gone})
+			fallbacks = append(fallbacks, Undelivered{Envelope: *b.Envelopes[i], Channels: gone})
 			fallbackOf = append(fallbackOf, i)
 		}
 		m.Channels = keep // a new slice: the envelope keeps its own
