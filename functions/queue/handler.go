@@ -52,27 +52,31 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 // held back come back after the wait it gave (see FromEnv). When every
 // message failed temporarily the error wraps delivery.ErrNothingDelivered.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	items := make([]item, len(ev.Records))
+	items := make([]delivery.Item, len(ev.Records))
 	for i, r := range ev.Records {
-		items[i] = item{id: r.MessageId, body: r.Body, sent: r.Attributes["SentTimestamp"]}
+		items[i] = item(r.MessageId, []byte(r.Body), r.Body, r.Attributes["SentTimestamp"])
 	}
 	return h.handle(ctx, items, func() ([]events.SQSMessage, error) { return ev.Records, nil })
 }
 
-// item is what the handler reads of every SQS record.
-type item struct {
-	id, body string
-	sent     string // the SentTimestamp attribute
+// item is the delivery item of one SQS record: its body unwrapped from any
+// SNS or EventBridge wrapper. raw is the body as a string when the caller
+// has one; sent is the SentTimestamp attribute.
+func item(id string, body []byte, raw, sent string) delivery.Item {
+	if body == nil {
+		body = []byte{} // no body is an empty one: poison, not nothing to send
+	}
+	inner, unwrapped, err := unwrap(body) // inner is nil when err is not
+	it := delivery.Item{ID: id, Source: Source, Raw: raw, Body: inner, Err: err, Sent: sentAt(sent)}
+	if (unwrapped || err != nil) && raw == "" {
+		it.Raw = string(body) // the dead letter carries the body as it arrived
+	}
+	return it
 }
 
-// handle broadcasts items; records reads them again whole, for the few
-// held back by the provider's rate limit.
-func (h *Handler) handle(ctx context.Context, recs []item, records func() ([]events.SQSMessage, error)) (events.SQSEventResponse, error) {
-	items := make([]delivery.Item, len(recs))
-	for i, r := range recs {
-		body, err := Unwrap([]byte(r.body)) // nil when err is not
-		items[i] = delivery.Item{ID: r.id, Source: Source, Raw: r.body, Body: body, Err: err, Sent: sentAt(r.sent)}
-	}
+// handle broadcasts items; records reads the batch's records again whole,
+// for the few the provider's rate limit held back.
+func (h *Handler) handle(ctx context.Context, items []delivery.Item, records func() ([]events.SQSMessage, error)) (events.SQSEventResponse, error) {
 	results, err := h.core.Run(ctx, items)
 	h.delayHeldBack(ctx, records, results) // the results are complete even with err
 	if err != nil {

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -426,5 +429,41 @@ func TestUnwrap(t *testing.T) {
 				t.Fatalf("Unwrap = %s, %v; want %s", got, err, c.want)
 			}
 		})
+	}
+}
+
+// A poison message's dead letter carries its body as it arrived: the SNS
+// wrapper too, whether the envelope inside is invalid or the wrapper has
+// no Message, and a plain body as it is.
+func TestDeadLetterIsTheBodyAsItArrived(t *testing.T) {
+	api := testkit.NewPusherAPI(t, appID, key, secret)
+	q, dl := newDLQ(t)
+	h := handler(t, queue.Deps{Driver: driver(t, api), DeadLetters: dl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	bodies := map[string]string{
+		"wrapped-invalid": `{"Type":"Notification","TopicArn":"arn:aws:sns:eu-west-1:123456789012:t","Message":"{\"name\":\"\",\"channel\":\"private-a\",\"data\":{}}"}`,
+		"wrapped-empty":   `{"Type":"Notification","TopicArn":"arn:aws:sns:eu-west-1:123456789012:t"}`,
+		"plain-invalid":   `{"name":"E","channel":"private-a b","data":{}}`,
+		"escaped-\u00e9":  "{\"name\":\"E\u00e9\",\"channel\":\"private-a\",\"data\":{},\"x\":1}",
+	}
+	var ev events.SQSEvent
+	for _, id := range slices.Sorted(maps.Keys(bodies)) {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: bodies[id], EventSource: "aws:sqs"})
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := invoke(t, h, payload); err != nil {
+		t.Fatal(err)
+	}
+	letters := q.Letters(t)
+	if len(letters) != len(bodies) {
+		t.Fatalf("%d dead letters, want %d: %+v", len(letters), len(bodies), letters)
+	}
+	for _, l := range letters {
+		id := l.Attributes[deadletter.AttrSourceID]
+		if l.Body != bodies[id] {
+			t.Errorf("dead letter %s body %q, want %q", id, l.Body, bodies[id])
+		}
 	}
 }

@@ -16,14 +16,21 @@ const maxWrapping = 3
 // body is returned as it is, for events.Parse to judge. On error it
 // returns nil.
 func Unwrap(body []byte) ([]byte, error) {
+	inner, _, err := unwrap(body)
+	return inner, err
+}
+
+// unwrap is Unwrap, also reporting whether it peeled a wrapper.
+func unwrap(body []byte) ([]byte, bool, error) {
+	unwrapped := false
 	for range maxWrapping {
 		inner, wrapped, err := unwrapOnce(body)
 		if err != nil || !wrapped {
-			return inner, err
+			return inner, unwrapped, err
 		}
-		body = inner
+		body, unwrapped = inner, true
 	}
-	return body, nil
+	return body, unwrapped, nil
 }
 
 // unwrapOnce peels one wrapper; a body that is none comes back as it is.
