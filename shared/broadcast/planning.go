@@ -47,7 +47,7 @@ func groupByComponent[U any](units []U, chans func(*U) []string) []U {
 		return units
 	}
 	id := make(map[string]int, len(units))
-	var parent []int
+	parent := make([]int, 0, len(units))
 	find := func(x int) int {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
@@ -75,16 +75,15 @@ func groupByComponent[U any](units []U, chans func(*U) []string) []U {
 	}
 	// A counting sort by component, components numbered by first appearance.
 	comp := make([]int, len(units))
-	number := make(map[int]int)
+	number := make([]int, len(parent)) // a root's component number + 1; 0: none yet
 	var counts []int
 	for i := range units {
 		root := find(id[chans(&units[i])[0]])
-		c, ok := number[root]
-		if !ok {
-			c = len(counts)
-			number[root] = c
+		if number[root] == 0 {
 			counts = append(counts, 0)
+			number[root] = len(counts)
 		}
+		c := number[root] - 1
 		comp[i] = c
 		counts[c]++
 	}

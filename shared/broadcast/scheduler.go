@@ -92,7 +92,11 @@ func newScheduler(ctx context.Context, provider string, calls []call, out []erro
 		out:      out,
 		failed:   slices.ContainsFunc(out, func(err error) bool { return err != nil }),
 	}
-	last := make(map[string]int, len(calls)) // channel -> last call naming it
+	named := 0
+	for i := range calls {
+		named += len(calls[i].channels)
+	}
+	last := make(map[string]int, named) // channel -> last call naming it
 	for i := range calls {
 		for _, ch := range calls[i].channels {
 			prev, ok := last[ch]
