@@ -22,7 +22,6 @@ import (
 	"github.com/heraldrt/herald/functions/queue"
 	"github.com/heraldrt/herald/shared/broadcast"
 	"github.com/heraldrt/herald/shared/config"
-	"github.com/heraldrt/herald/shared/lambdamain"
 )
 
 // Credentials of the stand-ins: Pusher's published example key and secret,
@@ -176,7 +175,6 @@ func workQueue(ctx context.Context) (workerReport, error) {
 	if err != nil {
 		return workerReport{}, err
 	}
-	lambdamain.InitDone() // as the bootstrap does before serving
 
 	// As in Lambda, the measured invocation starts from the event's bytes:
 	// the handler decodes them, broadcasts and encodes its answer.

@@ -4,8 +4,7 @@
 // LoggingConfig (AWS_LAMBDA_LOG_FORMAT JSON or TEXT, AWS_LAMBDA_LOG_LEVEL);
 // the configuration loaded once (environment plus the provider secret);
 // tracing (shared/tracing) and metrics (shared/metrics) set up from it; the
-// handler built from it; init's garbage collected (InitDone); and
-// lambda.Start with the handler instrumented:
+// handler built from it; and lambda.Start with the handler instrumented:
 // one span and one EMF document per invocation. It is the one place a
 // handler is wrapped. A failure before serving is an init failure: it is
 // logged and the process exits, so Lambda reports it and retries the cold

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"runtime"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -58,18 +57,5 @@ func load(ctx context.Context, name string, build Build, log *slog.Logger) (lamb
 	if err != nil {
 		return nil, err
 	}
-	h := Instrument(name, lambda.NewHandler(fn), em, tp)
-	InitDone()
-	return h, nil
+	return Instrument(name, lambda.NewHandler(fn), em, tp), nil
 }
-
-// InitDone ends a function's initialisation by collecting the garbage it
-// left: loading the configuration and building the SDK clients allocate
-// several times what stays live. Collected now, that memory is free for
-// the first invocation, which otherwise takes fresh pages from the kernel
-// (each a page fault; about 11 µs apiece in a Firecracker microVM, where
-// Lambda runs) and collects in the middle of its first batch. Measured with
-// make bench, the first request of a 1,000-message batch then leaves about
-// 4 ms sooner. load calls it once the handler is built; a harness that
-// builds a handler another way calls it too.
-func InitDone() { runtime.GC() }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	rtmetrics "runtime/metrics"
 	"strings"
 	"testing"
 
@@ -52,7 +51,6 @@ func TestLoadBuildsFromTheEnvironment(t *testing.T) {
 	t.Setenv("BROADCAST_CONNECTION", "log")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	log := Logger()
-	forced := forcedCollections(t)
 	h, err := load(t.Context(), "queue", func(_ context.Context, env config.Lookup, l *slog.Logger) (any, error) {
 		if l != log {
 			t.Error("build is not given the bootstrap's logger")
@@ -69,19 +67,4 @@ func TestLoadBuildsFromTheEnvironment(t *testing.T) {
 	if _, ok := h.(*observed); !ok {
 		t.Errorf("handler %T is not instrumented, or is traced with no OTLP endpoint set", h)
 	}
-	if n := forcedCollections(t) - forced; n < 1 {
-		t.Errorf("load forced %d collections, want init's garbage collected before serving", n)
-	}
-}
-
-// forcedCollections is how many garbage collections the process forced so
-// far (runtime.GC calls).
-func forcedCollections(t *testing.T) uint64 {
-	t.Helper()
-	s := []rtmetrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
-	rtmetrics.Read(s)
-	if s[0].Value.Kind() != rtmetrics.KindUint64 {
-		t.Fatalf("runtime/metrics has no %s", s[0].Name)
-	}
-	return s[0].Value.Uint64()
 }
