@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
-	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -22,7 +21,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	items := make([]delivery.Item, len(ev.Records))
 	for i, r := range ev.Records {
-		items[i] = item(r.MessageID, r.Body, "", r.Attributes.SentTimestamp)
+		items[i] = item(r.MessageID, r.Body, r.Attributes.SentTimestamp)
 	}
 	resp, err := h.handle(ctx, items, func() ([]events.SQSMessage, error) { return receipts(payload) })
 	if err != nil {
@@ -42,42 +41,11 @@ type Event struct {
 
 // Record is the part of an SQS record Event keeps.
 type Record struct {
-	MessageID string `json:"messageId"`
-	// Body is the message body, decoded from its JSON string straight into
-	// the bytes events.Parse reads.
-	Body       Text `json:"body"`
+	MessageID  string `json:"messageId"`
+	Body       string `json:"body"`
 	Attributes struct {
 		SentTimestamp string `json:"SentTimestamp"`
 	} `json:"attributes"`
-}
-
-// Text is a JSON string decoded into bytes: encoding/json/v2 would read
-// []byte as base64, and a string field would be copied again into the
-// bytes the envelope's decoder reads.
-type Text []byte
-
-// UnmarshalJSONFrom implements json.UnmarshalerFrom: a string is unquoted
-// into one new slice, null leaves t nil, anything else is refused.
-func (t *Text) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	v, err := dec.ReadValue()
-	if err != nil {
-		return err
-	}
-	switch v.Kind() {
-	case 'n':
-		*t = nil
-		return nil
-	case '"':
-	default:
-		return fmt.Errorf("want a JSON string, not %s", v.Kind())
-	}
-	// The decoder has checked the string's syntax, so the only error left
-	// is invalid UTF-8, which the decoder's options allow: it is replaced
-	// with U+FFFD, as a string field would have it. AppendUnquote makes
-	// room for the quoted length at once, which unquoting never exceeds.
-	b, _ := jsontext.AppendUnquote(nil, v)
-	*t = b
-	return nil
 }
 
 // DecodeEvent reads an SQS event's records as Event keeps them. Member

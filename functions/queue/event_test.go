@@ -41,7 +41,7 @@ func TestDecodeEventSamples(t *testing.T) {
 		}
 		for i, w := range want.Records {
 			g := got.Records[i]
-			if g.MessageID != w.MessageId || string(g.Body) != w.Body || g.Attributes.SentTimestamp != w.Attributes["SentTimestamp"] {
+			if g.MessageID != w.MessageId || g.Body != w.Body || g.Attributes.SentTimestamp != w.Attributes["SentTimestamp"] {
 				t.Errorf("%s: record %d = %q %q %q, want %q %q %q", filepath.Base(path), i, g.MessageID, g.Body, g.Attributes.SentTimestamp,
 					w.MessageId, w.Body, w.Attributes["SentTimestamp"])
 			}
@@ -96,7 +96,7 @@ func TestDecodeEvent(t *testing.T) {
 		}
 		var got []string
 		for _, r := range ev.Records {
-			got = append(got, r.MessageID, string(r.Body))
+			got = append(got, r.MessageID, r.Body)
 		}
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
 			t.Errorf("%q: records %q, want %q", tt.payload, got, tt.want)

@@ -54,24 +54,16 @@ func FromEnv(ctx context.Context, env config.Lookup, deps Deps) (*Handler, error
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	items := make([]delivery.Item, len(ev.Records))
 	for i, r := range ev.Records {
-		items[i] = item(r.MessageId, []byte(r.Body), r.Body, r.Attributes["SentTimestamp"])
+		items[i] = item(r.MessageId, r.Body, r.Attributes["SentTimestamp"])
 	}
 	return h.handle(ctx, items, func() ([]events.SQSMessage, error) { return ev.Records, nil })
 }
 
 // item is the delivery item of one SQS record: its body unwrapped from any
-// SNS or EventBridge wrapper. raw is the body as a string when the caller
-// has one; sent is the SentTimestamp attribute.
-func item(id string, body []byte, raw, sent string) delivery.Item {
-	if body == nil {
-		body = []byte{} // no body is an empty one: poison, not nothing to send
-	}
-	inner, unwrapped, err := unwrap(body) // inner is nil when err is not
-	it := delivery.Item{ID: id, Source: Source, Raw: raw, Body: inner, Err: err, Sent: sentAt(sent)}
-	if (unwrapped || err != nil) && raw == "" {
-		it.Raw = string(body) // the dead letter carries the body as it arrived
-	}
-	return it
+// SNS or EventBridge wrapper; sent is the SentTimestamp attribute.
+func item(id, body, sent string) delivery.Item {
+	inner, err := Unwrap([]byte(body)) // nil when err is not
+	return delivery.Item{ID: id, Source: Source, Raw: body, Body: inner, Err: err, Sent: sentAt(sent)}
 }
 
 // handle broadcasts items; records reads the batch's records again whole,

@@ -16,21 +16,14 @@ const maxWrapping = 3
 // body is returned as it is, for events.Parse to judge. On error it
 // returns nil.
 func Unwrap(body []byte) ([]byte, error) {
-	inner, _, err := unwrap(body)
-	return inner, err
-}
-
-// unwrap is Unwrap, also reporting whether it peeled a wrapper.
-func unwrap(body []byte) ([]byte, bool, error) {
-	unwrapped := false
 	for range maxWrapping {
 		inner, wrapped, err := unwrapOnce(body)
 		if err != nil || !wrapped {
-			return inner, unwrapped, err
+			return inner, err
 		}
-		body, unwrapped = inner, true
+		body = inner
 	}
-	return body, unwrapped, nil
+	return body, nil
 }
 
 // unwrapOnce peels one wrapper; a body that is none comes back as it is.

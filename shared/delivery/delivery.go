@@ -20,8 +20,7 @@ type Item struct {
 	// Source names the trigger in dead letters: "queue", "stream:Users".
 	Source string
 	// Raw is the item as it arrived (an SQS body before unwrapping, a
-	// stream record), the body of its dead letter; empty when that is
-	// Body itself.
+	// stream record), the body of its dead letter.
 	Raw string
 	// ID identifies the item to its source: an SQS messageId, a stream
 	// record's SequenceNumber. It is what the source is told about failures.

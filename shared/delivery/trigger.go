@@ -136,7 +136,7 @@ func (t *Trigger) deadLetter(ctx context.Context, items []Item, outcomes []Outco
 	letters := make([]deadletter.Letter, len(poison))
 	for n, i := range poison {
 		it := items[i]
-		letters[n] = deadletter.Letter{Body: cmp.Or(it.Raw, string(it.Body)), Reason: outcomes[i].Reason, SourceID: cmp.Or(it.MessageID, it.ID), Source: it.Source}
+		letters[n] = deadletter.Letter{Body: it.Raw, Reason: outcomes[i].Reason, SourceID: cmp.Or(it.MessageID, it.ID), Source: it.Source}
 	}
 	var failed []int
 	for n, err := range t.DeadLetters.Send(ctx, letters) {
