@@ -13,7 +13,8 @@ import (
 
 func main() {
 	lambdamain.Start("queue", func(ctx context.Context, env config.Lookup, log *slog.Logger) (any, error) {
-		// The handler's Invoke decodes only each record's messageId and body.
+		// The handler's Invoke decodes only what every invocation reads of each
+		// record (messageId, body, SentTimestamp); see queue.Event.
 		return queue.FromEnv(ctx, env, queue.Deps{Logger: log})
 	})
 }
