@@ -427,16 +427,12 @@ func templateParameters(t *testing.T) map[string]string {
 // template.yaml's parameters in step: every parameter has a Description
 // (what `sam deploy --guided` shows) and a row with its default.
 func TestReadmeDeployParameters(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	start := strings.Index(readme, "\n## Deploy\n")
+	text := readme(t)
+	start := strings.Index(text, "\n## Deploy\n")
 	if start < 0 {
 		t.Fatal("README has no ## Deploy section")
 	}
-	section := readme[start+1:]
+	section := text[start+1:]
 	if end := strings.Index(section[3:], "\n## "); end >= 0 {
 		section = section[:end+3]
 	}
